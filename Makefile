@@ -1,0 +1,60 @@
+# The two commands: `make run` (demo on http://127.0.0.1:5000) and `make test` (the whole suite).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+HTMX := portal/static/vendor/htmx.min.js
+FLASK := $(BIN)/flask --app portal
+
+.PHONY: run test setup assets chromium db worker bench clean
+
+run: setup db
+	@$(FLASK) portal seed-demo
+	@echo "\nReferral Portal: http://127.0.0.1:5000  (development mail: http://127.0.0.1:5000/dev/mail)\n"
+	$(BIN)/flask --app wsgi run --host 127.0.0.1 --port 5000 --with-threads
+
+test: setup chromium
+	$(BIN)/pytest
+
+setup: $(INSTALLED) $(HTMX)
+
+$(BIN)/python:
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11 or newer is needed"'
+	$(PYTHON) -m venv $(VENV)
+
+$(INSTALLED): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	@touch $@
+
+# htmx comes from the npm registry, pinned in package.json / package-lock.json, never hand-copied.
+$(HTMX): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	mkdir -p $(dir $@)
+	cp node_modules/htmx.org/dist/htmx.min.js $@
+
+assets: $(HTMX)
+
+db: setup
+	@$(FLASK) portal init
+
+# Browser tests drive Debian's Chromium; Playwright cannot download browsers here.
+chromium:
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  if [ "$$(id -u)" = "0" ]; then \
+	    echo "Installing Debian's chromium package for the browser tests..."; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else \
+	    echo "The browser tests need Chromium: run 'sudo apt-get install chromium' (Debian package 'chromium')."; \
+	    exit 1; \
+	  fi; \
+	fi
+
+worker: setup
+	$(BIN)/python worker.py
+
+bench: setup
+	$(BIN)/python bench/portal_load.py --quick
+
+clean:
+	rm -rf $(VENV) node_modules $(HTMX) instance .pytest_cache

@@ -1,0 +1,123 @@
+"""Referral Portal: create_app() builds the Flask application (DESIGN.md §3)."""
+from __future__ import annotations
+
+import importlib
+import logging
+
+from flask import Flask, redirect, url_for
+from flask_login import current_user
+from sqlalchemy import event
+
+from portal import config as portal_config
+from portal import cli, cron, errorpages, queues
+from portal.blueprints import register_blueprints
+from portal.extensions import csrf, db, limiter, login_manager, migrate
+from portal.models import User
+
+log = logging.getLogger(__name__)
+
+
+def create_app(config: dict | None = None) -> Flask:
+    settings = portal_config.load(config)
+    app = Flask(__name__, instance_path=settings["INSTANCE_PATH"], instance_relative_config=False)
+    app.config.update(settings)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(portal_config.PROJECT_ROOT / "migrations"),
+                     render_as_batch=True)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    _init_login(app)
+    with app.app_context():
+        _tune_database(db.engine)
+
+    register_blueprints(app)
+    errorpages.register(app)
+    cli.register(app)
+    _security_headers(app)
+
+    @app.get("/")
+    def home():
+        if not current_user.is_authenticated:
+            return redirect(url_for("auth.login"))
+        return redirect(url_for("internal.dashboard" if current_user.is_internal else "partner.dashboard"))
+
+    if app.config["SANDBOX_CRMS"]:
+        _mount_sandboxes(app)
+    return app
+
+
+def start_background_worker(app: Flask) -> None:
+    """The embedded mode (no REDIS_URL): run the RQ worker and the cron schedule in a thread."""
+    if app.config.get("REDIS_URL") or not app.config.get("EMBEDDED_WORKER"):
+        return
+    queues.start_embedded_worker(app, cron.build_scheduler(queues.connection(app)))
+    log.info("embedded RQ worker started (in-process fakeredis; set REDIS_URL to use a real Redis)")
+
+
+def _init_login(app: Flask) -> None:
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Please sign in to continue."
+    login_manager.login_message_category = "info"
+    login_manager.session_protection = "basic"
+
+    @login_manager.user_loader
+    def load_user(session_token: str):
+        user = db.session.scalar(db.select(User).where(User.session_token == session_token))
+        return user if user is not None and user.is_active else None
+
+
+def _tune_database(engine) -> None:
+    if engine.dialect.name != "sqlite":
+        return
+
+    @event.listens_for(engine, "connect")
+    def _sqlite_connect(dbapi_connection, _record):
+        # pysqlite's own transaction handling breaks SAVEPOINTs; let SQLAlchemy emit BEGIN itself.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _sqlite_begin(conn):
+        conn.exec_driver_sql("BEGIN")
+
+
+def _security_headers(app: Flask) -> None:
+    @app.after_request
+    def headers(response):
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        # Pages may not be framed; a route that is meant to be embedded sets its own policy first.
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+            "frame-ancestors 'none'; form-action 'self'; base-uri 'self'",
+        )
+        return response
+
+
+def _mount_sandboxes(app: Flask) -> None:
+    """Serve the CRM sandboxes from the same process, composed at the WSGI level (never in production).
+
+    The sandbox package is not part of the product, so it is loaded by name only when switched on.
+    """
+    sandbox = importlib.import_module("crm_sandbox").create_app({
+        "SANDBOX_DATABASE_URL": app.config.get("SANDBOX_DATABASE_URL")
+        or f"sqlite:///{app.config['INSTANCE_PATH']}/crm_sandbox.db",
+    })
+    portal_wsgi = app.wsgi_app
+
+    def composed(environ, start_response):
+        if environ.get("PATH_INFO", "").startswith("/sandbox/"):
+            return sandbox(environ, start_response)
+        return portal_wsgi(environ, start_response)
+
+    app.wsgi_app = composed
+    app.extensions["crm_sandbox"] = sandbox

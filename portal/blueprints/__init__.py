@@ -1,0 +1,17 @@
+"""Blueprints by audience; each package has views.py (and forms.py where it has forms)."""
+from flask import Flask
+
+from portal.blueprints.auth.views import bp as auth_bp
+from portal.blueprints.dev.views import bp as dev_bp
+from portal.blueprints.health.views import bp as health_bp
+from portal.blueprints.internal.views import bp as internal_bp
+from portal.blueprints.partner.views import bp as partner_bp
+
+
+def register_blueprints(app: Flask) -> None:
+    app.register_blueprint(health_bp)
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(internal_bp, url_prefix="/internal")
+    app.register_blueprint(partner_bp, url_prefix="/partner")
+    if app.config["DEV_MAIL_PAGE"]:
+        app.register_blueprint(dev_bp, url_prefix="/dev")

@@ -1,0 +1,154 @@
+"""Sign in and out, password reset, invitations, and one's own profile."""
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_limiter.util import get_remote_address
+from flask_login import current_user, login_required, login_user, logout_user
+from wtforms import BooleanField
+
+from portal.blueprints.auth.forms import (ChangePasswordForm, ForgotPasswordForm, LoginForm,
+                                          NewPasswordForm, ProfileForm)
+from portal.errors import DomainError
+from portal.extensions import limiter
+from portal.services import accounts
+from portal.services.notifications import NOTIFICATION_EVENTS
+
+bp = Blueprint("auth", __name__)
+
+
+def _login_key() -> str:
+    # Per address and account: a wrong guess on one account does not lock everyone behind a NAT.
+    return f"{get_remote_address()}|{accounts.normalize_email(request.form.get('email', ''))}"
+
+
+def _login_limit() -> str:
+    return current_app.config["LOGIN_RATE_LIMIT"]
+
+
+def _safe_next(target: str | None) -> str | None:
+    if not target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return None
+    return target
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(_login_limit, key_func=_login_key, methods=["POST"],
+               deduct_when=lambda response: response.status_code != 303)
+@limiter.limit("60 per 15 minutes", methods=["POST"], deduct_when=lambda response: response.status_code != 303)
+def login():
+    if current_user.is_authenticated:
+        return redirect(url_for("home"))
+    form = LoginForm()
+    if form.validate_on_submit():
+        try:
+            user = accounts.authenticate(form.email.data, form.password.data)
+        except DomainError as err:
+            form.attach(err)
+        else:
+            login_user(user, remember=form.remember.data)
+            accounts.record_login(user)
+            return redirect(_safe_next(request.args.get("next")) or url_for("home"), code=303)
+    status = 422 if request.method == "POST" else 200
+    return render_template("auth/login.html", form=form), status
+
+
+@bp.post("/logout")
+@login_required
+def logout():
+    logout_user()
+    flash("You are signed out.", "info")
+    return redirect(url_for("auth.login"), code=303)
+
+
+@bp.route("/forgot-password", methods=["GET", "POST"])
+@limiter.limit("5 per 15 minutes", methods=["POST"])
+def forgot_password():
+    form = ForgotPasswordForm()
+    if form.validate_on_submit():
+        accounts.request_password_reset(form.email.data)
+        # The same answer whether or not the address has an account.
+        flash("If that address has an account, a link to reset the password is on its way.", "info")
+        return redirect(url_for("auth.login"), code=303)
+    return render_template("auth/forgot_password.html", form=form), 422 if request.method == "POST" else 200
+
+
+@bp.route("/reset-password/<token>", methods=["GET", "POST"])
+def reset_password(token: str):
+    return _choose_password(token, accounts.RESET, accounts.reset_password,
+                            "Your password is changed. You can sign in now.")
+
+
+@bp.route("/invitation/<token>", methods=["GET", "POST"])
+def accept_invitation(token: str):
+    return _choose_password(token, accounts.INVITE, accounts.accept_invitation,
+                            "Welcome! Your account is ready: sign in with your new password.")
+
+
+def _choose_password(token: str, purpose: str, use_case, done_message: str):
+    try:
+        user = accounts.token_user(token, purpose).user
+    except DomainError as err:
+        return render_template("auth/token_invalid.html", message=err.message), 410
+    form = NewPasswordForm()
+    if form.validate_on_submit():
+        try:
+            use_case(token, form.password.data)
+        except DomainError as err:
+            form.attach(err)
+        else:
+            if current_user.is_authenticated:
+                logout_user()
+            flash(done_message, "success")
+            return redirect(url_for("auth.login"), code=303)
+    return render_template("auth/choose_password.html", form=form, user=user, purpose=purpose), \
+        422 if request.method == "POST" else 200
+
+
+def _profile_form_class():
+    # One checkbox per notification a user may switch off, built from the list in one place.
+    class Form(ProfileForm):
+        pass
+
+    for event, label in NOTIFICATION_EVENTS.items():
+        setattr(Form, f"notify_{event}", BooleanField(label))
+    return Form
+
+
+@bp.route("/account", methods=["GET", "POST"])
+@login_required
+def account():
+    prefs = current_user.notification_preferences or {}
+    form = _profile_form_class()(obj=current_user, data={
+        f"notify_{event}": prefs.get(event, True) is not False for event in NOTIFICATION_EVENTS})
+    password_form = ChangePasswordForm(prefix="pw")
+    if form.validate_on_submit():
+        accounts.update_profile(current_user, name=form.name.data, notification_preferences={
+            event: bool(getattr(form, f"notify_{event}").data) for event in NOTIFICATION_EVENTS})
+        flash("Your profile is saved.", "success")
+        return redirect(url_for("auth.account"), code=303)
+    return render_template("auth/account.html", form=form, password_form=password_form,
+                           events=NOTIFICATION_EVENTS), 422 if request.method == "POST" else 200
+
+
+@bp.post("/account/password")
+@login_required
+def change_password():
+    form = _profile_form_class()(obj=current_user, formdata=None)
+    password_form = ChangePasswordForm(prefix="pw")
+    if password_form.validate_on_submit():
+        try:
+            user = accounts.change_password(current_user, current_password=password_form.current_password.data,
+                                            new_password=password_form.password.data)
+        except DomainError as err:
+            password_form.attach(err)
+        else:
+            login_user(user)  # the session id rotated with the password; keep this one signed in
+            flash("Your password is changed. Other sessions have been signed out.", "success")
+            return redirect(url_for("auth.account"), code=303)
+    return render_template("auth/account.html", form=form, password_form=password_form,
+                           events=NOTIFICATION_EVENTS), 422

@@ -1,0 +1,64 @@
+"""Partner pages: dashboard and, for partner admins, their team."""
+from __future__ import annotations
+
+from flask import Blueprint, flash, render_template, request, url_for
+from flask_login import current_user
+
+from portal import htmx
+from portal.blueprints.guards import restrict_blueprint, roles_required
+from portal.blueprints.partner.forms import TeamInviteForm
+from portal.errors import DomainError
+from portal.forms import UserStatusForm
+from portal.services import access, accounts
+
+bp = Blueprint("partner", __name__)
+restrict_blueprint(bp, "partner")
+
+
+@bp.get("/")
+def dashboard():
+    return render_template("partner/dashboard.html")
+
+
+@bp.get("/team")
+@roles_required("partner_admin")
+def team():
+    page = accounts.list_users(organization_id=current_user.organization_id, page=request.args.get("page", 1, type=int))
+    return render_template("partner/team.html", page=page)
+
+
+@bp.route("/team/invite", methods=["GET", "POST"])
+@roles_required("partner_admin")
+def team_invite():
+    form = TeamInviteForm()
+    if form.validate_on_submit():
+        try:
+            user = accounts.invite(by=current_user, organization=current_user.organization,
+                                   email=form.email.data, name=form.name.data, role=form.role.data)
+        except DomainError as err:
+            form.attach(err)
+        else:
+            flash(f"Invitation sent to {user.email}.", "success")
+            return htmx.redirect(url_for(".team"))
+    return render_template("partner/team_invite.html", form=form), 422 if request.method == "POST" else 200
+
+
+@bp.post("/team/<int:user_id>/status")
+@roles_required("partner_admin")
+def team_member_status(user_id: int):
+    user = access.managed_user_for(current_user, user_id)
+    form = UserStatusForm()
+    if not form.validate_on_submit():
+        raise DomainError("Choose active or inactive.")
+    accounts.set_active(user, form.active.data == "1", by=current_user)
+    flash(f"{user.name} is now {'active' if user.active else 'deactivated'}.", "success")
+    return htmx.redirect(url_for(".team"))
+
+
+@bp.post("/team/<int:user_id>/resend-invitation")
+@roles_required("partner_admin")
+def team_resend_invitation(user_id: int):
+    user = access.managed_user_for(current_user, user_id)
+    accounts.resend_invitation(user, by=current_user)
+    flash(f"A new invitation is on its way to {user.email}.", "success")
+    return htmx.redirect(url_for(".team"))

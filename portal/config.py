@@ -1,0 +1,81 @@
+"""Settings from the environment, with the embedded defaults (DESIGN.md §7).
+
+Every variable read here is listed in the README's configuration table.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_INSTANCE = PROJECT_ROOT / "instance"
+
+
+def _flag(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _instance_secret(instance: Path) -> str:
+    """A development secret generated once and kept in instance/, so sessions survive restarts."""
+    instance.mkdir(parents=True, exist_ok=True)
+    path = instance / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def load(overrides: dict | None = None) -> dict:
+    """Build the Flask config mapping for the environment named by PORTAL_ENV."""
+    overrides = dict(overrides or {})
+    env = overrides.get("PORTAL_ENV") or os.environ.get("PORTAL_ENV", "development")
+    production = env == "production"
+    instance = Path(overrides.get("INSTANCE_PATH") or os.environ.get("INSTANCE_PATH") or DEFAULT_INSTANCE)
+
+    secret = os.environ.get("SECRET_KEY")
+    if not secret and not production:
+        secret = _instance_secret(instance)
+
+    redis_url = os.environ.get("REDIS_URL") or None
+    config = {
+        "PORTAL_ENV": env,
+        "INSTANCE_PATH": str(instance),
+        "SECRET_KEY": secret,
+        "SQLALCHEMY_DATABASE_URI": os.environ.get("DATABASE_URL") or f"sqlite:///{instance / 'portal.db'}",
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "REDIS_URL": redis_url,
+        # Without a Redis the same RQ jobs run on an in-process fakeredis with a worker thread.
+        "EMBEDDED_WORKER": _flag("EMBEDDED_WORKER", True),
+        "SMTP_URL": os.environ.get("SMTP_URL") or None,
+        "MAIL_FROM": os.environ.get("MAIL_FROM", "Referral Portal <no-reply@portal.local>"),
+        "MAIL_MAX_ATTEMPTS": int(os.environ.get("MAIL_MAX_ATTEMPTS", "5")),
+        "PUBLIC_BASE_URL": os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
+        "SANDBOX_CRMS": False if production else _flag("SANDBOX_CRMS", True),
+        "DEV_MAIL_PAGE": not production,
+        "PASSWORD_HASH_METHOD": os.environ.get("PASSWORD_HASH_METHOD", "scrypt"),
+        "PASSWORD_RESET_MAX_AGE": int(os.environ.get("PASSWORD_RESET_MAX_AGE", "3600")),
+        "INVITATION_MAX_AGE": int(os.environ.get("INVITATION_MAX_AGE", str(7 * 24 * 3600))),
+        "LOGIN_RATE_LIMIT": os.environ.get("LOGIN_RATE_LIMIT", "10 per 15 minutes"),
+        "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI") or redis_url or "memory://",
+        "RATELIMIT_ENABLED": _flag("RATELIMIT_ENABLED", True),
+        "RATELIMIT_HEADERS_ENABLED": True,
+        "RATELIMIT_STRATEGY": "moving-window",
+        "WTF_CSRF_TIME_LIMIT": None,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_DURATION": 14 * 24 * 3600,
+        "SESSION_COOKIE_SECURE": production,
+        "REMEMBER_COOKIE_SECURE": production,
+        "PREFERRED_URL_SCHEME": "https" if production else "http",
+        "ORGS_PER_PAGE": 20,
+    }
+    config.update(overrides)
+    if not config["SECRET_KEY"]:
+        raise RuntimeError("SECRET_KEY must be set in production")
+    return config

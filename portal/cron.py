@@ -1,0 +1,26 @@
+"""Periodic work, for RQ's own scheduler: `rq cron portal.cron --url $REDIS_URL` (one per deployment).
+
+The embedded mode builds the same schedule with build_scheduler() and runs it in its worker thread.
+"""
+from __future__ import annotations
+
+from rq import cron
+from rq.cron import CronScheduler
+
+from portal import jobs
+
+SWEEP_SECONDS = 60
+
+SCHEDULE = [
+    dict(func=jobs.sweep, queue_name="default", interval=SWEEP_SECONDS),
+]
+
+for entry in SCHEDULE:
+    cron.register(**entry)
+
+
+def build_scheduler(connection) -> CronScheduler:
+    scheduler = CronScheduler(connection=connection)
+    for entry in SCHEDULE:
+        scheduler.register(**entry)
+    return scheduler

@@ -1,0 +1,173 @@
+"""The job layer: named RQ queues, enqueue-after-commit, and the embedded worker.
+
+Services never enqueue directly: they call `enqueue_after_commit`, which holds the job until the
+database transaction that made the work durable has committed (DESIGN.md §2). Jobs are named by
+dotted path ("portal.jobs.send_email") so this module never imports the services that use it.
+
+Two modes, one code path:
+- REDIS_URL set: jobs go to that Redis; `worker.py` processes them and `rq cron` runs periodic work.
+- no REDIS_URL: an in-process fakeredis server and an RQ worker thread run the very same jobs.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+
+import fakeredis
+import redis
+from flask import Flask, current_app
+from rq import Queue, Retry, SimpleWorker
+from rq.cron import CronScheduler
+from rq.exceptions import DuplicateJobError
+from rq.timeouts import TimerDeathPenalty
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from portal.extensions import db
+
+log = logging.getLogger(__name__)
+
+QUEUE_NAMES = ("default", "mail", "sync")
+_PENDING_KEY = "portal_pending_jobs"
+
+
+@dataclass
+class PendingJob:
+    func: str
+    args: tuple
+    queue: str
+    job_id: str | None = None
+    retry: Retry | None = None
+    options: dict = field(default_factory=dict)
+
+
+# ---- connection ---------------------------------------------------------------------------
+
+def connection(app: Flask | None = None) -> redis.Redis:
+    """The Redis connection for this app, built on first use (nothing connects at import time)."""
+    app = app or current_app._get_current_object()
+    conn = app.extensions.get("portal_redis")
+    if conn is None:
+        url = app.config.get("REDIS_URL")
+        if url:
+            conn = redis.Redis.from_url(url)
+        else:
+            server = app.extensions.setdefault("portal_fakeredis_server", fakeredis.FakeServer())
+            conn = fakeredis.FakeRedis(server=server)
+        app.extensions["portal_redis"] = conn
+    return conn
+
+
+def queue(name: str, app: Flask | None = None) -> Queue:
+    if name not in QUEUE_NAMES:
+        raise ValueError(f"unknown queue {name!r}")
+    return Queue(name, connection=connection(app))
+
+
+# ---- enqueue after commit -----------------------------------------------------------------
+
+def enqueue_after_commit(func: str, *args, queue: str = "default", job_id: str | None = None,
+                         retry: Retry | None = None, **options) -> None:
+    """Run `func(*args)` on `queue` once the current transaction commits; dropped on rollback.
+
+    A `job_id` coalesces: while a job with that id is pending, another enqueue is a no-op (the
+    database says what is pending, so nothing is lost; the sweep re-drives it if Redis lost it).
+    """
+    pending = db.session.info.setdefault(_PENDING_KEY, [])
+    job = PendingJob(func, args, queue, job_id, retry, options)
+    if job_id is None or all(p.job_id != job_id for p in pending):
+        pending.append(job)
+
+
+def enqueue_now(func: str, *args, queue: str = "default", job_id: str | None = None,
+                retry: Retry | None = None, **options) -> bool:
+    """Enqueue at once (for the sweep and the CLI). Returns False if a coalesced twin is pending."""
+    return _enqueue(PendingJob(func, args, queue, job_id, retry, options))
+
+
+def _enqueue(job: PendingJob) -> bool:
+    app = current_app._get_current_object()
+    options = dict(job.options)
+    if job.job_id:
+        # A finished coalesced job must not block the next one: keep no result, forget failures soon.
+        options.setdefault("result_ttl", 0)
+        options.setdefault("failure_ttl", 300)
+    try:
+        queue(job.queue, app).enqueue(job.func, *job.args, job_id=job.job_id, unique=bool(job.job_id),
+                                      retry=job.retry, **options)
+    except DuplicateJobError:
+        return False
+    except redis.RedisError:
+        # The work is durable in the database; the periodic sweep will enqueue it again.
+        log.warning("could not enqueue %s%r; the sweep will retry", job.func, job.args, exc_info=True)
+        return False
+    wake = app.extensions.get("portal_worker_wake")
+    if wake is not None:
+        wake.set()
+    return True
+
+
+@event.listens_for(Session, "after_commit")
+def _enqueue_pending(session: Session) -> None:
+    for job in session.info.pop(_PENDING_KEY, []):
+        _enqueue(job)
+
+
+@event.listens_for(Session, "after_rollback")
+def _drop_pending(session: Session) -> None:
+    session.info.pop(_PENDING_KEY, None)
+
+
+# ---- workers ------------------------------------------------------------------------------
+
+class AppWorker(SimpleWorker):
+    """An RQ worker that runs each job in a fresh app context (its own database session)."""
+
+    flask_app: Flask | None = None
+
+    def perform_job(self, job, queue, execution):
+        with self.flask_app.app_context():
+            try:
+                return super().perform_job(job, queue, execution)
+            finally:
+                db.session.remove()
+
+
+class ThreadWorker(AppWorker):
+    """The embedded worker: lives in a daemon thread, so no signals and a timer-based timeout."""
+
+    death_penalty_class = TimerDeathPenalty
+
+    def _install_signal_handlers(self):
+        pass
+
+
+def make_worker(app: Flask, worker_class: type[AppWorker] = AppWorker, queues=QUEUE_NAMES) -> AppWorker:
+    worker = worker_class([queue(name, app) for name in queues], connection=connection(app))
+    worker.flask_app = app
+    return worker
+
+
+def run_burst(app: Flask) -> bool:
+    """Process every job that is ready now, in this thread; returns whether any ran (tests, CLI)."""
+    return make_worker(app, ThreadWorker).work(burst=True, with_scheduler=True, logging_level="WARNING")
+
+
+def start_embedded_worker(app: Flask, scheduler: CronScheduler, *, poll_seconds: float = 1.0) -> threading.Thread:
+    """Start the in-process worker for the embedded mode (no REDIS_URL); it also runs the cron."""
+    wake = app.extensions.setdefault("portal_worker_wake", threading.Event())
+
+    def loop():
+        while True:
+            try:
+                scheduler.enqueue_jobs()
+                run_burst(app)
+            except Exception:  # keep the thread alive: one bad job must not stop all the others
+                log.exception("embedded worker loop failed")
+            wake.wait(poll_seconds)
+            wake.clear()
+
+    thread = threading.Thread(target=loop, name="portal-embedded-worker", daemon=True)
+    thread.start()
+    return thread

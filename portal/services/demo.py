@@ -1,0 +1,82 @@
+"""Demo and benchmark data: what `make run` shows a newcomer, and bulk rows for bench/."""
+from __future__ import annotations
+
+import secrets
+
+from sqlalchemy import insert
+
+from portal.extensions import db
+from portal.models import Organization, OrgKind, User
+from portal.services import accounts
+
+DEMO_PASSWORD = "demo-password"
+VENDOR_NAME = "Acme Cloud"
+
+DEMO_ORGS = [
+    # (kind, name, tier, domain, country)
+    ("partner", "Northwind Consulting", "gold", "northwind.example", "US"),
+    ("partner", "Bluebird Digital", "silver", "bluebird.example", "GB"),
+    ("partner", "Cobalt Systems", "registered", "cobalt.example", "DE"),
+    ("distributor", "Atlas Distribution", "platinum", "atlas.example", "NL"),
+]
+DEMO_USERS = [
+    # (email, name, role, organization name)
+    ("admin@acme.example", "Ada Admin", "admin", VENDOR_NAME),
+    ("manager@acme.example", "Max Manager", "manager", VENDOR_NAME),
+    ("sales@acme.example", "Sam Sales", "sales", VENDOR_NAME),
+    ("sales2@acme.example", "Sofia Seller", "sales", VENDOR_NAME),
+    ("jane@northwind.example", "Jane Doe", "partner_admin", "Northwind Consulting"),
+    ("paul@northwind.example", "Paul Partner", "partner_user", "Northwind Consulting"),
+    ("bella@bluebird.example", "Bella Byrne", "partner_admin", "Bluebird Digital"),
+    ("ben@bluebird.example", "Ben Brooks", "partner_user", "Bluebird Digital"),
+    ("carl@cobalt.example", "Carl Cobb", "partner_admin", "Cobalt Systems"),
+    ("dora@atlas.example", "Dora Atlas", "partner_admin", "Atlas Distribution"),
+]
+
+
+def already_seeded() -> bool:
+    return db.session.scalar(db.select(User.id).where(User.email == DEMO_USERS[0][0])) is not None
+
+
+def ensure_vendor() -> Organization:
+    """The vendor organization, created on first use."""
+    vendor = db.session.scalar(db.select(Organization).where(Organization.kind == OrgKind.VENDOR.value))
+    if vendor is None:
+        vendor = Organization(kind=OrgKind.VENDOR.value, name=VENDOR_NAME, domain="acme.example", country="US")
+        db.session.add(vendor)
+        db.session.commit()
+    return vendor
+
+
+def seed() -> None:
+    """Create the demo organizations and users (call only when not already_seeded())."""
+    orgs = {VENDOR_NAME: ensure_vendor()}
+    for kind, name, tier, domain, country in DEMO_ORGS:
+        orgs[name] = Organization(kind=kind, name=name, tier=tier, domain=domain, country=country)
+        db.session.add(orgs[name])
+    db.session.flush()
+    for email, name, role, org_name in DEMO_USERS:
+        accounts.create_user(organization=orgs[org_name], email=email, name=name, role=role, password=DEMO_PASSWORD)
+
+
+def logins() -> list[tuple[str, str, str]]:
+    return [(email, role, org) for email, _name, role, org in DEMO_USERS]
+
+
+def seed_bench(*, partners: int, referrals: int) -> dict[str, int]:
+    """Bulk-insert `partners` partner organizations, each with an admin user (password DEMO_PASSWORD)."""
+    ensure_vendor()
+    password_hash = accounts.hash_password(DEMO_PASSWORD)
+    run = secrets.token_hex(3)
+    tiers = ["registered", "silver", "gold", "platinum"]
+    org_rows = [dict(kind="partner", name=f"Bench Partner {run}-{i:05d}", tier=tiers[i % 4], status="active",
+                     domain=f"bench{run}-{i}.example") for i in range(partners)]
+    org_ids = list(db.session.scalars(insert(Organization).returning(Organization.id, sort_by_parameter_order=True), org_rows)) if org_rows else []
+    user_rows = [dict(organization_id=org_id, email=f"bench{run}-{i}@partner.example", name=f"Bench User {i}",
+                      role="partner_admin", password_hash=password_hash, active=True,
+                      session_token=secrets.token_hex(16), notification_preferences={})
+                 for i, org_id in enumerate(org_ids)]
+    if user_rows:
+        db.session.execute(insert(User), user_rows)
+    db.session.commit()
+    return {"partners": len(org_ids), "users": len(user_rows), "bench_run": run}

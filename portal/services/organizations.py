@@ -1,0 +1,95 @@
+"""Partner and distributor organizations, managed by internal users."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from portal.errors import DomainError
+from portal.extensions import db
+from portal.models import Organization, OrgKind, OrgStatus
+from portal.models.accounts import TIERS
+
+MANAGED_KINDS = (OrgKind.PARTNER.value, OrgKind.DISTRIBUTOR.value)
+
+
+@dataclass
+class OrgFilters:
+    q: str = ""
+    kind: str = ""
+    status: str = ""
+    tier: str = ""
+
+
+def vendor() -> Organization:
+    """The one vendor organization running this portal."""
+    org = db.session.scalar(db.select(Organization).where(Organization.kind == OrgKind.VENDOR.value))
+    if org is None:
+        raise DomainError("The portal has no vendor organization yet: run `flask portal seed-demo` or `init`.")
+    return org
+
+
+def search(filters: OrgFilters, *, page: int = 1, per_page: int = 20):
+    """Partner and distributor organizations matching the filters, by name, paginated."""
+    query = db.select(Organization).where(Organization.kind.in_(MANAGED_KINDS))
+    if filters.q:
+        like = f"%{filters.q.strip().lower()}%"
+        query = query.where(db.or_(db.func.lower(Organization.name).like(like),
+                                   db.func.lower(Organization.domain).like(like)))
+    if filters.kind in MANAGED_KINDS:
+        query = query.where(Organization.kind == filters.kind)
+    if filters.status in {s.value for s in OrgStatus}:
+        query = query.where(Organization.status == filters.status)
+    if filters.tier in TIERS:
+        query = query.where(Organization.tier == filters.tier)
+    query = query.order_by(Organization.name, Organization.id)
+    return db.paginate(query, page=page, per_page=per_page, error_out=False)
+
+
+def create(*, kind: str, name: str, tier: str | None = None, domain: str | None = None,
+           country: str | None = None) -> Organization:
+    """Add a partner or distributor organization."""
+    _check(kind, name, tier)
+    org = Organization(kind=kind, name=name.strip(), tier=tier or None, domain=_domain(domain),
+                       country=(country or "").upper() or None, status=OrgStatus.ACTIVE.value)
+    db.session.add(org)
+    db.session.commit()
+    return org
+
+
+def update(org: Organization, *, kind: str, name: str, tier: str | None, domain: str | None,
+           country: str | None) -> Organization:
+    """Edit an organization's details."""
+    if org.is_vendor:
+        raise DomainError("The vendor organization is edited in the settings.")
+    _check(kind, name, tier)
+    org.kind, org.name, org.tier = kind, name.strip(), tier or None
+    org.domain, org.country = _domain(domain), (country or "").upper() or None
+    db.session.commit()
+    return org
+
+
+def set_status(org: Organization, status: str) -> Organization:
+    """Deactivate (its users can no longer sign in) or reactivate an organization."""
+    if org.is_vendor:
+        raise DomainError("The vendor organization cannot be deactivated.")
+    if status not in {s.value for s in OrgStatus}:
+        raise DomainError("Unknown status.")
+    org.status = status
+    db.session.commit()
+    return org
+
+
+def _check(kind: str, name: str, tier: str | None) -> None:
+    if kind not in MANAGED_KINDS:
+        raise DomainError("Choose partner or distributor.", field="kind")
+    if not (name or "").strip():
+        raise DomainError("Give the organization a name.", field="name")
+    if tier and tier not in TIERS:
+        raise DomainError("Unknown tier.", field="tier")
+
+
+def _domain(domain: str | None) -> str | None:
+    value = (domain or "").strip().lower()
+    for prefix in ("https://", "http://"):
+        value = value.removeprefix(prefix)
+    value = value.removeprefix("www.").split("/")[0]
+    return value or None

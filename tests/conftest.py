@@ -1,0 +1,189 @@
+"""Fixtures shared by every test folder: the app, the database, clients that sign in.
+
+The database is DATABASE_URL when set (CI points it at PostgreSQL), else a fresh SQLite file.
+Redis is REDIS_URL when set, else the app's in-process fakeredis. Each test runs inside an
+outer transaction rolled back at the end; tests whose data another process must see use
+`committed_db` instead, which truncates afterwards.
+"""
+from __future__ import annotations
+
+import os
+import re
+import threading
+
+import pytest
+from flask import has_app_context
+from flask.testing import FlaskClient
+from flask_sqlalchemy.session import Session as FlaskSession
+from itsdangerous import URLSafeTimedSerializer
+from sqlalchemy import text
+from werkzeug.serving import make_server
+
+from portal import create_app, queues
+from portal.extensions import db as _db
+from portal.extensions import limiter
+
+TEST_PASSWORD = "correct-horse-battery"
+
+
+class PortalClient(FlaskClient):
+    """A test client that can send the CSRF token a real form would carry.
+
+    Each request gets its own app context, as in production (else `g`, and the signed-in user
+    cached there, would leak from one request into the next); afterwards the test's own session
+    is expired so that what it reads next reflects what the request wrote.
+    """
+
+    def open(self, *args, **kwargs):
+        with self.application.app_context():
+            response = super().open(*args, **kwargs)
+        if has_app_context():
+            _db.session.expire_all()
+        return response
+
+    def csrf_token(self) -> str:
+        with self.session_transaction() as session:
+            raw = session.setdefault("csrf_token", os.urandom(20).hex())
+        app = self.application
+        return URLSafeTimedSerializer(app.config["SECRET_KEY"], salt="wtf-csrf-token").dumps(raw)
+
+    def submit(self, url: str, data: dict | None = None, **kwargs):
+        """POST a form with its CSRF token, as a browser would."""
+        return self.post(url, data={**(data or {}), "csrf_token": self.csrf_token()}, **kwargs)
+
+    def login(self, user, password: str = TEST_PASSWORD):
+        response = self.submit("/login", {"email": user.email, "password": password})
+        assert response.status_code == 303, response.get_data(as_text=True)[:500]
+        return response
+
+
+def _test_config(tmp_path_factory) -> dict:
+    instance = tmp_path_factory.mktemp("instance")
+    return {
+        "TESTING": True,
+        "PORTAL_ENV": "test",
+        "INSTANCE_PATH": str(instance),
+        "SECRET_KEY": "test-secret-key",
+        "SQLALCHEMY_DATABASE_URI": os.environ.get("DATABASE_URL") or f"sqlite:///{instance / 'test.db'}",
+        "SANDBOX_DATABASE_URL": f"sqlite:///{instance / 'crm_sandbox.db'}",
+        # Hashing cost is not under test; a cheap method keeps the suite fast.
+        "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
+        "PUBLIC_BASE_URL": "http://portal.test",
+        "SMTP_URL": None,
+        "EMBEDDED_WORKER": False,
+        "SERVER_NAME": None,
+    }
+
+
+@pytest.fixture(scope="session")
+def app(tmp_path_factory):
+    app = create_app(_test_config(tmp_path_factory))
+    app.test_client_class = PortalClient
+    with app.app_context():
+        _reset_schema()
+    return app
+
+
+def _reset_schema() -> None:
+    """Drop whatever is there and build the schema through the migrations, as `portal init` does."""
+    from flask_migrate import upgrade
+
+    _db.drop_all()
+    with _db.engine.begin() as conn:
+        conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
+    upgrade()
+
+
+class _BoundSession(FlaskSession):
+    """Flask-SQLAlchemy picks an engine itself; in tests every session uses the test's connection."""
+
+    def get_bind(self, *args, **kwargs):
+        return self.bind if self.bind is not None else super().get_bind(*args, **kwargs)
+
+
+@pytest.fixture
+def db(app):
+    """A database whose changes vanish after the test, though services commit freely."""
+    with app.app_context():
+        connection = _db.engine.connect()
+        outer = connection.begin()
+        original = _db.session
+        _db.session = _db._make_scoped_session(
+            {"class_": _BoundSession, "bind": connection, "join_transaction_mode": "create_savepoint"})
+        try:
+            yield _db
+        finally:
+            _db.session.remove()
+            _db.session = original
+            outer.rollback()
+            connection.close()
+
+
+@pytest.fixture
+def committed_db(app):
+    """A database that other processes and threads can see: rows are committed, then truncated."""
+    with app.app_context():
+        _truncate()
+        try:
+            yield _db
+        finally:
+            _db.session.remove()
+            _truncate()
+
+
+def _truncate() -> None:
+    tables = [t.name for t in reversed(_db.metadata.sorted_tables)]
+    with _db.engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+        else:
+            for name in tables:
+                conn.execute(text(f"DELETE FROM {name}"))
+
+
+@pytest.fixture
+def redis_conn(app):
+    """The job queue's Redis (real when REDIS_URL is set), emptied before and after the test."""
+    conn = queues.connection(app)
+    conn.flushdb()
+    yield conn
+    conn.flushdb()
+
+
+@pytest.fixture
+def client(app, redis_conn):
+    limiter.reset()
+    return app.test_client()
+
+
+@pytest.fixture
+def run_jobs(app, redis_conn):
+    """Run every queued job now, in this thread, through a real RQ worker."""
+
+    def run() -> bool:
+        return queues.run_burst(app)
+
+    return run
+
+
+@pytest.fixture
+def live_server(app, committed_db, redis_conn):
+    """The portal served over real HTTP on a free port, for the browser and for other processes."""
+    limiter.reset()
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    previous = app.config["PUBLIC_BASE_URL"]
+    app.config["PUBLIC_BASE_URL"] = f"http://127.0.0.1:{server.port}"
+    try:
+        yield app.config["PUBLIC_BASE_URL"]
+    finally:
+        app.config["PUBLIC_BASE_URL"] = previous
+        server.shutdown()
+        thread.join(5)
+
+
+def extract_link(text_body: str, path_fragment: str) -> str:
+    match = re.search(r"https?://\S*" + re.escape(path_fragment) + r"\S*", text_body)
+    assert match, f"no link containing {path_fragment!r} in:\n{text_body}"
+    return match.group(0)

@@ -1,0 +1,67 @@
+"""factory_boy factories: valid by default, sequences for unique fields, traits for common states."""
+from __future__ import annotations
+
+import factory
+from werkzeug.security import generate_password_hash
+
+from portal.extensions import db
+from portal.models import Organization, User
+
+from tests.conftest import TEST_PASSWORD
+
+_HASH = generate_password_hash(TEST_PASSWORD, method="pbkdf2:sha256:1000")
+
+
+class BaseFactory(factory.alchemy.SQLAlchemyModelFactory):
+    class Meta:
+        abstract = True
+        # Resolved on each use: tests swap db.session for one bound to their transaction.
+        sqlalchemy_session_factory = lambda: db.session  # noqa: E731
+        sqlalchemy_session_persistence = "commit"
+
+
+class OrganizationFactory(BaseFactory):
+    class Meta:
+        model = Organization
+
+    kind = "partner"
+    name = factory.Sequence(lambda n: f"Partner {n:04d}")
+    status = "active"
+    tier = "silver"
+    domain = factory.Sequence(lambda n: f"partner{n}.example")
+    country = "US"
+
+    class Params:
+        vendor = factory.Trait(kind="vendor", name="Acme Cloud", tier=None, domain="acme.example")
+        distributor = factory.Trait(kind="distributor", tier="gold")
+        inactive = factory.Trait(status="inactive")
+
+
+class UserFactory(BaseFactory):
+    class Meta:
+        model = User
+
+    organization = factory.SubFactory(OrganizationFactory)
+    email = factory.Sequence(lambda n: f"user{n}@example.com")
+    name = factory.Sequence(lambda n: f"User {n}")
+    role = "partner_user"
+    password_hash = _HASH
+    active = True
+    notification_preferences = factory.LazyFunction(dict)
+
+    class Params:
+        invited = factory.Trait(password_hash=None)
+        deactivated = factory.Trait(active=False)
+
+
+def vendor_org() -> Organization:
+    existing = db.session.scalar(db.select(Organization).where(Organization.kind == "vendor"))
+    return existing or OrganizationFactory(vendor=True)
+
+
+def internal_user(role: str = "admin", **kwargs) -> User:
+    return UserFactory(organization=vendor_org(), role=role, **kwargs)
+
+
+def partner_user(role: str = "partner_user", organization: Organization | None = None, **kwargs) -> User:
+    return UserFactory(organization=organization or OrganizationFactory(), role=role, **kwargs)
