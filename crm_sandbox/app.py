@@ -1,0 +1,69 @@
+"""The sandbox app factory: HubSpot and Salesforce under /sandbox, with their own database."""
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, Response, redirect, request
+from werkzeug.exceptions import HTTPException
+
+from crm_sandbox import runtime, settings, store
+from crm_sandbox.hubspot import blueprint as hubspot
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    """A Flask app serving /sandbox/hubspot/... and /sandbox/salesforce/...
+
+    `config` keys win over environment variables, which win over the demo defaults
+    (crm_sandbox/settings.py). Other keys (e.g. TESTING) go to `app.config` as they are.
+    """
+    resolved = settings.resolve(config)
+    app = Flask("crm_sandbox", template_folder="ui/templates")
+    app.config.update({k: v for k, v in (config or {}).items() if k not in resolved})
+    app.config.update(resolved)
+    app.json.sort_keys = False
+    app.extensions["crm_sandbox"] = runtime.Sandbox(resolved)
+    app.register_blueprint(hubspot.make_blueprint(with_admin=resolved["SANDBOX_ADMIN"],
+                                                  with_ui=resolved["SANDBOX_UI"]))
+    app.after_request(_end_transaction)
+    app.teardown_request(lambda _exc: store.finish(commit=False))
+    app.register_error_handler(HTTPException, _http_error)
+    app.add_url_rule("/sandbox/", "index", _index)
+    app.wsgi_app = _RestoreSandboxPrefix(app.wsgi_app)
+    return app
+
+
+def _end_transaction(response: Response) -> Response:
+    # 207 keeps the inputs that succeeded; any 4xx/5xx answer leaves the store untouched.
+    store.finish(commit=response.status_code < 400)
+    return response
+
+
+def _http_error(err: HTTPException):
+    if request.path.startswith(hubspot.URL_PREFIX):
+        if err.code == 404:
+            return hubspot.not_found_response(request.path)
+        if err.code == 405:
+            return hubspot.method_not_allowed_response(request.path)
+    return err
+
+
+def _index():
+    return redirect("/sandbox/hubspot/ui/deals")
+
+
+class _RestoreSandboxPrefix:
+    """Serve the same paths whether mounted at the root or under "/sandbox".
+
+    Mounted with DispatcherMiddleware at "/sandbox", werkzeug moves that segment into
+    SCRIPT_NAME; our routes include it, so it is moved back. Mounted at the root, nothing changes.
+    """
+
+    def __init__(self, app):
+        self.app = app
+
+    def __call__(self, environ, start_response):
+        script = environ.get("SCRIPT_NAME", "")
+        if script.rstrip("/").endswith("/sandbox"):
+            environ["SCRIPT_NAME"] = script.rstrip("/")[: -len("/sandbox")]
+            environ["PATH_INFO"] = "/sandbox" + environ.get("PATH_INFO", "")
+        return self.app(environ, start_response)

@@ -1,0 +1,1 @@
+"""The HubSpot sandbox; `crm_sandbox.hubspot.blueprint` assembles it."""

@@ -1,0 +1,1 @@
+"""Record pages for people: server-rendered lists and record forms for each sandbox CRM."""
