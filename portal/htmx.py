@@ -14,8 +14,8 @@ def is_fragment_request() -> bool:
     )
 
 
-def render_page(page: str, partial: str, **context) -> Response:
-    template = partial if is_fragment_request() else page
+def render_page(page_template: str, partial_template: str, /, **context) -> Response:
+    template = partial_template if is_fragment_request() else page_template
     response = make_response(render_template(template, **context))
     response.headers.add("Vary", "HX-Request")
     return response

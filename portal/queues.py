@@ -154,20 +154,33 @@ def run_burst(app: Flask) -> bool:
     return make_worker(app, ThreadWorker).work(burst=True, with_scheduler=True, logging_level="WARNING")
 
 
-def start_embedded_worker(app: Flask, scheduler: CronScheduler, *, poll_seconds: float = 1.0) -> threading.Thread:
-    """Start the in-process worker for the embedded mode (no REDIS_URL); it also runs the cron."""
-    wake = app.extensions.setdefault("portal_worker_wake", threading.Event())
+class EmbeddedWorker:
+    """The embedded mode's worker thread: runs ready jobs and the cron schedule, wakes on enqueue."""
 
-    def loop():
-        while True:
+    def __init__(self, app: Flask, scheduler: CronScheduler, poll_seconds: float):
+        self.app, self.scheduler, self.poll_seconds = app, scheduler, poll_seconds
+        self.wake = app.extensions.setdefault("portal_worker_wake", threading.Event())
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self._loop, name="portal-embedded-worker", daemon=True)
+
+    def _loop(self) -> None:
+        while not self.stopping.is_set():
             try:
-                scheduler.enqueue_jobs()
-                run_burst(app)
+                self.scheduler.enqueue_jobs()
+                run_burst(self.app)
             except Exception:  # keep the thread alive: one bad job must not stop all the others
                 log.exception("embedded worker loop failed")
-            wake.wait(poll_seconds)
-            wake.clear()
+            self.wake.wait(self.poll_seconds)
+            self.wake.clear()
 
-    thread = threading.Thread(target=loop, name="portal-embedded-worker", daemon=True)
-    thread.start()
-    return thread
+    def stop(self) -> None:
+        self.stopping.set()
+        self.wake.set()
+        self.thread.join(10)
+
+
+def start_embedded_worker(app: Flask, scheduler: CronScheduler, *, poll_seconds: float = 1.0) -> EmbeddedWorker:
+    """Start the in-process worker for the embedded mode (no REDIS_URL); it also runs the cron."""
+    worker = EmbeddedWorker(app, scheduler, poll_seconds)
+    worker.thread.start()
+    return worker

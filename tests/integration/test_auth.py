@@ -104,15 +104,3 @@ def test_changing_the_password_signs_out_other_sessions(app, client, db):
     assert response.status_code == 303
     assert client.get("/partner/").status_code == 200
     assert other.get("/partner/").status_code == 302
-
-
-def test_production_config_sets_secure_cookies(monkeypatch, tmp_path):
-    from portal import config
-
-    monkeypatch.setenv("SECRET_KEY", "x" * 32)
-    settings = config.load({"PORTAL_ENV": "production", "INSTANCE_PATH": str(tmp_path)})
-    assert settings["SESSION_COOKIE_SECURE"] is True
-    assert settings["REMEMBER_COOKIE_SECURE"] is True
-    assert settings["SESSION_COOKIE_HTTPONLY"] is True
-    assert settings["SANDBOX_CRMS"] is False
-    assert settings["DEV_MAIL_PAGE"] is False
