@@ -8,6 +8,7 @@ from werkzeug.exceptions import HTTPException
 
 from crm_sandbox import runtime, settings, store
 from crm_sandbox.hubspot import blueprint as hubspot
+from crm_sandbox.salesforce import blueprint as salesforce
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
@@ -24,6 +25,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.extensions["crm_sandbox"] = runtime.Sandbox(resolved)
     app.register_blueprint(hubspot.make_blueprint(with_admin=resolved["SANDBOX_ADMIN"],
                                                   with_ui=resolved["SANDBOX_UI"]))
+    app.register_blueprint(salesforce.make_blueprint(with_admin=resolved["SANDBOX_ADMIN"],
+                                                     with_ui=resolved["SANDBOX_UI"]))
     app.after_request(_end_transaction)
     app.teardown_request(lambda _exc: store.finish(commit=False))
     app.register_error_handler(HTTPException, _http_error)
@@ -44,6 +47,11 @@ def _http_error(err: HTTPException):
             return hubspot.not_found_response(request.path)
         if err.code == 405:
             return hubspot.method_not_allowed_response(request.path)
+    if request.path.startswith(salesforce.URL_PREFIX):
+        if err.code == 404:
+            return salesforce.not_found_response()
+        if err.code == 405:
+            return salesforce.method_not_allowed_response(request.method)
     return err
 
 

@@ -45,6 +45,7 @@ class CrmRuntime:
         self.faults.clear()
         self.counters.clear()
         self.reset_limits()
+        self.extras.pop("sessions_not_before_ms", None)
 
 
 class Sandbox:

@@ -49,7 +49,7 @@ def sandbox_url(sandbox_app) -> str:
 @pytest.fixture(autouse=True)
 def fresh_sandboxes(sandbox_url):
     """Every test starts with empty CRMs, no faults, zeroed counters and default limits."""
-    for crm in ("hubspot",):
+    for crm in ("hubspot", "salesforce"):
         requests.post(f"{sandbox_url}/sandbox/{crm}/_admin/reset", timeout=10).raise_for_status()
     yield
 
@@ -74,3 +74,32 @@ def hubspot_client(hubspot_url):
 @pytest.fixture
 def salesforce_url(sandbox_url) -> str:
     return f"{sandbox_url}/sandbox/salesforce"
+
+
+@pytest.fixture
+def salesforce_client() -> dict:
+    return dict(SALESFORCE_CLIENT)
+
+
+class _InstanceSession(requests.Session):
+    """requests against an instance_url with the access token, like a connector's client."""
+
+    def __init__(self, instance_url: str, token: str):
+        super().__init__()
+        self.instance_url = instance_url
+        self.headers["Authorization"] = f"Bearer {token}"
+
+    def request(self, method, url, *args, **kwargs):
+        if url.startswith("/"):
+            url = self.instance_url + url
+        return super().request(method, url, *args, **kwargs)
+
+
+@pytest.fixture
+def salesforce_session(salesforce_url, salesforce_client):
+    """Logged in through the refresh-token grant; paths are relative to the returned instance_url."""
+    answer = requests.post(f"{salesforce_url}/services/oauth2/token",
+                           data=dict(salesforce_client, grant_type="refresh_token"), timeout=10)
+    answer.raise_for_status()
+    with _InstanceSession(answer.json()["instance_url"], answer.json()["access_token"]) as session:
+        yield session

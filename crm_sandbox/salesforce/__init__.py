@@ -1,0 +1,1 @@
+"""The Salesforce sandbox; `crm_sandbox.salesforce.blueprint` assembles it."""

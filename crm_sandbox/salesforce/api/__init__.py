@@ -1,0 +1,1 @@
+"""Salesforce REST and OAuth endpoints, by area."""

@@ -1,0 +1,34 @@
+"""The Salesforce sandbox as one blueprint under /sandbox/salesforce: OAuth, REST, pages, admin."""
+from __future__ import annotations
+
+from flask import Blueprint, jsonify
+
+from crm_sandbox.salesforce import admin, errors
+from crm_sandbox.salesforce.api import composite, oauth, query, sobjects
+from crm_sandbox.ui import salesforce as ui
+
+URL_PREFIX = "/sandbox/salesforce"
+
+
+def make_blueprint(*, with_admin: bool, with_ui: bool) -> Blueprint:
+    bp = Blueprint("salesforce", __name__, url_prefix=URL_PREFIX)
+    bp.register_error_handler(errors.SalesforceError, lambda err: err.response())
+    bp.register_error_handler(errors.OAuthError, lambda err: err.response())
+    for api in (oauth.bp, sobjects.versions_bp, sobjects.bp, query.bp, composite.bp):
+        bp.register_blueprint(api)
+    if with_ui:
+        bp.register_blueprint(ui.bp)
+    if with_admin:
+        bp.register_blueprint(admin.make_blueprint())
+    return bp
+
+
+def not_found_response():
+    return errors.not_found().response()
+
+
+def method_not_allowed_response(method: str):
+    response = jsonify([{"errorCode": "METHOD_NOT_ALLOWED",
+                         "message": f"HTTP Method '{method}' not allowed. Allowed are GET,PATCH,DELETE,POST"}])
+    response.status_code = 405
+    return response

@@ -1,0 +1,325 @@
+"""A SOQL subset (FACTS §2.6):
+
+    SELECT f1, f2 | COUNT() FROM Object
+    [WHERE cond {AND|OR cond} with parentheses and NOT; =, !=, <>, <, >, <=, >=, LIKE, IN, NOT IN]
+    [ORDER BY f [ASC|DESC] [NULLS FIRST|LAST], ...] [LIMIT n] [OFFSET n]
+
+Literals: 'strings', numbers, true/false, null, dates (2026-09-01), datetimes
+(2026-09-01T00:00:00Z), TODAY, YESTERDAY, TOMORROW, LAST_N_DAYS:n, NEXT_N_DAYS:n.
+String comparisons are case-insensitive, as in Salesforce.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
+
+from crm_sandbox import clock
+from crm_sandbox.salesforce import errors, fields
+
+_TOKEN = re.compile(r"""
+    (?P<ws>\s+)
+  | (?P<string>'(?:[^'\\]|\\.)*')
+  | (?P<datetime>\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:?\d{2}))
+  | (?P<date>\d{4}-\d{2}-\d{2})
+  | (?P<number>-?\d+(?:\.\d+)?)
+  | (?P<op><=|>=|!=|<>|=|<|>)
+  | (?P<punct>[(),])
+  | (?P<word>[A-Za-z_][A-Za-z0-9_.]*(?::\d+)?)
+""", re.VERBOSE)
+
+
+@dataclass
+class Condition:
+    field: str
+    op: str
+    value: object
+
+
+@dataclass
+class BoolOp:
+    op: str  # AND, OR, NOT
+    parts: list
+
+
+@dataclass
+class Query:
+    sobject: fields.SObject
+    fields: list[str]
+    count_only: bool = False
+    where: object = None
+    order: list[tuple[str, bool, bool]] = field(default_factory=list)  # (field, desc, nulls_last)
+    limit: int | None = None
+    offset: int = 0
+
+
+def _tokens(text: str) -> list[tuple[str, str]]:
+    position, found = 0, []
+    while position < len(text):
+        match = _TOKEN.match(text, position)
+        if not match:
+            raise errors.malformed_query(f"unexpected token: '{text[position:position + 20]}'")
+        position = match.end()
+        if match.lastgroup != "ws":
+            found.append((match.lastgroup, match.group()))
+    return found
+
+
+class _Parser:
+    def __init__(self, text: str):
+        self.tokens = _tokens(text)
+        self.i = 0
+
+    def peek(self, offset: int = 0) -> tuple[str, str] | None:
+        index = self.i + offset
+        return self.tokens[index] if index < len(self.tokens) else None
+
+    def keyword(self, *words: str) -> bool:
+        token = self.peek()
+        if token and token[0] == "word" and token[1].upper() == words[0]:
+            if all((self.peek(k) or ("", ""))[1].upper() == w for k, w in enumerate(words)):
+                self.i += len(words)
+                return True
+        return False
+
+    def expect(self, *words: str) -> None:
+        if not self.keyword(*words):
+            raise errors.malformed_query(f"expecting '{' '.join(words)}', found "
+                                         f"'{(self.peek() or ('', 'end of query'))[1]}'")
+
+    def take(self, kind: str) -> str:
+        token = self.peek()
+        if not token or token[0] != kind:
+            raise errors.malformed_query(f"unexpected token: '{token[1] if token else 'end of query'}'")
+        self.i += 1
+        return token[1]
+
+    def punct(self, char: str) -> bool:
+        token = self.peek()
+        if token and token == ("punct", char):
+            self.i += 1
+            return True
+        return False
+
+
+def parse(text: str) -> Query:
+    """Parse SOQL; raises MALFORMED_QUERY or INVALID_FIELD / INVALID_TYPE like Salesforce."""
+    p = _Parser(text)
+    p.expect("SELECT")
+    selected, count_only = [], False
+    if p.keyword("COUNT"):
+        if not (p.punct("(") and p.punct(")")):
+            raise errors.malformed_query("COUNT() takes no field in this sandbox")
+        count_only = True
+    else:
+        selected.append(p.take("word"))
+        while p.punct(","):
+            selected.append(p.take("word"))
+    p.expect("FROM")
+    name = p.take("word")
+    sobject = fields.sobject(name)
+    if sobject is None:
+        raise errors.SalesforceError(400, "INVALID_TYPE", f"sObject type '{name}' is not supported.")
+    query = Query(sobject, [_field(sobject, f) for f in selected], count_only)
+    if p.keyword("WHERE"):
+        query.where = _or(p, sobject)
+    if p.keyword("ORDER", "BY"):
+        while True:
+            name = _field(sobject, p.take("word"))
+            descending = p.keyword("DESC")
+            if not descending:
+                p.keyword("ASC")
+            nulls_last = descending
+            if p.keyword("NULLS", "FIRST"):
+                nulls_last = False
+            elif p.keyword("NULLS", "LAST"):
+                nulls_last = True
+            query.order.append((name, descending, nulls_last))
+            if not p.punct(","):
+                break
+    if p.keyword("LIMIT"):
+        query.limit = int(p.take("number"))
+    if p.keyword("OFFSET"):
+        query.offset = int(p.take("number"))
+        if query.offset > 2000:
+            raise errors.SalesforceError(400, "NUMBER_OUTSIDE_VALID_RANGE",
+                                         "Maximum SOQL offset allowed is 2000")
+    if p.peek() is not None:
+        raise errors.malformed_query(f"unexpected token: '{p.peek()[1]}'")
+    return query
+
+
+def _field(sobject: fields.SObject, name: str) -> str:
+    definition = sobject.field(name)
+    if definition is None:
+        raise errors.SalesforceError(
+            400, "INVALID_FIELD", f"No such column '{name}' on entity '{sobject.name}'. If you are "
+            "attempting to use a custom field, be sure to append the '__c' after the custom field name.")
+    return definition.name
+
+
+def _or(p: _Parser, sobject):
+    parts = [_and(p, sobject)]
+    while p.keyword("OR"):
+        parts.append(_and(p, sobject))
+    return parts[0] if len(parts) == 1 else BoolOp("OR", parts)
+
+
+def _and(p: _Parser, sobject):
+    parts = [_not(p, sobject)]
+    while p.keyword("AND"):
+        parts.append(_not(p, sobject))
+    return parts[0] if len(parts) == 1 else BoolOp("AND", parts)
+
+
+def _not(p: _Parser, sobject):
+    if p.keyword("NOT"):
+        return BoolOp("NOT", [_not(p, sobject)])
+    if p.punct("("):
+        inner = _or(p, sobject)
+        if not p.punct(")"):
+            raise errors.malformed_query("expecting ')'")
+        return inner
+    name = _field(sobject, p.take("word"))
+    if p.keyword("NOT", "IN"):
+        return Condition(name, "NOT IN", _list(p))
+    if p.keyword("IN"):
+        return Condition(name, "IN", _list(p))
+    if p.keyword("LIKE"):
+        return Condition(name, "LIKE", _literal(p))
+    op = p.take("op")
+    return Condition(name, "!=" if op == "<>" else op, _literal(p))
+
+
+def _list(p: _Parser) -> list:
+    if not p.punct("("):
+        raise errors.malformed_query("expecting '(' after IN")
+    values = [_literal(p)]
+    while p.punct(","):
+        values.append(_literal(p))
+    if not p.punct(")"):
+        raise errors.malformed_query("expecting ')'")
+    return values
+
+
+def _literal(p: _Parser):
+    token = p.peek()
+    if token is None:
+        raise errors.malformed_query("unexpected end of query")
+    kind, text = token
+    p.i += 1
+    if kind == "string":
+        return re.sub(r"\\(.)", r"\1", text[1:-1])
+    if kind == "number":
+        return float(text)
+    if kind == "date":
+        return date.fromisoformat(text)
+    if kind == "datetime":
+        return clock.parse_datetime_ms(text)
+    if kind == "word":
+        upper = text.upper()
+        if upper in ("TRUE", "FALSE"):
+            return upper == "TRUE"
+        if upper == "NULL":
+            return None
+        return _date_literal(upper)
+    raise errors.malformed_query(f"unexpected token: '{text}'")
+
+
+def _date_literal(word: str):
+    today = datetime.now(timezone.utc).date()
+    fixed = {"TODAY": today, "YESTERDAY": today - timedelta(days=1), "TOMORROW": today + timedelta(days=1)}
+    if word in fixed:
+        return fixed[word]
+    name, _, number = word.partition(":")
+    if name == "LAST_N_DAYS" and number:
+        return ("range", today - timedelta(days=int(number)), today)
+    if name == "NEXT_N_DAYS" and number:
+        return ("range", today, today + timedelta(days=int(number)))
+    raise errors.malformed_query(f"unexpected token: '{word}'")
+
+
+# --- evaluation --------------------------------------------------------------------------------
+
+def _comparable(definition: fields.Field, value):
+    """Bring a stored value and a literal to one comparable form for this field's type."""
+    if value is None:
+        return None
+    kind = definition.type
+    if kind == "datetime":
+        if isinstance(value, date) and not isinstance(value, datetime):
+            return int(datetime(value.year, value.month, value.day, tzinfo=timezone.utc).timestamp() * 1000)
+        return value if isinstance(value, (int, float)) else clock.parse_datetime_ms(str(value))
+    if kind == "date":
+        return value.isoformat() if isinstance(value, date) else str(value)[:10]
+    if kind in ("int", "double", "currency", "percent"):
+        return float(value)
+    if kind == "boolean":
+        return bool(value)
+    return str(value).lower()
+
+
+def matches(query: Query, record: dict, node=None) -> bool:
+    node = query.where if node is None else node
+    if node is None:
+        return True
+    if isinstance(node, BoolOp):
+        if node.op == "AND":
+            return all(matches(query, record, n) for n in node.parts)
+        if node.op == "OR":
+            return any(matches(query, record, n) for n in node.parts)
+        return not matches(query, record, node.parts[0])
+    definition = query.sobject.fields[node.field]
+    left = _comparable(definition, record.get(node.field))
+    if isinstance(node.value, tuple) and node.value[0] == "range":
+        low, high = (_comparable(definition, v) for v in node.value[1:])
+        return left is not None and low <= left <= high
+    if node.op in ("IN", "NOT IN"):
+        found = left in [_comparable(definition, v) for v in node.value]
+        return found if node.op == "IN" else not found
+    if node.op == "LIKE":
+        if left is None:
+            return False
+        pattern = "".join(".*" if c == "%" else "." if c == "_" else re.escape(c) for c in str(node.value).lower())
+        return re.fullmatch(pattern, str(left), re.DOTALL) is not None
+    right = _comparable(definition, node.value)
+    if node.op == "=":
+        return left == right
+    if node.op == "!=":
+        return left != right
+    if left is None or right is None:
+        return False
+    try:
+        return {"<": left < right, ">": left > right, "<=": left <= right, ">=": left >= right}[node.op]
+    except TypeError:
+        raise errors.SalesforceError(400, "INVALID_QUERY_FILTER_OPERATOR",
+                                     f"invalid operator on field {node.field}") from None
+
+
+def sort(query: Query, records: list[dict]) -> list[dict]:
+    for name, descending, nulls_last in reversed(query.order):
+        definition = query.sobject.fields[name]
+        present = [r for r in records if r.get(name) is not None]
+        missing = [r for r in records if r.get(name) is None]
+        present.sort(key=lambda r: _comparable(definition, r.get(name)), reverse=descending)
+        records = present + missing if nulls_last else missing + present
+    return records
+
+
+def modstamp_bounds(query: Query) -> tuple[int | None, int | None]:
+    """(low, high) ms bounds on SystemModstamp/LastModifiedDate implied by top-level ANDed
+    conditions, so the database can narrow the rows before they are decoded."""
+    node = query.where
+    parts = node.parts if isinstance(node, BoolOp) and node.op == "AND" else [node]
+    low = high = None
+    for part in parts:
+        if not isinstance(part, Condition) or part.field not in ("SystemModstamp", "LastModifiedDate"):
+            continue
+        if isinstance(part.value, tuple) or part.value is None:
+            continue
+        value = _comparable(query.sobject.fields[part.field], part.value)
+        if part.op in (">", ">=", "="):
+            low = value if low is None else max(low, value)
+        if part.op in ("<", "<=", "="):
+            high = value if high is None else min(high, value)
+    return low, high
