@@ -18,6 +18,7 @@ def make_blueprint(*, with_admin: bool, with_ui: bool) -> Blueprint:
         bp.register_blueprint(api)
     if with_ui:
         bp.register_blueprint(ui.bp)
+        bp.register_blueprint(ui.links)
     if with_admin:
         bp.register_blueprint(admin.make_blueprint())
     return bp

@@ -335,3 +335,13 @@ def check_batch_size(inputs) -> list:
                                 [{"message": f"inputs: size must be between 0 and {MAX_BATCH}",
                                   "code": "INVALID_INPUT", "context": {}}])
     return inputs
+
+
+def recent(session: Session, object_type: str, *, offset: int, limit: int) -> tuple[list[Record], int]:
+    """Live records, most recently modified first (the record pages' lists)."""
+    t = store.hs_objects
+    where = [t.c.object_type == object_type, t.c.archived.is_(False)]
+    total = session.execute(sa.select(sa.func.count()).select_from(t).where(*where)).scalar_one()
+    rows = session.execute(sa.select(t).where(*where).order_by(t.c.updated_at.desc(), t.c.id.desc())
+                           .offset(offset).limit(limit))
+    return [_record(r) for r in rows], total
