@@ -12,7 +12,7 @@ import os
 from collections.abc import Callable
 
 import sqlalchemy as sa
-from flask import current_app, g
+from flask import current_app, g, request
 from sqlalchemy.orm import Session, sessionmaker
 
 metadata = sa.MetaData()
@@ -160,7 +160,6 @@ def current() -> Store:
 def session() -> Session:
     """The request's session; the app commits it after a successful response."""
     if "sandbox_session" not in g:
-        from flask import request
         _immediate.set(request.method not in ("GET", "HEAD", "OPTIONS"))
         g.sandbox_session = current().sessions()
         g.sandbox_after_commit = []

@@ -288,7 +288,7 @@ def get(session: Session, object_type: str, record_id, *, id_property: str | Non
     found = fetch(session, object_type, ids.values(), archived=archived)
     record = found.get(ids.get(str(record_id), -1))
     if record is None:
-        raise errors.not_found(f"Object not found.  objectId are usually numeric.")
+        raise errors.not_found("Object not found.  objectId are usually numeric.")
     return record
 
 

@@ -14,6 +14,8 @@ def make_blueprint(*, with_admin: bool, with_ui: bool) -> Blueprint:
     bp = Blueprint("salesforce", __name__, url_prefix=URL_PREFIX)
     bp.register_error_handler(errors.SalesforceError, lambda err: err.response())
     bp.register_error_handler(errors.OAuthError, lambda err: err.response())
+    bp.register_error_handler(ValueError, lambda err: errors.SalesforceError(
+        400, "INVALID_INPUT", str(err)).response())
     for api in (oauth.bp, sobjects.versions_bp, sobjects.bp, query.bp, composite.bp):
         bp.register_blueprint(api)
     if with_ui:

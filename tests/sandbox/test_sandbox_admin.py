@@ -124,3 +124,25 @@ def test_ten_thousand_deals_stay_fast_to_upsert_and_search(hubspot_url, hubspot_
     assert page["total"] == 100
     # Generous bounds for slow CI machines; locally a batch takes ~20 ms and a search a few ms.
     assert slowest < 1.0 and search_time < 0.5
+
+
+def test_concurrent_writers_from_threads_and_a_second_process_share_the_store(
+        hubspot_url, hubspot_headers, sandbox_config):
+    from concurrent.futures import ThreadPoolExecutor
+
+    requests.post(f"{hubspot_url}/_admin/limits", json={"burst": 10_000})
+
+    def upsert(worker: int) -> int:
+        inputs = [{"idProperty": "email", "id": f"w{worker}-{i}@example.com", "properties": {"firstname": "W"}}
+                  for i in range(50)]
+        return requests.post(f"{hubspot_url}/crm/v3/objects/contacts/batch/upsert", headers=hubspot_headers,
+                             json={"inputs": inputs}, timeout=30).status_code
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        assert list(pool.map(upsert, range(16))) == [200] * 16
+    # Another app on the same database (as a separate process would be) sees every record.
+    other = crm_sandbox.create_app(sandbox_config)
+    answer = other.test_client().post("/sandbox/hubspot/crm/v3/objects/contacts/search", json={"limit": 1},
+                                      headers=hubspot_headers)
+    other.extensions["crm_sandbox"].store.dispose()
+    assert answer.json["total"] == 16 * 50
