@@ -9,10 +9,11 @@ from flask_login import current_user
 from sqlalchemy import event
 
 from portal import config as portal_config
-from portal import cli, cron, errorpages, queues
+from portal import cli, cron, errorpages, money, queues
 from portal.blueprints import register_blueprints
 from portal.extensions import csrf, db, limiter, login_manager, migrate
 from portal.models import User
+from portal.services import notifications
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +34,7 @@ def create_app(config: dict | None = None) -> Flask:
         _tune_database(db.engine)
 
     register_blueprints(app)
+    _template_helpers(app)
     errorpages.register(app)
     cli.register(app)
     _security_headers(app)
@@ -54,6 +56,17 @@ def start_background_worker(app: Flask) -> None:
         return
     queues.start_embedded_worker(app, cron.build_scheduler(queues.connection(app)))
     log.info("embedded RQ worker started (in-process fakeredis; set REDIS_URL to use a real Redis)")
+
+
+def _template_helpers(app: Flask) -> None:
+    app.jinja_env.filters["money"] = money.format_amount
+
+    @app.context_processor
+    def navigation_counts():
+        # Mail is rendered outside requests too, where there is no user at all.
+        if getattr(current_user, "is_authenticated", False):
+            return {"unread_notifications": notifications.unread_count(current_user)}
+        return {}
 
 
 def _init_login(app: Flask) -> None:

@@ -114,9 +114,13 @@ def _enqueue_pending(session: Session) -> None:
         _enqueue(job)
 
 
-@event.listens_for(Session, "after_rollback")
-def _drop_pending(session: Session) -> None:
-    session.info.pop(_PENDING_KEY, None)
+@event.listens_for(Session, "after_soft_rollback")
+def _drop_pending(session: Session, previous_transaction) -> None:
+    # Only the outermost rollback drops them: a savepoint rolled back inside a use case (one item
+    # of a bulk action) must not take its siblings' jobs along. A job for a row that was rolled
+    # back finds nothing to do.
+    if previous_transaction.parent is None:
+        session.info.pop(_PENDING_KEY, None)
 
 
 # ---- workers ------------------------------------------------------------------------------

@@ -11,3 +11,8 @@ def absolute_url(endpoint: str, **values) -> str:
     base = urlsplit(current_app.config["PUBLIC_BASE_URL"])
     adapter = current_app.url_map.bind(base.netloc, url_scheme=base.scheme, script_name=base.path or "/")
     return adapter.build(endpoint, values, force_external=True)
+
+
+def path_for(endpoint: str, **values) -> str:
+    """The route's path alone (for in-app links), outside a request as well as inside one."""
+    return current_app.url_map.bind("localhost").build(endpoint, values)

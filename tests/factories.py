@@ -1,11 +1,13 @@
 """factory_boy factories: valid by default, sequences for unique fields, traits for common states."""
 from __future__ import annotations
 
+from decimal import Decimal
+
 import factory
 from werkzeug.security import generate_password_hash
 
 from portal.extensions import db
-from portal.models import Organization, User
+from portal.models import CommissionPlan, Organization, Referral, User
 
 from tests.conftest import TEST_PASSWORD
 
@@ -65,3 +67,35 @@ def internal_user(role: str = "admin", **kwargs) -> User:
 
 def partner_user(role: str = "partner_user", organization: Organization | None = None, **kwargs) -> User:
     return UserFactory(organization=organization or OrganizationFactory(), role=role, **kwargs)
+
+
+class ReferralFactory(BaseFactory):
+    class Meta:
+        model = Referral
+
+    partner_org = factory.SubFactory(OrganizationFactory)
+    submitted_by = factory.LazyAttribute(lambda o: UserFactory(organization=o.partner_org))
+    source = "portal"
+    contact_first_name = "Casey"
+    contact_last_name = factory.Sequence(lambda n: f"Customer{n}")
+    contact_email = factory.Sequence(lambda n: f"casey{n}@customer{n}.example")
+    company_name = factory.Sequence(lambda n: f"Customer {n} Ltd")
+    company_domain = factory.Sequence(lambda n: f"customer{n}.example")
+    estimated_value = Decimal("5000.00")
+    currency = "USD"
+    consent = True
+    status = "submitted"
+    stage = "submitted"
+    number = factory.Sequence(lambda n: f"R-F{n:05d}")
+    custom_fields = factory.LazyFunction(dict)
+
+
+class CommissionPlanFactory(BaseFactory):
+    class Meta:
+        model = CommissionPlan
+
+    name = factory.Sequence(lambda n: f"Plan {n}")
+    kind = "percent"
+    percent = Decimal("10")
+    currency = "USD"
+    tier = "silver"

@@ -4,8 +4,8 @@ from flask import Flask
 from portal.blueprints.auth.views import bp as auth_bp
 from portal.blueprints.dev.views import bp as dev_bp
 from portal.blueprints.health.views import bp as health_bp
-from portal.blueprints.internal.views import bp as internal_bp
-from portal.blueprints.partner.views import bp as partner_bp
+from portal.blueprints.internal import bp as internal_bp
+from portal.blueprints.partner import bp as partner_bp
 
 
 def register_blueprints(app: Flask) -> None:

@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 import secrets
+from decimal import Decimal
 
 from sqlalchemy import insert
 
 from portal.extensions import db
 from portal.models import Organization, OrgKind, User
-from portal.services import accounts
+from portal.services import accounts, commissions, referrals
 
 DEMO_PASSWORD = "demo-password"
 VENDOR_NAME = "Acme Cloud"
@@ -57,6 +58,59 @@ def seed() -> None:
     db.session.flush()
     for email, name, role, org_name in DEMO_USERS:
         accounts.create_user(organization=orgs[org_name], email=email, name=name, role=role, password=DEMO_PASSWORD)
+    _seed_plans()
+    _seed_referrals(orgs)
+
+
+DEMO_PLANS = [
+    # (name, kind, flat, percent, cap, tier)
+    ("Registered: flat fee", "flat", Decimal("250"), None, None, "registered"),
+    ("Silver: 5 %", "percent", None, Decimal("5"), None, "silver"),
+    ("Gold: 10 %, capped", "percent", None, Decimal("10"), Decimal("10000"), "gold"),
+    ("Platinum: 12 %", "percent", None, Decimal("12"), None, "platinum"),
+]
+
+# (partner, submitter email, company, domain, contact, value, what happens next)
+DEMO_REFERRALS = [
+    ("Northwind Consulting", "paul@northwind.example", "Globex Corporation", "globex.example", ("Hank", "Scorpio"), "48000", "submitted"),
+    ("Northwind Consulting", "jane@northwind.example", "Initech", "initech.example", ("Bill", "Lumbergh"), "12500", "accepted"),
+    ("Northwind Consulting", "paul@northwind.example", "Umbrella Health", "umbrella.example", ("Alice", "Abernathy"), "30000", "sent_to_reseller"),
+    ("Northwind Consulting", "jane@northwind.example", "Stark Logistics", "stark.example", ("Pepper", "Potts"), "9000", "rejected"),
+    ("Northwind Consulting", "jane@northwind.example", "Wayne Foods", "waynefoods.example", ("Lucius", "Fox"), "10000", "won_payment_pending"),
+    ("Bluebird Digital", "ben@bluebird.example", "Soylent Labs", "soylent.example", ("Sol", "Roth"), "22000", "won_payment_completed"),
+    ("Bluebird Digital", "bella@bluebird.example", "Tyrell Systems", "tyrell.example", ("Rachael", "Tyrell"), "60000", "lost"),
+    ("Bluebird Digital", "ben@bluebird.example", "Cyberdyne Retail", "cyberdyne.example", ("Miles", "Dyson"), "15000", "submitted"),
+]
+
+
+def _seed_plans() -> None:
+    for name, kind, flat, percent, cap, tier in DEMO_PLANS:
+        commissions.save_plan(name=name, kind=kind, flat_amount=flat, percent=percent, cap_amount=cap,
+                              currency="USD", tier=tier, organization_id=None)
+
+
+def _seed_referrals(orgs: dict[str, Organization]) -> None:
+    manager = accounts.find_by_email("manager@acme.example")
+    sales = accounts.find_by_email("sales@acme.example")
+    for partner, email, company, domain, (first, last), value, outcome in DEMO_REFERRALS:
+        data = referrals.ReferralInput(contact_first_name=first, contact_last_name=last,
+                                       contact_email=f"{first.lower()}@{domain}", company_name=company,
+                                       company_domain=domain, estimated_value=Decimal(value), currency="USD",
+                                       notes=f"{company} is looking for a cloud platform for its growing team.",
+                                       consent=True)
+        referral = referrals.submit(data, partner_org=orgs[partner], by=accounts.find_by_email(email)).referral
+        if outcome in {"accepted", "won_payment_pending", "won_payment_completed", "lost"}:
+            referrals.accept(referral, by=manager, owner=sales)
+        if outcome == "sent_to_reseller":
+            referrals.route_to_reseller(referral, by=manager, reseller=orgs["Atlas Distribution"])
+        elif outcome == "rejected":
+            referrals.reject(referral, by=manager, reason="Stark Logistics is already an Acme Cloud customer.")
+        elif outcome in {"won_payment_pending", "won_payment_completed"}:
+            referrals.mark_won(referral, amount=Decimal(value), by=sales)
+            if outcome == "won_payment_completed":
+                referrals.mark_commission_paid(referral, by=manager)
+        elif outcome == "lost":
+            referrals.mark_lost(referral, reason="The customer chose to stay with their current provider.", by=sales)
 
 
 def logins() -> list[tuple[str, str, str]]:

@@ -1,5 +1,15 @@
-"""The email notifications a user can switch off on their profile (security mail is never optional)."""
+"""Who hears about what: email through the outbox and an in-app notification, per recipient.
+
+Users opt out of an event per email on their profile (security mail is never optional); the
+in-app list always records it.
+"""
 from __future__ import annotations
+
+from portal import mail
+from portal.extensions import db
+from portal.models import Lead, Notification, Organization, Referral, Role, User
+from portal.models.types import utcnow
+from portal.urls import absolute_url, path_for
 
 NOTIFICATION_EVENTS: dict[str, str] = {
     "referral_submitted": "A new referral is submitted",
@@ -10,3 +20,79 @@ NOTIFICATION_EVENTS: dict[str, str] = {
     "lead_assigned": "A lead is assigned to my organization",
     "deal_approved": "A deal registration is approved",
 }
+
+
+def referral_submitted(referral: Referral) -> None:
+    """New referral: the vendor's managers (and its owner once one is assigned)."""
+    recipients = _vendor_users(Role.MANAGER.value)
+    if referral.owner is not None:
+        recipients.append(referral.owner)
+    _send("referral_submitted", recipients, referral=referral, endpoint="internal.referral_detail",
+          subject=f"New referral {referral.number}: {referral.company_name} from {referral.partner_org.name}",
+          headline=f"{referral.partner_org.name} referred {referral.company_name}.")
+
+
+def referral_changed(event: str, referral: Referral, *, headline: str, subject: str) -> None:
+    """Accepted, rejected, won, commission paid: the submitting partner user and the partner's admins."""
+    recipients = [referral.submitted_by] if referral.submitted_by is not None else []
+    recipients += _org_users(referral.partner_org, Role.PARTNER_ADMIN.value)
+    _send(event, recipients, referral=referral, endpoint="partner.referral_detail", subject=subject, headline=headline)
+
+
+def owner_assigned(referral: Referral) -> None:
+    if referral.owner is not None:
+        _send("referral_submitted", [referral.owner], referral=referral, endpoint="internal.referral_detail",
+              subject=f"Referral {referral.number} is yours: {referral.company_name}",
+              headline=f"You are the owner of referral {referral.number} from {referral.partner_org.name}.")
+
+
+def lead_assigned(lead: Lead) -> None:
+    """A lead went to a reseller: its admins hear about it."""
+    referral = lead.referral
+    _send("lead_assigned", _org_users(lead.assigned_org, Role.PARTNER_ADMIN.value), referral=referral,
+          endpoint="partner.lead_detail", endpoint_args={"lead_id": lead.id},
+          subject=f"New lead for {lead.assigned_org.name}: {referral.company_name if referral else 'a customer'}",
+          headline=f"A lead was assigned to {lead.assigned_org.name}. Please accept or decline it by "
+                   f"{lead.respond_by:%Y-%m-%d}.")
+
+
+def _send(event: str, recipients: list[User], *, referral: Referral | None, endpoint: str, subject: str,
+          headline: str, endpoint_args: dict | None = None) -> None:
+    args = endpoint_args or {"referral_id": referral.id}
+    link, path = absolute_url(endpoint, **args), path_for(endpoint, **args)
+    seen = set()
+    for user in recipients:
+        if user is None or user.id in seen or not user.is_active:
+            continue
+        seen.add(user.id)
+        db.session.add(Notification(user_id=user.id, event=event, title=subject[:300], link=path))
+        mail.queue(event, to=user, subject=subject, template="referral_event", headline=headline,
+                   referral=referral, link=link)
+
+
+def _vendor_users(role: str) -> list[User]:
+    return list(db.session.scalars(db.select(User).join(User.organization).where(
+        Organization.kind == "vendor", User.role == role, User.active.is_(True))))
+
+
+def _org_users(org: Organization, role: str) -> list[User]:
+    return list(db.session.scalars(db.select(User).where(User.organization_id == org.id, User.role == role,
+                                                         User.active.is_(True))))
+
+
+def unread_count(user: User) -> int:
+    return db.session.scalar(db.select(db.func.count()).select_from(Notification).where(
+        Notification.user_id == user.id, Notification.read_at.is_(None))) or 0
+
+
+def list_for(user: User, *, page: int = 1, per_page: int = 25):
+    query = db.select(Notification).where(Notification.user_id == user.id).order_by(Notification.created_at.desc(),
+                                                                                     Notification.id.desc())
+    return db.paginate(query, page=page, per_page=per_page, error_out=False)
+
+
+def mark_all_read(user: User) -> None:
+    """Mark every notification of `user` read."""
+    db.session.execute(db.update(Notification).where(Notification.user_id == user.id, Notification.read_at.is_(None))
+                       .values(read_at=utcnow()))
+    db.session.commit()

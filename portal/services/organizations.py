@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from portal import domains
 from portal.errors import DomainError
 from portal.extensions import db
 from portal.models import Organization, OrgKind, OrgStatus
@@ -48,7 +49,7 @@ def create(*, kind: str, name: str, tier: str | None = None, domain: str | None 
            country: str | None = None) -> Organization:
     """Add a partner or distributor organization."""
     _check(kind, name, tier)
-    org = Organization(kind=kind, name=name.strip(), tier=tier or None, domain=_domain(domain),
+    org = Organization(kind=kind, name=name.strip(), tier=tier or None, domain=domains.normalize(domain),
                        country=(country or "").upper() or None, status=OrgStatus.ACTIVE.value)
     db.session.add(org)
     db.session.commit()
@@ -62,7 +63,7 @@ def update(org: Organization, *, kind: str, name: str, tier: str | None, domain:
         raise DomainError("The vendor organization is edited in the settings.")
     _check(kind, name, tier)
     org.kind, org.name, org.tier = kind, name.strip(), tier or None
-    org.domain, org.country = _domain(domain), (country or "").upper() or None
+    org.domain, org.country = domains.normalize(domain), (country or "").upper() or None
     db.session.commit()
     return org
 
@@ -87,9 +88,8 @@ def _check(kind: str, name: str, tier: str | None) -> None:
         raise DomainError("Unknown tier.", field="tier")
 
 
-def _domain(domain: str | None) -> str | None:
-    value = (domain or "").strip().lower()
-    for prefix in ("https://", "http://"):
-        value = value.removeprefix(prefix)
-    value = value.removeprefix("www.").split("/")[0]
-    return value or None
+def set_referral_sharing(org: Organization, members_see_all: bool) -> Organization:
+    """A partner admin's choice: do partner users see all of the organization's referrals?"""
+    org.members_see_all_referrals = bool(members_see_all)
+    db.session.commit()
+    return org

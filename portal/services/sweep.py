@@ -8,16 +8,18 @@ from __future__ import annotations
 import logging
 
 from portal import mail
+from portal.services import leads
 
 log = logging.getLogger(__name__)
 
 
 def run() -> dict[str, int]:
-    """Enqueue delivery of every message still queued; returns how many were (re)enqueued."""
+    """Enqueue delivery of every message still queued and expire overdue leads; returns the counts."""
     requeued = 0
     for message_id in mail.pending_ids():
         mail.schedule_delivery(message_id, after_commit=False)
         requeued += 1
-    if requeued:
-        log.info("sweep re-drove %s queued messages", requeued)
-    return {"mail": requeued}
+    expired = leads.expire_overdue()
+    if requeued or expired:
+        log.info("sweep re-drove %s queued messages, expired %s leads", requeued, expired)
+    return {"mail": requeued, "leads_expired": expired}

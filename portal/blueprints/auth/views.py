@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required, login_user, logout_user
 from wtforms import BooleanField
@@ -12,7 +12,7 @@ from portal.blueprints.auth.forms import (ChangePasswordForm, ForgotPasswordForm
                                           NewPasswordForm, ProfileForm)
 from portal.errors import DomainError
 from portal.extensions import limiter
-from portal.services import accounts
+from portal.services import accounts, notifications
 from portal.services.notifications import NOTIFICATION_EVENTS
 
 bp = Blueprint("auth", __name__)
@@ -61,6 +61,7 @@ def login():
 @login_required
 def logout():
     logout_user()
+    session.clear()  # nothing of this user's session (pending messages included) outlives the sign-out
     flash("You are signed out.", "info")
     return redirect(url_for("auth.login"), code=303)
 
@@ -117,6 +118,20 @@ def _profile_form_class():
     for event, label in NOTIFICATION_EVENTS.items():
         setattr(Form, f"notify_{event}", BooleanField(label))
     return Form
+
+
+@bp.get("/notifications")
+@login_required
+def notifications_list():
+    page = notifications.list_for(current_user, page=request.args.get("page", 1, type=int))
+    return render_template("auth/notifications.html", page=page)
+
+
+@bp.post("/notifications/read")
+@login_required
+def notifications_read():
+    notifications.mark_all_read(current_user)
+    return redirect(url_for("auth.notifications_list"), code=303)
 
 
 @bp.route("/account", methods=["GET", "POST"])

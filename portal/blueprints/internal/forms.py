@@ -1,5 +1,7 @@
-from wtforms import EmailField, SelectField, StringField
-from wtforms.validators import DataRequired, Email, Length, Optional, Regexp
+from wtforms import DateField, DecimalField, EmailField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional, Regexp
+
+from portal import money
 
 from portal.forms import Form
 from portal.models.accounts import TIERS
@@ -27,3 +29,36 @@ class InviteForm(Form):
 
 class OrgStatusForm(Form):
     status = SelectField("Status", choices=[("active", "Active"), ("inactive", "Inactive")])
+
+
+class AcceptForm(Form):
+    owner_id = SelectField("Owner (direct sales)", coerce=int)
+
+
+class RejectForm(Form):
+    reason = TextAreaField("Reason (the partner sees it)", validators=[DataRequired(), Length(max=2000)])
+
+
+class RouteForm(Form):
+    reseller_id = SelectField("Reseller", coerce=int)
+    respond_by = DateField("Respond by", validators=[Optional()])
+
+
+class WonForm(Form):
+    amount = DecimalField("Won amount", places=2, validators=[DataRequired(), NumberRange(min=0.01, max=10**11)])
+    currency = SelectField("Currency", choices=[(c, c) for c in money.CURRENCIES])
+    won_at = DateField("Won on", validators=[Optional()])
+
+
+class LostForm(Form):
+    reason = TextAreaField("Why was it lost?", validators=[DataRequired(), Length(max=2000)])
+
+
+class CustomStatusForm(Form):
+    status = SelectField("Move to")
+    reason = StringField("Note", validators=[Optional(), Length(max=500)])
+
+
+class BulkForm(Form):
+    action = SelectField("Action", choices=[("accept", "Accept"), ("reject", "Reject")])
+    reason = TextAreaField("Reason (for rejecting)", validators=[Optional(), Length(max=2000)])

@@ -1,11 +1,12 @@
 """Internal (vendor) pages: dashboard, partner organizations, users."""
 from __future__ import annotations
 
-from flask import Blueprint, flash, render_template, request, url_for
+from flask import flash, render_template, request, url_for
 from flask_login import current_user
 
 from portal import htmx
-from portal.blueprints.guards import restrict_blueprint, roles_required
+from portal.blueprints.internal.blueprint import bp
+from portal.blueprints.guards import roles_required
 from portal.blueprints.internal.forms import InviteForm, OrganizationForm, OrgStatusForm
 from portal.errors import DomainError
 from portal.forms import UserStatusForm
@@ -14,8 +15,6 @@ from portal.models import Organization
 from portal.models.accounts import TIERS
 from portal.services import access, accounts, organizations
 
-bp = Blueprint("internal", __name__)
-restrict_blueprint(bp, "internal")
 
 ORG_MANAGERS = ("admin", "manager")
 

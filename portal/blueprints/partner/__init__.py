@@ -1,1 +1,5 @@
-"""partner blueprint."""
+"""Partner pages: dashboard, team, referrals, leads. Importing the view modules registers their routes."""
+from portal.blueprints.partner import leads, referrals, views
+from portal.blueprints.partner.blueprint import bp
+
+__all__ = ["bp", "leads", "referrals", "views"]

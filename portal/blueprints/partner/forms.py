@@ -1,4 +1,4 @@
-from wtforms import EmailField, SelectField, StringField
+from wtforms import BooleanField, EmailField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Email, Length
 
 from portal.forms import Form
@@ -8,3 +8,11 @@ class TeamInviteForm(Form):
     name = StringField("Name", validators=[DataRequired(), Length(max=200)])
     email = EmailField("Email", validators=[DataRequired(), Email(), Length(max=254)])
     role = SelectField("Role", choices=[("partner_user", "Partner user"), ("partner_admin", "Partner administrator")])
+
+
+class DeclineLeadForm(Form):
+    reason = TextAreaField("Why are you declining?", validators=[DataRequired(), Length(max=2000)])
+
+
+class SharingForm(Form):
+    members_see_all_referrals = BooleanField("Partner users see all of our organization's referrals")

@@ -1,18 +1,17 @@
 """Partner pages: dashboard and, for partner admins, their team."""
 from __future__ import annotations
 
-from flask import Blueprint, flash, render_template, request, url_for
+from flask import flash, render_template, request, url_for
 from flask_login import current_user
 
 from portal import htmx
-from portal.blueprints.guards import restrict_blueprint, roles_required
-from portal.blueprints.partner.forms import TeamInviteForm
+from portal.blueprints.partner.blueprint import bp
+from portal.blueprints.guards import roles_required
+from portal.blueprints.partner.forms import SharingForm, TeamInviteForm
 from portal.errors import DomainError
 from portal.forms import UserStatusForm
-from portal.services import access, accounts
+from portal.services import access, accounts, organizations
 
-bp = Blueprint("partner", __name__)
-restrict_blueprint(bp, "partner")
 
 
 @bp.get("/")
@@ -24,7 +23,20 @@ def dashboard():
 @roles_required("partner_admin")
 def team():
     page = accounts.list_users(organization_id=current_user.organization_id, page=request.args.get("page", 1, type=int))
-    return render_template("partner/team.html", page=page)
+    sharing = SharingForm(members_see_all_referrals=current_user.organization.members_see_all_referrals)
+    return render_template("partner/team.html", page=page, sharing=sharing)
+
+
+@bp.post("/team/sharing")
+@roles_required("partner_admin")
+def team_sharing():
+    form = SharingForm()
+    if form.validate_on_submit():
+        organizations.set_referral_sharing(current_user.organization, form.members_see_all_referrals.data)
+        flash("Saved: partner users now see " + ("all of the organization's referrals."
+                                                 if form.members_see_all_referrals.data else "only their own referrals."),
+              "success")
+    return htmx.redirect(url_for(".team"))
 
 
 @bp.route("/team/invite", methods=["GET", "POST"])

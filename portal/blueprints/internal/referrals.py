@@ -1,0 +1,205 @@
+"""Internal referral pages: the review queue (with bulk actions), all referrals, the decision page."""
+from __future__ import annotations
+
+from datetime import datetime, time, timezone
+
+from flask import flash, render_template, request, url_for
+from flask_login import current_user
+
+from portal import htmx
+from portal.blueprints.filters import filter_args, referral_filters
+from portal.blueprints.internal.blueprint import bp
+from portal.blueprints.internal.forms import (AcceptForm, BulkForm, CustomStatusForm, LostForm, RejectForm, RouteForm,
+                                              WonForm)
+from portal.errors import DomainError
+from portal.extensions import db
+from portal.models import Organization, Referral, User
+from portal.services import access, custom_fields, leads, referrals, statuses
+
+
+@bp.get("/referrals")
+def referrals_list():
+    filters = referral_filters()
+    page = referrals.list_for_user(current_user, filters, page=request.args.get("page", 1, type=int))
+    return htmx.render_page("internal/referrals/list.html", "internal/referrals/_partials/rows.html",
+                            page=page, filters=filters, args=filter_args(filters), labels=statuses.labels(),
+                            all_statuses=statuses.all_statuses(), partners=_partners(),
+                            custom_filters=[f for f in custom_fields.active() if f.kind == "select"])
+
+
+@bp.get("/referrals/queue")
+def review_queue():
+    page = referrals.review_queue(q=request.args.get("q", ""), page=request.args.get("page", 1, type=int))
+    return htmx.render_page("internal/referrals/queue.html", "internal/referrals/_partials/queue_rows.html",
+                            page=page, q=request.args.get("q", ""), labels=statuses.labels(), bulk_form=BulkForm())
+
+
+@bp.post("/referrals/bulk")
+def referrals_bulk():
+    form = BulkForm()
+    ids = request.form.getlist("referral_ids", type=int)
+    chosen = list(db.session.scalars(db.select(Referral).where(Referral.id.in_(ids)))) if ids else []
+    if not form.validate_on_submit() or not chosen:
+        flash("Choose at least one referral and an action.", "error")
+    else:
+        try:
+            if form.action.data == "accept":
+                done, problems = referrals.bulk_accept(chosen, by=current_user)
+            else:
+                done, problems = referrals.bulk_reject(chosen, by=current_user, reason=form.reason.data)
+        except DomainError as err:
+            flash(err.message, "error")
+        else:
+            flash(f"{done} referral(s) {'accepted' if form.action.data == 'accept' else 'rejected'}.", "success")
+            for problem in problems:
+                flash(problem, "warning")
+    return htmx.redirect(url_for(".review_queue"))
+
+
+@bp.post("/referrals/queue/<int:referral_id>/accept")
+def queue_accept(referral_id: int):
+    """Accept straight from the queue; answers with the updated row (the queue's one-click action)."""
+    referral = access.referral_for(current_user, referral_id)
+    error = None
+    try:
+        referrals.accept(referral, by=current_user)
+    except DomainError as err:
+        db.session.rollback()
+        error = err.message
+    if htmx.is_fragment_request():
+        return render_template("internal/referrals/_partials/queue_row.html", r=referral, labels=statuses.labels(),
+                               error=error)
+    flash(error or f"{referral.number} accepted.", "error" if error else "success")
+    return htmx.redirect(url_for(".review_queue"))
+
+
+@bp.get("/referrals/<int:referral_id>")
+def referral_detail(referral_id: int):
+    referral = access.referral_for(current_user, referral_id)
+    return _decision_page(referral)
+
+
+@bp.post("/referrals/<int:referral_id>/accept")
+def referral_accept(referral_id: int):
+    referral = access.referral_for(current_user, referral_id)
+    form = _accept_form()
+    return _act(referral, form, "accept", lambda: referrals.accept(
+        referral, by=current_user, owner=db.session.get(User, form.owner_id.data) if form.owner_id.data else None),
+        "Accepted for direct sales.")
+
+
+@bp.post("/referrals/<int:referral_id>/reject")
+def referral_reject(referral_id: int):
+    referral = access.referral_for(current_user, referral_id)
+    form = RejectForm(prefix="reject")
+    return _act(referral, form, "reject", lambda: referrals.reject(referral, by=current_user, reason=form.reason.data),
+                "Rejected; the partner is told why.")
+
+
+@bp.post("/referrals/<int:referral_id>/route")
+def referral_route(referral_id: int):
+    referral = access.referral_for(current_user, referral_id)
+    form = _route_form(referral)
+    return _act(referral, form, "route", lambda: referrals.route_to_reseller(
+        referral, by=current_user, reseller=access.organization_for(current_user, form.reseller_id.data),
+        respond_by=_end_of_day(form.respond_by.data)), "Sent to the reseller as a lead.")
+
+
+@bp.post("/referrals/<int:referral_id>/won")
+def referral_won(referral_id: int):
+    referral = access.referral_for(current_user, referral_id)
+    form = WonForm(prefix="won")
+    return _act(referral, form, "won", lambda: referrals.mark_won(
+        referral, amount=form.amount.data, currency=form.currency.data, by=current_user,
+        won_at=_end_of_day(form.won_at.data, cap_now=True)), "Marked won; the commission is pending.")
+
+
+@bp.post("/referrals/<int:referral_id>/lost")
+def referral_lost(referral_id: int):
+    referral = access.referral_for(current_user, referral_id)
+    form = LostForm(prefix="lost")
+    return _act(referral, form, "lost", lambda: referrals.mark_lost(referral, reason=form.reason.data, by=current_user),
+                "Marked lost.")
+
+
+@bp.post("/referrals/<int:referral_id>/paid")
+def referral_paid(referral_id: int):
+    referral = access.referral_for(current_user, referral_id)
+    return _act(referral, None, "paid", lambda: referrals.mark_commission_paid(referral, by=current_user),
+                "Commission marked paid.")
+
+
+@bp.post("/referrals/<int:referral_id>/status")
+def referral_status(referral_id: int):
+    referral = access.referral_for(current_user, referral_id)
+    form = _status_form(referral)
+    return _act(referral, form, "status", lambda: referrals.set_status(
+        referral, status=form.status.data, by=current_user, reason=form.reason.data), "Status changed.")
+
+
+def _act(referral, form, name, action, done_message):
+    """Validate, call the service, answer with the refreshed decision panel (htmx) or the page."""
+    if form is None or form.validate_on_submit():
+        try:
+            action()
+        except DomainError as err:
+            if form is None:
+                raise
+            form.attach(err)
+        else:
+            flash(done_message, "success")
+            if htmx.is_fragment_request():
+                return _decision_page(referral)
+            return htmx.redirect(url_for(".referral_detail", referral_id=referral.id))
+    db.session.rollback()
+    return _decision_page(referral, **{f"{name}_form": form}), 422
+
+
+def _decision_page(referral, **forms):
+    forms.setdefault("accept_form", _accept_form())
+    forms.setdefault("reject_form", RejectForm(prefix="reject", formdata=None))
+    forms.setdefault("route_form", _route_form(referral, formdata=None))
+    forms.setdefault("won_form", WonForm(prefix="won", formdata=None, currency=referral.currency))
+    forms.setdefault("lost_form", LostForm(prefix="lost", formdata=None))
+    forms.setdefault("status_form", _status_form(referral, formdata=None))
+    candidates = referrals.duplicate_candidates(referral.contact_email, referral.company_domain, exclude_id=referral.id)
+    return htmx.render_page("internal/referrals/detail.html", "internal/referrals/_partials/decision.html",
+                            referral=referral, labels=statuses.labels(), candidates=candidates,
+                            timeline=referrals.timeline("referral", referral.id), lead=leads.current_for(referral),
+                            custom=custom_fields.active(), can=statuses.can_move, **forms)
+
+
+def _accept_form(**kwargs):
+    form = AcceptForm(prefix="accept", **kwargs)
+    sales = db.session.scalars(db.select(User).join(User.organization).where(
+        Organization.kind == "vendor", User.active.is_(True), User.password_hash.is_not(None)).order_by(User.name))
+    form.owner_id.choices = [(0, "— No owner yet —")] + [(u.id, f"{u.name} ({u.role_label})") for u in sales]
+    return form
+
+
+def _route_form(referral, **kwargs):
+    form = RouteForm(prefix="route", **kwargs)
+    form.reseller_id.choices = [(o.id, f"{o.name} ({o.kind})") for o in _partners(active_only=True)
+                                if o.id != referral.partner_org_id]
+    return form
+
+
+def _status_form(referral, **kwargs):
+    form = CustomStatusForm(prefix="status", **kwargs)
+    form.status.choices = [(s.key, s.label) for s in statuses.all_statuses()
+                           if s.stage == referral.stage and s.key != referral.status]
+    return form
+
+
+def _partners(active_only: bool = False):
+    query = db.select(Organization).where(Organization.kind.in_(("partner", "distributor"))).order_by(Organization.name)
+    if active_only:
+        query = query.where(Organization.status == "active")
+    return list(db.session.scalars(query))
+
+
+def _end_of_day(day, cap_now: bool = False):
+    if day is None:
+        return None
+    moment = datetime.combine(day, time(23, 59), timezone.utc)
+    return min(moment, datetime.now(timezone.utc)) if cap_now else moment

@@ -1,0 +1,76 @@
+"""Admin-defined referral fields (text, number, date, single select) and their values."""
+from __future__ import annotations
+
+import re
+from datetime import date
+from decimal import Decimal, InvalidOperation
+
+from portal.errors import DomainError
+from portal.extensions import db
+from portal.models import CustomField
+
+KINDS = {"text": "Text", "number": "Number", "date": "Date", "select": "Single select"}
+
+
+def active() -> list[CustomField]:
+    return list(db.session.scalars(db.select(CustomField).where(CustomField.active.is_(True))
+                                   .order_by(CustomField.position, CustomField.id)))
+
+
+def define(*, label: str, kind: str, options: list[str] | None = None, required: bool = False) -> CustomField:
+    """Add a custom field to the referral form, detail page and filters."""
+    label = (label or "").strip()
+    if not label:
+        raise DomainError("Give the field a name.", field="label")
+    if kind not in KINDS:
+        raise DomainError("Choose a field type.", field="kind")
+    options = [o.strip() for o in (options or []) if o.strip()]
+    if kind == "select" and len(options) < 2:
+        raise DomainError("A single select needs at least two options, one per line.", field="options")
+    key = "cf_" + (re.sub(r"[^a-z0-9]+", "_", label.lower()).strip("_")[:30] or "field")
+    if db.session.scalar(db.select(CustomField.id).where(CustomField.key == key)):
+        raise DomainError("A field with this name exists already.", field="label")
+    position = (db.session.scalar(db.select(db.func.max(CustomField.position))) or 0) + 10
+    field = CustomField(key=key, label=label[:80], kind=kind, options=options if kind == "select" else [],
+                        required=required, position=position)
+    db.session.add(field)
+    db.session.commit()
+    return field
+
+
+def set_active(field: CustomField, is_active: bool) -> CustomField:
+    """Hide a field from new referrals (values already given are kept) or show it again."""
+    field.active = is_active
+    db.session.commit()
+    return field
+
+
+def clean_values(values: dict) -> dict:
+    """Validate submitted values against the active definitions; returns JSON-safe values by key."""
+    cleaned = {}
+    for field in active():
+        raw = values.get(field.key)
+        if raw in (None, ""):
+            if field.required:
+                raise DomainError("This field is required.", field=field.key)
+            continue
+        cleaned[field.key] = _clean_one(field, raw)
+    return cleaned
+
+
+def _clean_one(field: CustomField, raw):
+    if field.kind == "text":
+        return str(raw).strip()[:500]
+    if field.kind == "number":
+        try:
+            return str(Decimal(str(raw)))
+        except InvalidOperation as err:
+            raise DomainError("Enter a number.", field=field.key) from err
+    if field.kind == "date":
+        try:
+            return (raw if isinstance(raw, date) else date.fromisoformat(str(raw))).isoformat()
+        except ValueError as err:
+            raise DomainError("Enter a date as YYYY-MM-DD.", field=field.key) from err
+    if str(raw) not in field.options:
+        raise DomainError("Choose one of the options.", field=field.key)
+    return str(raw)

@@ -1,0 +1,12 @@
+"""Referrals: submit (partner, public link), review (internal), and the queries behind the pages."""
+from portal.services.referrals.queries import (ReferralFilters, count_by_stage, list_for_user, review_queue,
+                                               timeline)
+from portal.services.referrals.review import (accept, bulk_accept, bulk_reject, mark_commission_paid, mark_lost,
+                                              mark_won, reject, route_to_reseller, set_status)
+from portal.services.referrals.submit import ReferralInput, SubmitResult, duplicate_candidates, submit
+
+__all__ = [
+    "ReferralFilters", "ReferralInput", "SubmitResult", "accept", "bulk_accept", "bulk_reject", "count_by_stage",
+    "duplicate_candidates", "list_for_user", "mark_commission_paid", "mark_lost", "mark_won", "reject",
+    "review_queue", "route_to_reseller", "set_status", "submit", "timeline",
+]

@@ -1,0 +1,69 @@
+"""Read queries for the referral pages: lists with filters, the review queue, counts, the timeline."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timezone
+
+from portal.extensions import db
+from portal.models import Referral, Stage, StatusEvent, User
+from portal.services import access
+
+PER_PAGE = 25
+
+
+@dataclass
+class ReferralFilters:
+    q: str = ""
+    status: str = ""
+    stage: str = ""
+    date_from: date | None = None
+    date_to: date | None = None
+    partner_org_id: int | None = None
+    custom: dict[str, str] = field(default_factory=dict)
+
+
+def list_for_user(user: User, filters: ReferralFilters, *, page: int = 1, per_page: int = PER_PAGE):
+    """The referrals `user` may see, filtered, newest first, paginated on the server."""
+    query = _filtered(access.visible_referrals(user), filters).order_by(Referral.created_at.desc(), Referral.id.desc())
+    return db.paginate(query, page=page, per_page=per_page, error_out=False, count=True)
+
+
+def review_queue(*, q: str = "", page: int = 1, per_page: int = PER_PAGE):
+    """Submitted referrals waiting for an internal decision, oldest first."""
+    query = (db.select(Referral).where(Referral.stage == Stage.SUBMITTED.value)
+             .order_by(Referral.created_at, Referral.id))
+    query = _filtered(query, ReferralFilters(q=q))
+    return db.paginate(query, page=page, per_page=per_page, error_out=False)
+
+
+def count_by_stage(user: User) -> dict[str, int]:
+    query = access.visible_referrals(user).with_only_columns(Referral.stage, db.func.count()).group_by(Referral.stage)
+    return dict(db.session.execute(query).all())
+
+
+def timeline(entity_type: str, entity_id: int) -> list[StatusEvent]:
+    return list(db.session.scalars(db.select(StatusEvent).where(
+        StatusEvent.entity_type == entity_type, StatusEvent.entity_id == entity_id).order_by(StatusEvent.at, StatusEvent.id)))
+
+
+def _filtered(query, filters: ReferralFilters):
+    if filters.q:
+        like = f"%{filters.q.strip().lower()}%"
+        query = query.where(db.or_(
+            db.func.lower(Referral.company_name).like(like), db.func.lower(Referral.contact_last_name).like(like),
+            db.func.lower(Referral.contact_first_name).like(like), Referral.contact_email.like(like),
+            Referral.number.like(f"%{filters.q.strip().upper()}%")))
+    if filters.status:
+        query = query.where(Referral.status == filters.status)
+    if filters.stage:
+        query = query.where(Referral.stage == filters.stage)
+    if filters.date_from:
+        query = query.where(Referral.created_at >= datetime.combine(filters.date_from, time.min, timezone.utc))
+    if filters.date_to:
+        query = query.where(Referral.created_at <= datetime.combine(filters.date_to, time.max, timezone.utc))
+    if filters.partner_org_id:
+        query = query.where(Referral.partner_org_id == filters.partner_org_id)
+    for key, value in filters.custom.items():
+        if value:
+            query = query.where(Referral.custom_fields[key].as_string() == value)
+    return query

@@ -1,0 +1,156 @@
+"""Internal review of referrals, and the outcomes that follow: won, lost, commission paid.
+
+CRM pulls call these same functions (with `actor_label` naming the CRM), so a deal closed in the
+CRM has the same effects as a click.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from portal import money
+from portal.errors import DomainError, InvalidTransition
+from portal.extensions import db
+from portal.models import Commission, Organization, Referral, Stage, User
+from portal.models.types import utcnow
+from portal.services import commissions, leads, notifications, statuses
+from portal.services.referrals import workflow
+
+
+def accept(referral: Referral, *, by: User, owner: User | None = None) -> Referral:
+    """Accept for the direct sales team, with an owner among internal users. Raises InvalidTransition."""
+    _accept(referral, by=by, owner=owner)
+    db.session.commit()
+    return referral
+
+
+def _accept(referral: Referral, *, by: User, owner: User | None) -> None:
+    if owner is not None and not (owner.is_internal and owner.is_active):
+        raise DomainError("Choose an active internal user as the owner.", field="owner_id")
+    workflow.transition(referral, to=Stage.ACCEPTED.value, by=by)
+    referral.routing = "direct"
+    referral.owner = owner
+    referral.duplicate_flag = False
+    notifications.referral_changed("referral_accepted", referral, subject=f"Referral {referral.number} accepted",
+                                   headline=f"Good news: your referral of {referral.company_name} was accepted.")
+    notifications.owner_assigned(referral)
+
+
+def reject(referral: Referral, *, by: User, reason: str) -> Referral:
+    """Reject, with a reason the partner sees. Raises DomainError without a reason."""
+    _reject(referral, by=by, reason=reason)
+    db.session.commit()
+    return referral
+
+
+def _reject(referral: Referral, *, by: User, reason: str) -> None:
+    reason = (reason or "").strip()
+    if not reason:
+        raise DomainError("Give the partner a reason.", field="reason")
+    workflow.transition(referral, to=Stage.REJECTED.value, by=by, reason=reason[:2000])
+    referral.rejection_reason = reason[:2000]
+    referral.duplicate_flag = False
+    notifications.referral_changed("referral_rejected", referral, subject=f"Referral {referral.number} rejected",
+                                   headline=f"Your referral of {referral.company_name} was not accepted. "
+                                            f"Reason: {referral.rejection_reason}")
+
+
+def route_to_reseller(referral: Referral, *, by: User, reseller: Organization,
+                      respond_by: datetime | None = None) -> Referral:
+    """Send the referral to a reseller partner as a lead. Raises DomainError for an unfit reseller."""
+    workflow.transition(referral, to=Stage.SENT_TO_RESELLER.value, by=by,
+                        reason=f"Lead sent to {reseller.name}")
+    referral.routing = "reseller"
+    referral.duplicate_flag = False
+    leads.create(referral, reseller=reseller, respond_by=respond_by, by=by)
+    db.session.commit()
+    return referral
+
+
+def mark_won(referral: Referral, *, amount: Decimal, won_at: datetime | None = None, by: User | None,
+             actor_label: str | None = None, currency: str | None = None) -> Referral:
+    """Won at `amount`: the commission is created (pending) and the status becomes "Won, payment pending"."""
+    if amount is None or amount <= 0:
+        raise DomainError("Enter the amount the deal was won at.", field="amount")
+    currency = (currency or referral.currency).upper()
+    won_at = won_at or utcnow()
+    if won_at > utcnow():
+        raise DomainError("The date cannot be in the future.", field="won_at")
+    workflow.transition(referral, to=Stage.WON_PAYMENT_PENDING.value, by=by, actor_label=actor_label,
+                        reason=f"Won at {money.format_amount(amount, currency)}")
+    referral.won_amount = money.quantize(amount, currency)
+    referral.currency = currency
+    referral.won_at = won_at
+    commission = commissions.create_for(referral)
+    earned = f" Your commission: {money.format_amount(commission.amount, commission.currency)}." if commission else ""
+    notifications.referral_changed("referral_won", referral, subject=f"Referral {referral.number} won",
+                                   headline=f"Your referral of {referral.company_name} was won.{earned}")
+    db.session.commit()
+    return referral
+
+
+def mark_lost(referral: Referral, *, reason: str, by: User | None, actor_label: str | None = None) -> Referral:
+    """Lost, with a reason."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise DomainError("Say why it was lost.", field="reason")
+    workflow.transition(referral, to=Stage.LOST.value, by=by, actor_label=actor_label, reason=reason[:2000])
+    referral.lost_reason = reason[:2000]
+    db.session.commit()
+    return referral
+
+
+def mark_commission_paid(referral: Referral, *, by: User) -> Referral:
+    """The commission is paid out: "Won, payment completed"."""
+    commission = db.session.scalar(db.select(Commission).where(Commission.referral_id == referral.id))
+    if referral.stage != Stage.WON_PAYMENT_PENDING.value:
+        raise InvalidTransition("Only a won referral with a pending payment can be marked paid.")
+    if commission is None:
+        raise DomainError("This referral has no commission: its partner has no commission plan.")
+    commissions.mark_paid(commission)
+    workflow.transition(referral, to=Stage.WON_PAYMENT_COMPLETED.value, by=by,
+                        reason=f"Commission of {money.format_amount(commission.amount, commission.currency)} paid")
+    notifications.referral_changed("commission_paid", referral, subject=f"Commission paid for {referral.number}",
+                                   headline=f"We paid your commission of "
+                                            f"{money.format_amount(commission.amount, commission.currency)} "
+                                            f"for {referral.company_name}.")
+    db.session.commit()
+    return referral
+
+
+def set_status(referral: Referral, *, status: str, by: User | None, reason: str | None = None,
+               actor_label: str | None = None) -> Referral:
+    """Move to a custom (intermediate) status. Outcomes with effects have their own functions."""
+    target = statuses.get(status)
+    if target.stage != referral.stage:
+        raise InvalidTransition("Use the action for that step (accept, reject, won, lost...).")
+    workflow.transition(referral, to=target.key, by=by, reason=reason, actor_label=actor_label)
+    db.session.commit()
+    return referral
+
+
+def bulk_accept(referrals: list[Referral], *, by: User) -> tuple[int, list[str]]:
+    """Accept several; one that cannot be accepted is skipped with its reason. Returns (done, problems)."""
+    return _bulk(referrals, lambda r: _accept(r, by=by, owner=None))
+
+
+def bulk_reject(referrals: list[Referral], *, by: User, reason: str) -> tuple[int, list[str]]:
+    """Reject several with one reason."""
+    if not (reason or "").strip():
+        raise DomainError("Give the partners a reason.", field="reason")
+    return _bulk(referrals, lambda r: _reject(r, by=by, reason=reason))
+
+
+def _bulk(referrals, action) -> tuple[int, list[str]]:
+    done, problems = 0, []
+    for referral in referrals:
+        savepoint = db.session.begin_nested()
+        try:
+            action(referral)
+            savepoint.commit()
+            done += 1
+        except DomainError as err:
+            savepoint.rollback()
+            problems.append(f"{referral.number}: {err.message}")
+    db.session.commit()
+    return done, problems

@@ -1,0 +1,103 @@
+"""Referral statuses: the fixed workflow (DESIGN.md §5) and the names admins give its steps."""
+from __future__ import annotations
+
+import re
+
+from portal.errors import DomainError, InvalidTransition
+from portal.extensions import db
+from portal.models import ReferralStatus, Stage
+from portal.models.referrals import STAGE_LABELS
+
+S = Stage
+# Which stage may follow which. Won and lost can come straight from the CRM at any open stage.
+TRANSITIONS: dict[Stage, set[Stage]] = {
+    S.SUBMITTED: {S.ACCEPTED, S.SENT_TO_RESELLER, S.REJECTED, S.WON_PAYMENT_PENDING, S.LOST},
+    S.ACCEPTED: {S.WON_PAYMENT_PENDING, S.LOST, S.SENT_TO_RESELLER},
+    S.SENT_TO_RESELLER: {S.ACCEPTED, S.WON_PAYMENT_PENDING, S.LOST},
+    S.WON_PAYMENT_PENDING: {S.WON_PAYMENT_COMPLETED},
+    S.WON_PAYMENT_COMPLETED: set(),
+    S.REJECTED: set(),
+    S.LOST: set(),
+}
+OPEN_STAGES = (S.SUBMITTED, S.ACCEPTED, S.SENT_TO_RESELLER)
+BADGES = {
+    S.SUBMITTED: "info", S.ACCEPTED: "ok", S.SENT_TO_RESELLER: "ok", S.REJECTED: "error",
+    S.WON_PAYMENT_PENDING: "warn", S.WON_PAYMENT_COMPLETED: "ok", S.LOST: "muted",
+}
+
+
+def can_move(from_stage: str, to_stage: str) -> bool:
+    """A move to another stage must be in TRANSITIONS; staying within a stage (a custom step) is fine
+    unless the stage is final."""
+    current, target = Stage(from_stage), Stage(to_stage)
+    if current == target:
+        return bool(TRANSITIONS[current]) or current == S.WON_PAYMENT_PENDING
+    return target in TRANSITIONS[current]
+
+
+def check_move(from_stage: str, to_stage: str) -> None:
+    if not can_move(from_stage, to_stage):
+        raise InvalidTransition(f"A referral that is {STAGE_LABELS[Stage(from_stage)].lower()} "
+                                f"cannot become {STAGE_LABELS[Stage(to_stage)].lower()}.")
+
+
+def ensure_builtin() -> None:
+    """Create the built-in statuses, one per stage, if missing (names keep any admin renaming)."""
+    existing = set(db.session.scalars(db.select(ReferralStatus.key)))
+    for position, stage in enumerate(Stage):
+        if stage.value not in existing:
+            db.session.add(ReferralStatus(key=stage.value, label=STAGE_LABELS[stage], stage=stage.value,
+                                          position=position * 10, builtin=True))
+    db.session.flush()
+
+
+def all_statuses() -> list[ReferralStatus]:
+    ensure_builtin()
+    return list(db.session.scalars(db.select(ReferralStatus).order_by(ReferralStatus.position, ReferralStatus.id)))
+
+
+def labels() -> dict[str, str]:
+    """status key -> the name people see."""
+    rows = db.session.execute(db.select(ReferralStatus.key, ReferralStatus.label)).all()
+    names = {stage.value: label for stage, label in STAGE_LABELS.items()}
+    names.update(dict(rows))
+    return names
+
+
+def get(key: str) -> ReferralStatus:
+    ensure_builtin()
+    status = db.session.scalar(db.select(ReferralStatus).where(ReferralStatus.key == key))
+    if status is None:
+        raise DomainError("Unknown status.", field="status")
+    return status
+
+
+def rename(key: str, label: str) -> ReferralStatus:
+    """Give a status another name; its meaning stays."""
+    status = get(key)
+    label = (label or "").strip()
+    if not label:
+        raise DomainError("Give the status a name.", field="label")
+    status.label = label[:80]
+    db.session.commit()
+    return status
+
+
+def add_custom(*, label: str, stage: str) -> ReferralStatus:
+    """Add an intermediate status with the fixed meaning `stage`, placed after that stage's built-in one."""
+    label = (label or "").strip()
+    if not label:
+        raise DomainError("Give the status a name.", field="label")
+    if stage not in {s.value for s in Stage}:
+        raise DomainError("Choose what the status means.", field="stage")
+    if not TRANSITIONS[Stage(stage)] and stage != S.WON_PAYMENT_PENDING.value:
+        raise DomainError("A final status cannot have steps after it.", field="stage")
+    ensure_builtin()
+    key = re.sub(r"[^a-z0-9]+", "_", label.lower()).strip("_")[:30] or "status"
+    if db.session.scalar(db.select(ReferralStatus.id).where(ReferralStatus.key == key)):
+        raise DomainError("A status with this name exists already.", field="label")
+    base = db.session.scalar(db.select(ReferralStatus.position).where(ReferralStatus.key == stage))
+    status = ReferralStatus(key=key, label=label[:80], stage=stage, position=(base or 0) + 5, builtin=False)
+    db.session.add(status)
+    db.session.commit()
+    return status
