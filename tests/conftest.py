@@ -16,7 +16,7 @@ from flask import has_app_context
 from flask.testing import FlaskClient
 from flask_sqlalchemy.session import Session as FlaskSession
 from itsdangerous import URLSafeTimedSerializer
-from sqlalchemy import text
+from sqlalchemy import create_engine, make_url, text
 from werkzeug.serving import make_server
 
 from portal import create_app, queues
@@ -57,14 +57,54 @@ class PortalClient(FlaskClient):
         return response
 
 
+def _session_database(instance) -> str:
+    """SQLite in a temp folder, or on the DATABASE_URL server a database of this run's own.
+
+    A database per run lets several runs share one PostgreSQL server without trampling each other.
+    """
+    url = os.environ.get("DATABASE_URL")
+    if not url:
+        return f"sqlite:///{instance / 'test.db'}"
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "postgresql":
+        return url
+    name = f"{parsed.database}_run{os.getpid()}"
+    with create_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT").connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    _CREATED_DATABASES.append((parsed, name))
+    return parsed.set(database=name).render_as_string(hide_password=False)
+
+
+def _session_redis() -> str | None:
+    """REDIS_URL's server with a database index of this run's own (the tests empty it)."""
+    url = os.environ.get("REDIS_URL")
+    if not url:
+        return None
+    base = url.rsplit("/", 1)[0] if url.count("/") > 2 else url
+    return f"{base}/{1 + os.getpid() % 15}"
+
+
+_CREATED_DATABASES: list = []
+
+
+def _drop_session_databases() -> None:
+    for parsed, name in _CREATED_DATABASES:
+        with create_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT").connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
 def _test_config(tmp_path_factory) -> dict:
     instance = tmp_path_factory.mktemp("instance")
+    redis_url = _session_redis()
     return {
         "TESTING": True,
         "PORTAL_ENV": "test",
         "INSTANCE_PATH": str(instance),
         "SECRET_KEY": "test-secret-key",
-        "SQLALCHEMY_DATABASE_URI": os.environ.get("DATABASE_URL") or f"sqlite:///{instance / 'test.db'}",
+        "SQLALCHEMY_DATABASE_URI": _session_database(instance),
+        "REDIS_URL": redis_url,
+        "RATELIMIT_STORAGE_URI": redis_url or "memory://",
         "SANDBOX_DATABASE_URL": f"sqlite:///{instance / 'crm_sandbox.db'}",
         # Hashing cost is not under test; a cheap method keeps the suite fast.
         "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
@@ -81,7 +121,11 @@ def app(tmp_path_factory):
     app.test_client_class = PortalClient
     with app.app_context():
         _reset_schema()
-    return app
+    yield app
+    with app.app_context():
+        _db.session.remove()
+        _db.engine.dispose()
+    _drop_session_databases()
 
 
 def _reset_schema() -> None:
