@@ -1,10 +1,13 @@
-from wtforms import DateField, DecimalField, EmailField, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional, Regexp
+from wtforms import (BooleanField, DateField, DecimalField, EmailField, IntegerField, RadioField, SelectField,
+                     SelectMultipleField, StringField, TextAreaField)
+from wtforms.validators import DataRequired, Email, InputRequired, Length, NumberRange, Optional, Regexp
+from wtforms.widgets import CheckboxInput, ListWidget
 
 from portal import money
-
 from portal.forms import Form
 from portal.models.accounts import TIERS
+from portal.models.referrals import STAGE_LABELS
+from portal.services import custom_fields, settings, statuses
 
 KIND_CHOICES = [("partner", "Partner"), ("distributor", "Distributor")]
 TIER_CHOICES = [("", "No tier")] + [(t, t.title()) for t in TIERS]
@@ -61,4 +64,80 @@ class CustomStatusForm(Form):
 
 class BulkForm(Form):
     action = SelectField("Action", choices=[("accept", "Accept"), ("reject", "Reject")])
-    reason = TextAreaField("Reason (for rejecting)", validators=[Optional(), Length(max=2000)])
+    reason = StringField("Reason (for rejecting)", validators=[Optional(), Length(max=2000)])
+
+
+# ---- settings (admins) -----------------------------------------------------------------------
+
+def referral_form_settings_form(current: dict[str, dict], **kwargs) -> "Form":
+    """Two checkboxes per standard referral field: shown, required (prefilled with `current`)."""
+
+    class ReferralFormSettingsForm(Form):
+        def choices(self) -> dict[str, dict]:
+            return {name: {"shown": self[f"{name}_shown"].data, "required": self[f"{name}_required"].data}
+                    for name in settings.STANDARD_FIELDS}
+
+    data = {}
+    for name, label in settings.STANDARD_FIELDS.items():
+        setattr(ReferralFormSettingsForm, f"{name}_shown", BooleanField(f"Show {label}"))
+        setattr(ReferralFormSettingsForm, f"{name}_required", BooleanField(f"Require {label}"))
+        data[f"{name}_shown"] = current[name]["shown"]
+        data[f"{name}_required"] = current[name]["required"]
+    return ReferralFormSettingsForm(data=data, **kwargs)
+
+
+class CustomFieldForm(Form):
+    label = StringField("Name", validators=[DataRequired(), Length(max=80)])
+    kind = SelectField("Type", choices=list(custom_fields.KINDS.items()))
+    options = TextAreaField("Options (single select: one per line)", validators=[Optional(), Length(max=5000)])
+    required = BooleanField("Required on the referral form")
+
+    def option_list(self) -> list[str]:
+        return (self.options.data or "").splitlines()
+
+
+class CustomFieldActiveForm(Form):
+    active = SelectField("Active", choices=[("1", "On the form"), ("0", "Deactivated")])
+
+
+class StatusRenameForm(Form):
+    label = StringField("Name", validators=[DataRequired(), Length(max=80)])
+
+
+class CustomStatusAddForm(Form):
+    label = StringField("Name", validators=[DataRequired(), Length(max=80)])
+    stage = SelectField("Means", choices=[(s.value, STAGE_LABELS[s]) for s in statuses.stages_with_steps()])
+
+
+class DuplicatesForm(Form):
+    policy = RadioField("When a referral may be a duplicate", choices=list(settings.DUPLICATE_POLICIES.items()))
+    window_days = IntegerField("Look back (days)", validators=[InputRequired(), NumberRange(min=1, max=3650)])
+
+
+class CheckboxesField(SelectMultipleField):
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+class VisibilityForm(Form):
+    lead_deal_fields = CheckboxesField("Referral partners see", choices=list(settings.LEAD_DEAL_FIELDS.items()))
+    respond_within_days = IntegerField("Resellers answer a lead within (days)",
+                                       validators=[InputRequired(), NumberRange(min=1, max=90)])
+
+
+# ---- commission plans (admins, managers) -----------------------------------------------------
+
+class CommissionPlanForm(Form):
+    name = StringField("Name", validators=[DataRequired(), Length(max=120)])
+    kind = RadioField("Kind", choices=[("flat", "Flat amount per won referral"), ("percent", "Percentage of the won amount")],
+                      default="percent")
+    flat_amount = DecimalField("Flat amount", places=2, validators=[Optional(), NumberRange(min=0.01, max=10**11)])
+    percent = DecimalField("Percentage", places=3, validators=[Optional(), NumberRange(min=0.001, max=100)])
+    cap_amount = DecimalField("Cap (optional)", places=2, validators=[Optional(), NumberRange(min=0.01, max=10**11)])
+    currency = SelectField("Currency", choices=[(c, c) for c in money.CURRENCIES], default="USD")
+    tier = SelectField("Applies to the tier", choices=[("", "— Not a tier plan —")] + [(t, t.title()) for t in TIERS])
+    organization_id = SelectField("Or to one organization (override)", coerce=int)
+
+    def set_organizations(self, organizations) -> None:
+        self.organization_id.choices = [(0, "— No single organization —")] + [
+            (o.id, f"{o.name} ({(o.tier or 'no tier').title()})") for o in organizations]
