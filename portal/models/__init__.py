@@ -1,6 +1,7 @@
 """The data model, one module per area; imported here so Alembic and the app see every table."""
 from portal.models.accounts import AuthToken, Organization, OrgKind, OrgStatus, Role, User
 from portal.models.commissions import Commission, CommissionPlan, CommissionStatus, PlanKind
+from portal.models.crm import CrmCompany, CrmConnection, CrmLink, FieldMapping, QualificationRule, SyncLog
 from portal.models.mail import EmailMessage, MailStatus
 from portal.models.notifications import Notification
 from portal.models.pipeline import Lead, LeadStatus
@@ -8,7 +9,8 @@ from portal.models.referrals import CustomField, Referral, ReferralStatus, Sourc
 from portal.models.settings import Setting
 
 __all__ = [
-    "AuthToken", "Commission", "CommissionPlan", "CommissionStatus", "CustomField", "EmailMessage", "Lead",
+    "AuthToken", "Commission", "CommissionPlan", "CommissionStatus", "CrmCompany", "CrmConnection", "CrmLink",
+    "FieldMapping", "QualificationRule", "SyncLog", "CustomField", "EmailMessage", "Lead",
     "LeadStatus", "MailStatus", "Notification", "Organization", "OrgKind", "OrgStatus", "PlanKind", "Referral",
     "ReferralStatus", "Role", "Setting", "Source", "Stage", "StatusEvent", "User",
 ]
