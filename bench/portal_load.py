@@ -1,0 +1,314 @@
+"""Requests/s and latency of the portal's pages under gunicorn on PostgreSQL (DESIGN.md §8).
+
+    .venv/bin/python bench/portal_load.py [--quick] [--clients 20] [--seconds S] [--scenario NAME]
+
+Recreates the `portal_bench` database, seeds it with `flask portal seed-bench`, starts gunicorn
+(2 workers) and runs bench/loadgen.py in a second process against it: the scenarios of
+bench/scenarios.py in turn, each for --seconds split into interleaved rounds. For each it prints
+`X_rps`, `X_p50`, `X_p99`, `X_errors` and `X_vs_healthz` (its requests/s over /healthz's, measured
+in the same run: absolute figures are noisy on a shared machine, the ratio is the one to compare
+between runs). Any non-2xx answer makes the exit status 1. Progress goes to stderr, figures to
+stdout.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+import redis
+from psycopg import sql
+
+import gunicorn_hooks
+import scenarios
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH = Path(__file__).resolve().parent
+DATABASE = "portal_bench"
+DATABASE_URL = f"postgresql+psycopg://postgres@127.0.0.1:5432/{DATABASE}"
+MAINTENANCE_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
+# A Redis database of its own: flushing it between runs cannot touch the tests' or a demo's data.
+REDIS_URL = "redis://127.0.0.1:6379/15"
+WORKERS = 2
+TIME_BUDGET_SECONDS = 290  # the issue allows 5 minutes; keep a margin for stopping gunicorn
+TARGET_RATIO = 0.25
+TARGET_P99_MS = 100.0
+
+
+@dataclass(frozen=True)
+class Mode:
+    seconds: float
+    warmup: float
+    rounds: int
+    partners: int
+    referrals: int
+
+
+MODES = {
+    "default": Mode(seconds=15, warmup=3, rounds=3, partners=200, referrals=200_000),
+    "quick": Mode(seconds=4, warmup=1, rounds=2, partners=50, referrals=20_000),
+}
+
+
+class BenchError(Exception):
+    """The benchmark could not run; the message says which step failed."""
+
+
+class Deadline:
+    def __init__(self, seconds: float):
+        self.at = time.monotonic() + seconds
+
+    def remaining(self) -> float:
+        left = self.at - time.monotonic()
+        if left <= 0:
+            raise BenchError(f"out of the {TIME_BUDGET_SECONDS} s time budget")
+        return left
+
+
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def portal_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        DATABASE_URL=DATABASE_URL,
+        REDIS_URL=REDIS_URL,
+        SECRET_KEY="portal-bench-secret-key",
+        SANDBOX_CRMS="0",
+        EMBEDDED_WORKER="0",
+        # Production would mark cookies Secure, and the clients speak plain http.
+        PORTAL_ENV="development",
+    )
+    return env
+
+
+def recreate_database() -> None:
+    """Drop and create portal_bench, so every run starts from the same rows and an empty cache."""
+    with psycopg.connect(MAINTENANCE_DSN, autocommit=True) as conn:
+        # FORCE: a gunicorn left over from an interrupted run must not keep the database alive.
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(DATABASE)))
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(DATABASE)))
+
+
+def flush_redis() -> None:
+    # The rate limiter's counters from an earlier run would otherwise carry over.
+    client = redis.Redis.from_url(REDIS_URL)
+    try:
+        client.flushdb()
+    finally:
+        client.close()
+
+
+def prepare_services() -> None:
+    try:
+        recreate_database()
+    except psycopg.Error as err:
+        raise BenchError(f"PostgreSQL: {err} (DESIGN.md §8 says how to start it)") from err
+    try:
+        flush_redis()
+    except redis.RedisError as err:
+        raise BenchError(f"Redis at {REDIS_URL}: {err} (DESIGN.md §8 says how to start it)") from err
+
+
+def flask(*args: str, deadline: Deadline, timeout: float) -> str:
+    command = [sys.executable, "-m", "flask", "--app", "portal", "portal", *args]
+    try:
+        done = subprocess.run(command, cwd=ROOT, env=portal_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True, timeout=min(timeout, deadline.remaining()))
+    except subprocess.TimeoutExpired as err:
+        raise BenchError(f"`flask portal {args[0]}` took longer than {err.timeout:.0f} s") from err
+    if done.returncode != 0:
+        raise BenchError(f"`flask portal {' '.join(args)}` failed ({done.returncode}):\n{done.stderr[-2000:]}")
+    return done.stdout
+
+
+def seed(mode: Mode, clients: int, deadline: Deadline) -> dict[str, str]:
+    # One partner per client at least, so no two clients share a user.
+    partners = max(mode.partners, clients)
+    output = flask("seed-bench", "--partners", str(partners), "--referrals", str(mode.referrals),
+                   deadline=deadline, timeout=180)
+    values = dict(re.findall(r"^(\w+): (.*)$", output, flags=re.MULTILINE))
+    if "bench_run" not in values:
+        raise BenchError(f"seed-bench printed no bench_run line:\n{output}")
+    return values
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Gunicorn:
+    """gunicorn serving wsgi:app the way production does; its own log goes to a file."""
+
+    def __init__(self):
+        self.port = free_port()
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        self.log = tempfile.NamedTemporaryFile(prefix="portal-bench-gunicorn-", suffix=".log", delete=False)
+        self.process: subprocess.Popen | None = None
+
+    def start(self, deadline: Deadline) -> None:
+        command = [sys.executable, "-m", "gunicorn", "-c", str(BENCH / "gunicorn_hooks.py"),
+                   "-w", str(WORKERS), "-k", "gthread", "--threads", "8",
+                   # The control socket's default path is shared by every gunicorn of this user.
+                   "--no-control-socket", "-b", f"127.0.0.1:{self.port}", "wsgi:app"]
+        # A session of its own: a Ctrl-C reaches only us, and stop() shuts gunicorn down in order.
+        self.process = subprocess.Popen(command, cwd=ROOT, env=portal_env(), stdout=self.log, stderr=self.log,
+                                        start_new_session=True)
+        until = time.monotonic() + min(30, deadline.remaining())
+        while time.monotonic() < until:
+            if self.process.poll() is not None:
+                raise BenchError(f"gunicorn exited with {self.process.returncode}:\n{self.log_tail()}")
+            if self.log_tail(size=None).count(gunicorn_hooks.READY) >= WORKERS and self._healthy():
+                return
+            time.sleep(0.2)
+        raise BenchError(f"gunicorn's workers were not all up and answering /healthz within 30 s:\n{self.log_tail()}")
+
+    def _healthy(self) -> bool:
+        try:
+            with urllib.request.urlopen(f"{self.base_url}/healthz", timeout=2) as response:
+                return response.status == 200
+        except (urllib.error.URLError, OSError):
+            return False
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.log.close()
+
+    def discard_log(self) -> None:
+        Path(self.log.name).unlink(missing_ok=True)
+
+    def log_tail(self, size: int | None = 3000) -> str:
+        text = Path(self.log.name).read_text(errors="replace")
+        return text if size is None else text[-size:]
+
+
+def drive_load(base_url: str, names: list[str], args, seed_values: dict[str, str], deadline: Deadline) -> list[dict]:
+    spec = {"base_url": base_url, "clients": args.clients, "warmup": args.warmup, "seconds": args.seconds,
+            "rounds": args.rounds, "scenarios": names, "seed": seed_values}
+    # Signing in, the per-scenario set-up and the short re-warm of later rounds come on top.
+    needed = len(names) * (args.warmup + args.seconds + args.rounds + 3) + 30
+    if needed > deadline.remaining():
+        raise BenchError(f"{len(names)} scenarios need about {needed:.0f} s, "
+                         f"only {deadline.remaining():.0f} s are left: lower --seconds")
+    try:
+        done = subprocess.run([sys.executable, str(BENCH / "loadgen.py")], input=json.dumps(spec), text=True,
+                              stdout=subprocess.PIPE, timeout=deadline.remaining())
+    except subprocess.TimeoutExpired as err:
+        raise BenchError(f"the load generator ran out of the time budget ({err.timeout:.0f} s)") from err
+    if done.returncode != 0:
+        raise BenchError(f"the load generator failed ({done.returncode}); its stderr is above")
+    return json.loads(done.stdout)
+
+
+def report(results: list[dict], clients: int) -> int:
+    """Print the figures; answer the exit status: 1 when any scenario had a failed request."""
+    ceiling = next((r["rps"] for r in results if r["name"] == scenarios.CEILING), None)
+    failed = []
+    for r in results:
+        name = r["name"]
+        print(f"{name}_rps: {r['rps']:.1f} req/s")
+        print(f"{name}_p50: {r['p50_ms']:.1f} ms")
+        print(f"{name}_p99: {r['p99_ms']:.1f} ms")
+        print(f"{name}_errors: {r['errors']}")
+        ratio = None
+        if name != scenarios.CEILING and ceiling:
+            ratio = r["rps"] / ceiling
+            print(f"{name}_vs_{scenarios.CEILING}: {ratio:.2f}")
+        sys.stdout.flush()
+        log(f"  {name}: {r['requests']} requests, max {r['max_ms']:.1f} ms, statuses {r['statuses']}, "
+            f"req/s by round {r['rounds_rps']}, load generator at {r['loadgen_cpu']:.0%} of a core")
+        if r["errors"]:
+            failed.append(name)
+            log(f"ERROR: {name}: {r['errors']} of {r['answers']} requests failed (not 2xx, or no answer; "
+                "warm-up included), e.g.:")
+            for example in r["examples"]:
+                log(f"ERROR:   {example}")
+        if ratio is not None and (ratio < TARGET_RATIO or r["p99_ms"] >= TARGET_P99_MS):
+            log(f"  {name} misses the target (ratio >= {TARGET_RATIO}, p99 < {TARGET_P99_MS:.0f} ms "
+                f"at {clients} clients)")
+    if failed:
+        log(f"FAILED: requests failed in {', '.join(failed)}: their figures measure error pages, not the pages")
+    return 1 if failed else 0
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="a smaller seed and shorter windows (under a minute)")
+    parser.add_argument("--clients", type=int, default=20, help="concurrent clients (default: %(default)s)")
+    parser.add_argument("--seconds", type=float, help="measured seconds per scenario (default: 15, quick: 4)")
+    parser.add_argument("--warmup", type=float,
+                        help="unmeasured seconds before a scenario's first round (default: 3, quick: 1)")
+    parser.add_argument("--rounds", type=int, help="interleaved windows the seconds are split into "
+                                                    "(default: 3, quick: 2)")
+    parser.add_argument("--scenario", action="append", choices=list(scenarios.BY_NAME), dest="names",
+                        help=f"measure only this one (repeatable; {scenarios.CEILING} always runs)")
+    args = parser.parse_args(argv)
+    args.mode = MODES["quick" if args.quick else "default"]
+    args.seconds = args.mode.seconds if args.seconds is None else args.seconds
+    args.warmup = args.mode.warmup if args.warmup is None else args.warmup
+    args.rounds = args.mode.rounds if args.rounds is None else args.rounds
+    if args.clients < 1 or args.rounds < 1 or args.seconds <= 0 or args.warmup < 0:
+        parser.error("--clients, --rounds and --seconds must be positive, --warmup not negative")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    # A CI timeout sends SIGTERM: leave through the finally blocks, so gunicorn is stopped too.
+    signal.signal(signal.SIGTERM, lambda _signum, _frame: sys.exit(143))
+    deadline = Deadline(TIME_BUDGET_SECONDS)
+    chosen = set(args.names or scenarios.BY_NAME) | {scenarios.CEILING}
+    names = [s.name for s in scenarios.SCENARIOS if s.name in chosen]
+    started = time.monotonic()
+    gunicorn = Gunicorn()
+    status = None
+    try:
+        log(f"database {DATABASE}: recreating and migrating")
+        prepare_services()
+        flask("init", deadline=deadline, timeout=120)
+        seed_values = seed(args.mode, args.clients, deadline)
+        log("seeded: " + ", ".join(f"{k} {v}" for k, v in seed_values.items()))
+        gunicorn.start(deadline)
+        log(f"gunicorn on {gunicorn.base_url} ({WORKERS} workers x 8 threads); {args.clients} clients, "
+            f"{args.warmup:g} s warm-up + {args.seconds:g} s per scenario in {args.rounds} rounds")
+        results = drive_load(gunicorn.base_url, names, args, seed_values, deadline)
+        status = report(results, args.clients)
+    except BenchError as err:
+        log(f"ERROR: {err}")
+        status = 2
+    finally:
+        gunicorn.stop()
+        if status == 0:
+            gunicorn.discard_log()
+        else:
+            log(f"gunicorn log: {gunicorn.log.name}")
+    log(f"done in {time.monotonic() - started:.0f} s")
+    return status
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:
+        sys.exit(130)

@@ -1,0 +1,58 @@
+"""What bench/portal_load.py measures: one Scenario per page, and the seeded users they sign in as.
+
+A scenario's clients sign in from a user pool (`auth`; None is anonymous) and build every request
+from a client's context `c`: `c.index` (0..clients-1), `c.n` (requests it has sent in this
+scenario), `c.seed` (the `name: value` lines seed-bench printed) and `c.state` (what `setup`, run
+once per client before the first warm-up and not timed, left there; `c.csrf_token(path)` GETs a
+form page in the client's session and returns its token). `healthz` comes first: it is the
+ceiling every other scenario's requests/s is divided by.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, NamedTuple
+
+# portal/services/demo.py DEMO_PASSWORD: every user seed-bench creates has it.
+BENCH_PASSWORD = "demo-password"
+CEILING = "healthz"
+
+
+class Request(NamedTuple):
+    method: str
+    path: str
+    form: dict[str, str] | None = None
+
+
+def get(path: str) -> Request:
+    return Request("GET", path)
+
+
+def post(path: str, form: dict[str, str]) -> Request:
+    return Request("POST", path, form)
+
+
+def _successful(status: int) -> bool:
+    return 200 <= status < 300
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    request: Callable[[Any], Request]
+    auth: str | None = None
+    setup: Callable[[Any], None] | None = None
+    # A 302 to /login must count as a failure, or a lost session would look like a fast page.
+    ok: Callable[[int], bool] = _successful
+
+
+SCENARIOS = [
+    Scenario("healthz", request=lambda c: get("/healthz")),
+    Scenario("dashboard", auth="partner", request=lambda c: get("/partner/")),
+]
+BY_NAME = {scenario.name: scenario for scenario in SCENARIOS}
+
+# Emails of the users each pool's clients sign in as, from seed-bench's output. Client i signs in
+# as user i % len(pool); the login limit only counts failures, so one user may serve several.
+POOLS: dict[str, Callable[[dict[str, str]], list[str]]] = {
+    "partner": lambda seed: [f"bench{seed['bench_run']}-{i}@partner.example" for i in range(int(seed["users"]))],
+}
