@@ -8,9 +8,10 @@ from __future__ import annotations
 from decimal import Decimal
 
 from portal import money
-from portal.errors import DomainError
+from portal.errors import DomainError, NotFound
 from portal.extensions import db
 from portal.models import Commission, CommissionPlan, CommissionStatus, Organization, PlanKind, Referral
+from portal.models.accounts import TIERS
 from portal.models.types import utcnow
 
 
@@ -79,6 +80,14 @@ def save_plan(*, name: str, kind: str, flat_amount: Decimal | None, percent: Dec
         raise DomainError("Choose flat or percentage.", field="kind")
     if bool(tier) == bool(organization_id):
         raise DomainError("Choose either a tier or one organization.", field="tier")
+    if tier and tier not in TIERS:
+        raise DomainError("Unknown tier.", field="tier")
+    if organization_id:
+        org = db.session.get(Organization, organization_id)
+        if org is None or org.is_vendor:
+            raise DomainError("Choose a partner or distributor.", field="organization_id")
+    if cap_amount is not None and cap_amount <= 0:
+        raise DomainError("A cap must be more than zero; leave it empty for none.", field="cap_amount")
     if currency not in money.CURRENCIES:
         raise DomainError("Choose a currency from the list.", field="currency")
     plan = plan or CommissionPlan()
@@ -95,3 +104,33 @@ def save_plan(*, name: str, kind: str, flat_amount: Decimal | None, percent: Dec
 def list_plans() -> list[CommissionPlan]:
     return list(db.session.scalars(db.select(CommissionPlan).order_by(CommissionPlan.organization_id.is_not(None),
                                                                      CommissionPlan.tier, CommissionPlan.name)))
+
+
+def get_plan(plan_id: int) -> CommissionPlan:
+    plan = db.session.get(CommissionPlan, plan_id)
+    if plan is None:
+        raise NotFound()
+    return plan
+
+
+def _filtered(query, *, status: str = "", partner_org_id: int | None = None):
+    if status:
+        query = query.where(Commission.status == status)
+    if partner_org_id:
+        query = query.where(Commission.partner_org_id == partner_org_id)
+    return query
+
+
+def list_commissions(*, status: str = "", partner_org_id: int | None = None, page: int = 1, per_page: int = 25):
+    """Commissions, newest first, optionally of one status and one partner."""
+    query = _filtered(db.select(Commission), status=status, partner_org_id=partner_org_id)
+    query = query.options(db.joinedload(Commission.referral).joinedload(Referral.partner_org))
+    return db.paginate(query.order_by(Commission.created_at.desc(), Commission.id.desc()),
+                       page=page, per_page=per_page, error_out=False)
+
+
+def totals(*, status: str = "", partner_org_id: int | None = None) -> dict[str, Decimal]:
+    """{currency: sum of amounts} of the commissions the filters select: never add up different currencies."""
+    query = _filtered(db.select(Commission.currency, db.func.sum(Commission.amount)), status=status,
+                      partner_org_id=partner_org_id).group_by(Commission.currency).order_by(Commission.currency)
+    return {currency: money.quantize(total or 0, currency) for currency, total in db.session.execute(query)}

@@ -5,7 +5,7 @@ import re
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
-from portal.errors import DomainError
+from portal.errors import DomainError, NotFound
 from portal.extensions import db
 from portal.models import CustomField
 
@@ -15,6 +15,19 @@ KINDS = {"text": "Text", "number": "Number", "date": "Date", "select": "Single s
 def active() -> list[CustomField]:
     return list(db.session.scalars(db.select(CustomField).where(CustomField.active.is_(True))
                                    .order_by(CustomField.position, CustomField.id)))
+
+
+def list_all() -> list[CustomField]:
+    """Every field, active ones first, for the admins' settings page."""
+    return list(db.session.scalars(db.select(CustomField).order_by(CustomField.active.desc(), CustomField.position,
+                                                                   CustomField.id)))
+
+
+def get(field_id: int) -> CustomField:
+    field = db.session.get(CustomField, field_id)
+    if field is None:
+        raise NotFound()
+    return field
 
 
 def define(*, label: str, kind: str, options: list[str] | None = None, required: bool = False) -> CustomField:

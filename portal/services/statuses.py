@@ -41,6 +41,11 @@ def check_move(from_stage: str, to_stage: str) -> None:
                                 f"cannot become {STAGE_LABELS[Stage(to_stage)].lower()}.")
 
 
+def stages_with_steps() -> list[Stage]:
+    """The stages a custom intermediate status may mean: those that are not final."""
+    return [stage for stage in Stage if can_move(stage.value, stage.value)]
+
+
 def ensure_builtin() -> None:
     """Create the built-in statuses, one per stage, if missing (names keep any admin renaming)."""
     existing = set(db.session.scalars(db.select(ReferralStatus.key)))

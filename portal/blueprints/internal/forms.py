@@ -129,8 +129,8 @@ class VisibilityForm(Form):
 
 class CommissionPlanForm(Form):
     name = StringField("Name", validators=[DataRequired(), Length(max=120)])
-    kind = RadioField("Kind", choices=[("flat", "Flat amount per won referral"), ("percent", "Percentage of the won amount")],
-                      default="percent")
+    kind = RadioField("Kind", default="percent", choices=[("flat", "Flat amount per won referral"),
+                                                          ("percent", "Percentage of the won amount")])
     flat_amount = DecimalField("Flat amount", places=2, validators=[Optional(), NumberRange(min=0.01, max=10**11)])
     percent = DecimalField("Percentage", places=3, validators=[Optional(), NumberRange(min=0.001, max=100)])
     cap_amount = DecimalField("Cap (optional)", places=2, validators=[Optional(), NumberRange(min=0.01, max=10**11)])

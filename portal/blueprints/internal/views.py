@@ -13,7 +13,7 @@ from portal.forms import UserStatusForm
 from portal.extensions import db
 from portal.models import Organization
 from portal.models.accounts import TIERS
-from portal.services import access, accounts, organizations
+from portal.services import access, accounts, commissions, organizations
 
 
 ORG_MANAGERS = ("admin", "manager")
@@ -54,7 +54,8 @@ def organization_new():
 @bp.get("/organizations/<int:organization_id>")
 def organization_detail(organization_id: int):
     org = access.organization_for(current_user, organization_id)
-    return render_template("internal/organizations/detail.html", org=org)
+    plan = None if org.is_vendor else commissions.plan_for(org)
+    return render_template("internal/organizations/detail.html", org=org, plan=plan)
 
 
 @bp.route("/organizations/<int:organization_id>/edit", methods=["GET", "POST"])
