@@ -10,9 +10,11 @@ from rq.cron import CronScheduler
 from portal import jobs
 
 SWEEP_SECONDS = 60
+CRM_FULL_SYNC_SECONDS = 3600
 
 SCHEDULE = [
     dict(func=jobs.sweep, queue_name="default", interval=SWEEP_SECONDS),
+    dict(func=jobs.crm_full_sync_all, queue_name="sync", interval=CRM_FULL_SYNC_SECONDS),
 ]
 
 for entry in SCHEDULE:

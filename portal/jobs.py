@@ -7,7 +7,10 @@ from __future__ import annotations
 import logging
 
 from portal import mail
+from portal.models import CrmConnection
+from portal.extensions import db
 from portal.services import sweep as sweep_service
+from portal.sync import engine
 
 log = logging.getLogger(__name__)
 
@@ -20,3 +23,33 @@ def send_email(message_id: int) -> None:
 def sweep() -> dict[str, int]:
     """Re-enqueue whatever the database says is still pending."""
     return sweep_service.run()
+
+
+def crm_push(connection_id: int) -> dict:
+    """Push the connection's dirty records in batches; a retryable CRM failure re-raises (RQ retries)."""
+    stats = engine.push(connection_id)
+    log.info("crm-push:%s pushed=%s created=%s errors=%s calls=%s", connection_id, stats.pushed, stats.created,
+             stats.errors, stats.calls)
+    return stats.__dict__
+
+
+def crm_pull(connection_id: int) -> dict:
+    """Apply the CRM's changes since the connection's watermark."""
+    stats = engine.pull(connection_id)
+    log.info("crm-pull:%s seen=%s status_changes=%s errors=%s", connection_id, stats.seen, stats.status_changes,
+             stats.errors)
+    return stats.__dict__
+
+
+def crm_full_sync(connection_id: int) -> dict:
+    """The full sync of one connection: link everything, pull, push what changed."""
+    return engine.full_sync(connection_id).__dict__
+
+
+def crm_full_sync_all() -> int:
+    """Hourly: one full sync per active connection (coalesced by job id)."""
+    from portal.services import crm
+    connections = list(db.session.scalars(db.select(CrmConnection).where(CrmConnection.active.is_(True))))
+    for connection in connections:
+        crm.start_full_sync(connection)
+    return len(connections)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 
 from portal import mail
-from portal.services import leads
+from portal.services import crm, leads
 
 log = logging.getLogger(__name__)
 
@@ -20,6 +20,7 @@ def run() -> dict[str, int]:
         mail.schedule_delivery(message_id, after_commit=False)
         requeued += 1
     expired = leads.expire_overdue()
-    if requeued or expired:
-        log.info("sweep re-drove %s queued messages, expired %s leads", requeued, expired)
-    return {"mail": requeued, "leads_expired": expired}
+    pushes = crm.redrive()
+    if requeued or expired or pushes:
+        log.info("sweep re-drove %s queued messages, %s CRM pushes, expired %s leads", requeued, pushes, expired)
+    return {"mail": requeued, "leads_expired": expired, "crm_pushes": pushes}

@@ -17,17 +17,18 @@ from portal.services import commissions, leads, notifications, statuses
 from portal.services.referrals import workflow
 
 
-def accept(referral: Referral, *, by: User, owner: User | None = None) -> Referral:
+def accept(referral: Referral, *, by: User | None, owner: User | None = None,
+           actor_label: str | None = None) -> Referral:
     """Accept for the direct sales team, with an owner among internal users. Raises InvalidTransition."""
-    _accept(referral, by=by, owner=owner)
+    _accept(referral, by=by, owner=owner, actor_label=actor_label)
     db.session.commit()
     return referral
 
 
-def _accept(referral: Referral, *, by: User, owner: User | None) -> None:
+def _accept(referral: Referral, *, by: User | None, owner: User | None, actor_label: str | None = None) -> None:
     if owner is not None and not (owner.is_internal and owner.is_active):
         raise DomainError("Choose an active internal user as the owner.", field="owner_id")
-    workflow.transition(referral, to=Stage.ACCEPTED.value, by=by)
+    workflow.transition(referral, to=Stage.ACCEPTED.value, by=by, actor_label=actor_label)
     referral.routing = "direct"
     referral.owner = owner
     referral.duplicate_flag = False

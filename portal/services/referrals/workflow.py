@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from portal.models import Referral, StatusEvent, User
 from portal.extensions import db
-from portal.services import statuses
+from portal.services import crm, statuses
 
 
 def transition(referral: Referral, *, to: str, by: User | None, actor_label: str | None = None,
@@ -15,6 +15,7 @@ def transition(referral: Referral, *, to: str, by: User | None, actor_label: str
                         to_status=target.key, actor=by, actor_label=actor_label, reason=reason)
     referral.status, referral.stage = target.key, target.stage
     db.session.add(event)
+    crm.mark_dirty(referral)
     return event
 
 
@@ -22,4 +23,5 @@ def record_creation(referral: Referral, *, by: User | None, actor_label: str | N
     event = StatusEvent(entity_type="referral", entity_id=referral.id, from_status=None,
                         to_status=referral.status, actor=by, actor_label=actor_label)
     db.session.add(event)
+    crm.mark_dirty(referral)
     return event

@@ -1,0 +1,1 @@
+"""CRM sync: engine (push/pull), connectors, field mapping, qualification rules, HTTP."""
