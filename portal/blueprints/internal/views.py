@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import flash, render_template, request, url_for
 from flask_login import current_user
 
-from portal import htmx
+from portal import charts, htmx
 from portal.blueprints.internal.blueprint import bp
 from portal.blueprints.guards import roles_required
 from portal.blueprints.internal.forms import InviteForm, OrganizationForm, OrgStatusForm
@@ -13,7 +13,7 @@ from portal.forms import UserStatusForm
 from portal.extensions import db
 from portal.models import Organization
 from portal.models.accounts import TIERS
-from portal.services import access, accounts, commissions, organizations
+from portal.services import access, accounts, commissions, organizations, reports
 
 
 ORG_MANAGERS = ("admin", "manager")
@@ -21,7 +21,9 @@ ORG_MANAGERS = ("admin", "manager")
 
 @bp.get("/")
 def dashboard():
-    return render_template("internal/dashboard.html")
+    overview = reports.overview(current_user)
+    return render_template("internal/dashboard.html", overview=overview, chart=charts.monthly_bars(overview.months),
+                           queue_size=reports.review_queue_size(), top_partners=reports.top_partners())
 
 
 # ---- organizations --------------------------------------------------------------------------

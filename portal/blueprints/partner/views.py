@@ -4,19 +4,19 @@ from __future__ import annotations
 from flask import flash, render_template, request, url_for
 from flask_login import current_user
 
-from portal import htmx
+from portal import charts, htmx
 from portal.blueprints.partner.blueprint import bp
 from portal.blueprints.guards import roles_required
 from portal.blueprints.partner.forms import SharingForm, TeamInviteForm
 from portal.errors import DomainError
 from portal.forms import UserStatusForm
-from portal.services import access, accounts, organizations
-
+from portal.services import access, accounts, organizations, reports
 
 
 @bp.get("/")
 def dashboard():
-    return render_template("partner/dashboard.html")
+    overview = reports.overview(current_user)
+    return render_template("partner/dashboard.html", overview=overview, chart=charts.monthly_bars(overview.months))
 
 
 @bp.get("/team")

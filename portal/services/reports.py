@@ -1,0 +1,171 @@
+"""Read queries behind the dashboards: one grouped query per figure, scoped by services/access.py.
+
+A partner's figures filter on partner_org_id first, so the indexes on referrals (partner_org_id,
+created_at) and (partner_org_id, stage) keep its dashboard fast however many referrals others have.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+from decimal import Decimal
+
+from sqlalchemy import case, func, literal_column
+
+from portal import money
+from portal.extensions import db
+from portal.models import Commission, CommissionStatus, Organization, Referral, Stage, User
+from portal.services import access, statuses
+
+WON_STAGES = (Stage.WON_PAYMENT_PENDING.value, Stage.WON_PAYMENT_COMPLETED.value)
+OPEN_STAGES = tuple(stage.value for stage in statuses.OPEN_STAGES)
+# What a partner still expects (pending, approved) versus what it has received.
+UNPAID_COMMISSIONS = (CommissionStatus.PENDING.value, CommissionStatus.APPROVED.value)
+
+
+@dataclass
+class StatusCount:
+    key: str
+    label: str
+    stage: str
+    count: int
+
+
+@dataclass
+class Month:
+    start: date
+    referrals: int
+    wins: int
+
+    @property
+    def key(self) -> str:
+        return self.start.strftime("%Y-%m")
+
+
+@dataclass
+class PartnerRank:
+    organization_id: int
+    name: str
+    referrals: int
+    wins: int
+
+
+@dataclass
+class Overview:
+    by_status: list[StatusCount]
+    pipeline: dict[str, Decimal]
+    commissions_pending: dict[str, Decimal]
+    commissions_paid: dict[str, Decimal]
+    months: list[Month]
+
+    @property
+    def total(self) -> int:
+        return sum(s.count for s in self.by_status)
+
+    def count_in(self, stages) -> int:
+        return sum(s.count for s in self.by_status if s.stage in stages)
+
+    @property
+    def open(self) -> int:
+        return self.count_in(OPEN_STAGES)
+
+    @property
+    def won(self) -> int:
+        return self.count_in(WON_STAGES)
+
+
+def overview(user: User, *, now: datetime | None = None) -> Overview:
+    """Everything a dashboard shows about the referrals `user` may see."""
+    paid, unpaid = commission_totals(user)
+    return Overview(by_status=by_status(user), pipeline=pipeline_value(user), commissions_pending=unpaid,
+                    commissions_paid=paid, months=monthly(user, now=now))
+
+
+def by_status(user: User) -> list[StatusCount]:
+    """Every status in workflow order with how many visible referrals have it (zero included)."""
+    query = (access.visible_referrals(user).with_only_columns(Referral.status, func.count())
+             .group_by(Referral.status))
+    counts = dict(db.session.execute(query).all())
+    return [StatusCount(s.key, s.label, s.stage, counts.get(s.key, 0)) for s in statuses.all_statuses()]
+
+
+def pipeline_value(user: User) -> dict[str, Decimal]:
+    """{currency: sum of estimated values} of the open referrals (submitted, accepted, with a reseller)."""
+    query = (access.visible_referrals(user)
+             .with_only_columns(Referral.currency, func.sum(Referral.estimated_value))
+             .where(Referral.stage.in_(OPEN_STAGES), Referral.estimated_value.is_not(None))
+             .group_by(Referral.currency).order_by(Referral.currency))
+    return _money_by_currency(db.session.execute(query))
+
+
+def commission_totals(user: User) -> tuple[dict[str, Decimal], dict[str, Decimal]]:
+    """({currency: paid}, {currency: pending or approved}) of the commissions on visible referrals."""
+    query = (db.select(Commission.status, Commission.currency, func.sum(Commission.amount))
+             .where(Commission.status.in_((CommissionStatus.PAID.value, *UNPAID_COMMISSIONS)))
+             .group_by(Commission.status, Commission.currency).order_by(Commission.currency))
+    if not user.is_internal:
+        visible_ids = access.visible_referrals(user).with_only_columns(Referral.id)
+        query = query.where(Commission.partner_org_id == user.organization_id, Commission.referral_id.in_(visible_ids))
+    paid: dict[str, Decimal] = {}
+    unpaid: dict[str, Decimal] = {}
+    for status, currency, total in db.session.execute(query):
+        bucket = paid if status == CommissionStatus.PAID.value else unpaid
+        bucket[currency] = money.quantize(bucket.get(currency, Decimal(0)) + (total or 0), currency)
+    return paid, unpaid
+
+
+def monthly(user: User, *, months: int = 12, now: datetime | None = None) -> list[Month]:
+    """Referrals submitted and referrals won per calendar month (UTC), oldest first, empty months included."""
+    starts = _month_starts(now or datetime.now(timezone.utc), months)
+    since = datetime(starts[0].year, starts[0].month, 1, tzinfo=timezone.utc)
+    visible = access.visible_referrals(user)
+
+    submitted_month = _month_key(Referral.created_at)
+    submitted = dict(db.session.execute(
+        visible.with_only_columns(submitted_month, func.count()).where(Referral.created_at >= since)
+        .group_by(submitted_month)).all())
+    won_month = _month_key(Referral.won_at)
+    won = dict(db.session.execute(
+        visible.with_only_columns(won_month, func.count())
+        .where(Referral.stage.in_(WON_STAGES), Referral.won_at >= since).group_by(won_month)).all())
+    return [Month(start, submitted.get(start.strftime("%Y-%m"), 0), won.get(start.strftime("%Y-%m"), 0))
+            for start in starts]
+
+
+def review_queue_size() -> int:
+    """Submitted referrals waiting for an internal decision."""
+    return db.session.scalar(db.select(func.count()).select_from(Referral)
+                             .where(Referral.stage == Stage.SUBMITTED.value)) or 0
+
+
+def top_partners(*, limit: int = 5) -> list[PartnerRank]:
+    """The partners with the most referrals, with how many of them were won."""
+    ranked = (db.select(Referral.partner_org_id.label("org_id"), func.count().label("referrals"),
+                        func.sum(case((Referral.stage.in_(WON_STAGES), 1), else_=0)).label("wins"))
+              .group_by(Referral.partner_org_id).order_by(func.count().desc(), Referral.partner_org_id)
+              .limit(limit).subquery())
+    rows = db.session.execute(
+        db.select(Organization.id, Organization.name, ranked.c.referrals, ranked.c.wins)
+        .join(ranked, ranked.c.org_id == Organization.id).order_by(ranked.c.referrals.desc(), Organization.name))
+    return [PartnerRank(org_id, name, count, int(wins or 0)) for org_id, name, count, wins in rows]
+
+
+def _month_key(column):
+    """'YYYY-MM' of a UTC timestamp column, computed by the database (grouping happens there)."""
+    # The format is inlined, not bound: PostgreSQL only matches the GROUP BY expression to the
+    # selected one when both are identical, and two bound parameters are not.
+    if db.session.get_bind().dialect.name == "postgresql":
+        return func.to_char(column, literal_column("'YYYY-MM'"))
+    return func.strftime(literal_column("'%Y-%m'"), column)
+
+
+def _month_starts(now: datetime, months: int) -> list[date]:
+    year, month = now.astimezone(timezone.utc).year, now.astimezone(timezone.utc).month
+    starts = []
+    for _ in range(months):
+        starts.append(date(year, month, 1))
+        year, month = (year - 1, 12) if month == 1 else (year, month - 1)
+    return starts[::-1]
+
+
+def _money_by_currency(rows) -> dict[str, Decimal]:
+    return {currency: money.quantize(total or 0, currency) for currency, total in rows}
