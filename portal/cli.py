@@ -1,4 +1,4 @@
-"""`flask portal ...`: init, seed-demo, seed-bench, create-user, sweep, run-jobs."""
+"""`flask portal ...`: init, seed-demo, seed-bench, create-user, sweep, run-jobs, sync."""
 from __future__ import annotations
 
 import click
@@ -42,9 +42,13 @@ def seed_demo_command():
 @group.command("seed-bench")
 @click.option("--partners", default=50, show_default=True, help="Partner organizations to create.")
 @click.option("--referrals", default=0, show_default=True, help="Referrals to create across them.")
-def seed_bench_command(partners: int, referrals: int):
+@click.option("--heavy-partner-referrals", default=0, show_default=True,
+              help="How many of the referrals go to the first bench partner (its admin's email is printed).")
+def seed_bench_command(partners: int, referrals: int, heavy_partner_referrals: int):
     """Bulk-insert data for the benchmarks (fast: no mail, no events)."""
-    counts = demo.seed_bench(partners=partners, referrals=referrals)
+    if heavy_partner_referrals > referrals:
+        raise click.BadParameter("cannot be more than --referrals", param_hint="--heavy-partner-referrals")
+    counts = demo.seed_bench(partners=partners, referrals=referrals, heavy_partner_referrals=heavy_partner_referrals)
     for name, value in counts.items():
         click.echo(f"{name}: {value}")
 
@@ -81,3 +85,17 @@ def run_jobs_command():
     """Process every queued job now in this process, then exit."""
     ran = queues.run_burst(current_app._get_current_object())
     click.echo("Jobs processed." if ran else "No jobs were waiting.")
+
+
+@group.command("sync")
+@click.argument("what", type=click.Choice(["push", "pull", "full"]))
+@click.option("--connection", "connection_id", type=int, help="Connection id (default: every active one).")
+def sync_command(what: str, connection_id: int | None):
+    """Run a CRM push, pull or full sync now, in this process (what the sync jobs do)."""
+    from portal.models import CrmConnection
+    from portal.sync import engine
+    ids = [connection_id] if connection_id else list(db.session.scalars(
+        db.select(CrmConnection.id).where(CrmConnection.active.is_(True))))
+    run = {"push": engine.push, "pull": engine.pull, "full": engine.full_sync}[what]
+    for cid in ids:
+        click.echo(f"connection {cid}: {run(cid)}")

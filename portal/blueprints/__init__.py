@@ -6,6 +6,8 @@ from portal.blueprints.dev.views import bp as dev_bp
 from portal.blueprints.health.views import bp as health_bp
 from portal.blueprints.internal import bp as internal_bp
 from portal.blueprints.partner import bp as partner_bp
+from portal.blueprints.public import bp as public_bp
+from portal.blueprints.webhooks import bp as webhooks_bp
 
 
 def register_blueprints(app: Flask) -> None:
@@ -13,5 +15,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(auth_bp)
     app.register_blueprint(internal_bp, url_prefix="/internal")
     app.register_blueprint(partner_bp, url_prefix="/partner")
+    app.register_blueprint(public_bp)
+    app.register_blueprint(webhooks_bp)
     if app.config["DEV_MAIL_PAGE"]:
         app.register_blueprint(dev_bp, url_prefix="/dev")

@@ -1,7 +1,7 @@
 """CRM integration use cases: connections, mappings, rules, marking work, sync now, unlink, the log.
 
 What services and views call. `mark_dirty(referral)` runs inside the caller's transaction: it marks
-the referral's `CrmLink` dirty (creating it) and enqueues the coalesced push job `crm-push:{id}`
+the referral's `CrmLink` dirty (creating it) and enqueues the coalesced push job `crm-push-{id}` (RQ job ids allow no colon)
 after the commit (DESIGN.md §2). The sync itself lives in `portal.sync.engine`.
 """
 from __future__ import annotations
@@ -279,7 +279,7 @@ def _mark(referral: Referral, connection_id: int, *, force: bool) -> CrmLink | N
 def schedule_push(connection_id: int, *, after_commit: bool = True) -> bool:
     """Enqueue the coalesced push of a connection's dirty records (after the commit by default)."""
     enqueue = queues.enqueue_after_commit if after_commit else queues.enqueue_now
-    return enqueue(PUSH_JOB, connection_id, queue="sync", job_id=f"crm-push:{connection_id}",
+    return enqueue(PUSH_JOB, connection_id, queue="sync", job_id=f"crm-push-{connection_id}",
                    retry=_retry()) is not False
 
 
@@ -290,13 +290,13 @@ def _retry():
 
 def schedule_pull(connection_id: int) -> bool:
     """Enqueue an early pull now (a webhook arrived); coalesced per connection."""
-    return queues.enqueue_now(PULL_JOB, connection_id, queue="sync", job_id=f"crm-pull:{connection_id}",
+    return queues.enqueue_now(PULL_JOB, connection_id, queue="sync", job_id=f"crm-pull-{connection_id}",
                               retry=_retry())
 
 
 def start_full_sync(connection: CrmConnection) -> bool:
     """Ask for a full sync of a connection now (the hourly one runs on its own)."""
-    return queues.enqueue_now(FULL_SYNC_JOB, connection.id, queue="sync", job_id=f"crm-full-sync:{connection.id}",
+    return queues.enqueue_now(FULL_SYNC_JOB, connection.id, queue="sync", job_id=f"crm-full-sync-{connection.id}",
                               job_timeout=3600)
 
 
@@ -340,6 +340,29 @@ def pulling(connection_id: int):
         _pulling.reset(marker)
 
 
+# ---- webhooks -------------------------------------------------------------------------------
+
+class InvalidSignature(DomainError):
+    status_code = 401
+
+
+def receive_hubspot_webhook(*, method: str, urls: list[str], body: bytes, signature: str | None,
+                            timestamp: str | None) -> int:
+    """Verify HubSpot's v3 signature against every HubSpot connection's app secret (FACTS §1.11);
+    a valid one triggers an early pull of that connection. Raises InvalidSignature (nothing changes)."""
+    connections = list(db.session.scalars(db.select(CrmConnection).where(
+        CrmConnection.active.is_(True), CrmConnection.provider == Provider.HUBSPOT.value,
+        CrmConnection.webhook_secret_encrypted.is_not(None))))
+    matched = [c for c in connections
+               if any(hubspot.valid_signature_v3(webhook_secret(c) or "", method, url, body, signature, timestamp)
+                      for url in dict.fromkeys(urls))]
+    if not matched:
+        raise InvalidSignature("Invalid or expired HubSpot signature.")
+    for connection in matched:
+        schedule_pull(connection.id)
+    return len(matched)
+
+
 # ---- the sweep ------------------------------------------------------------------------------
 
 def pending_connection_ids() -> list[int]:
@@ -364,7 +387,7 @@ def redrive() -> int:
     count = 0
     for connection_id in pending_connection_ids():
         if not schedule_push(connection_id, after_commit=False):
-            queues_job_cleanup(f"crm-push:{connection_id}")
+            queues_job_cleanup(f"crm-push-{connection_id}")
             schedule_push(connection_id, after_commit=False)
         count += 1
     return count
