@@ -60,6 +60,14 @@ def load(overrides: dict | None = None) -> dict:
         "PASSWORD_RESET_MAX_AGE": int(os.environ.get("PASSWORD_RESET_MAX_AGE", "3600")),
         "INVITATION_MAX_AGE": int(os.environ.get("INVITATION_MAX_AGE", str(7 * 24 * 3600))),
         "LOGIN_RATE_LIMIT": os.environ.get("LOGIN_RATE_LIMIT", "10 per 15 minutes"),
+        # The public referral form (/r/<code>, its embed, /refer): posts per address, and per link.
+        "PUBLIC_FORM_RATE_LIMIT": os.environ.get("PUBLIC_FORM_RATE_LIMIT", "20 per minute;100 per hour"),
+        "PUBLIC_LINK_RATE_LIMIT": os.environ.get("PUBLIC_LINK_RATE_LIMIT", "60 per minute;600 per hour"),
+        # A form sent sooner than this after it was served is a bot's; older than the maximum is stale.
+        "PUBLIC_FORM_MIN_SECONDS": float(os.environ.get("PUBLIC_FORM_MIN_SECONDS", "3")),
+        "PUBLIC_FORM_MAX_AGE": int(os.environ.get("PUBLIC_FORM_MAX_AGE", str(12 * 3600))),
+        # Who may frame /r/<code>/embed (a CSP frame-ancestors source list); every other page: nobody.
+        "PUBLIC_EMBED_FRAME_ANCESTORS": os.environ.get("PUBLIC_EMBED_FRAME_ANCESTORS", "*"),
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI") or redis_url or "memory://",
         "RATELIMIT_ENABLED": _flag("RATELIMIT_ENABLED", True),
         "RATELIMIT_HEADERS_ENABLED": True,

@@ -48,8 +48,10 @@ def _standard_fields() -> dict:
     }
 
 
-def build_referral_form(*, only: set[str] | None = None, extra_required: set[str] = frozenset()) -> type[Form]:
-    """A form class for the referral fields the admins show, each required as they chose."""
+def build_referral_form(*, only: set[str] | None = None, extra_required: set[str] = frozenset(),
+                        required_custom_only: bool = False) -> type[Form]:
+    """A form class for the referral fields the admins show, each required as they chose
+    (the public form keeps it short: only the custom fields the admins require)."""
     choices = settings.form_fields()
 
     class ReferralForm(Form):
@@ -66,7 +68,8 @@ def build_referral_form(*, only: set[str] | None = None, extra_required: set[str
     if "estimated_value" in vars(ReferralForm):
         ReferralForm.currency = SelectField("Currency", choices=[(c, c) for c in money.CURRENCIES], default="USD")
     for definition in custom_fields.active():
-        setattr(ReferralForm, definition.key, _custom_field(definition))
+        if definition.required or not required_custom_only:
+            setattr(ReferralForm, definition.key, _custom_field(definition))
     ReferralForm.consent = BooleanField(
         "The customer agreed to be contacted by us about this need.",
         [DataRequired(message="Confirm that the customer agreed to be contacted.")])

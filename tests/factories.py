@@ -7,7 +7,7 @@ import factory
 from werkzeug.security import generate_password_hash
 
 from portal.extensions import db
-from portal.models import CommissionPlan, Organization, Referral, User
+from portal.models import CommissionPlan, Organization, Referral, ReferralLink, User
 
 from tests.conftest import TEST_PASSWORD
 
@@ -99,3 +99,16 @@ class CommissionPlanFactory(BaseFactory):
     percent = Decimal("10")
     currency = "USD"
     tier = "silver"
+
+
+class ReferralLinkFactory(BaseFactory):
+    class Meta:
+        model = ReferralLink
+
+    user = factory.LazyFunction(lambda: UserFactory(role="partner_admin"))
+    partner_org = factory.LazyAttribute(lambda o: o.user.organization)
+    campaign = factory.Sequence(lambda n: f"Campaign {n}")
+    active = True
+
+    class Params:
+        inactive = factory.Trait(active=False)

@@ -3,6 +3,7 @@ from portal.models.accounts import AuthToken, Organization, OrgKind, OrgStatus, 
 from portal.models.commissions import Commission, CommissionPlan, CommissionStatus, PlanKind
 from portal.models.crm import CrmCompany, CrmConnection, CrmLink, FieldMapping, QualificationRule, SyncLog
 from portal.models.mail import EmailMessage, MailStatus
+from portal.models.links import LinkVisit, ReferralLink
 from portal.models.notifications import Notification
 from portal.models.pipeline import Lead, LeadStatus
 from portal.models.referrals import CustomField, Referral, ReferralStatus, Source, Stage, StatusEvent
@@ -11,6 +12,6 @@ from portal.models.settings import Setting
 __all__ = [
     "AuthToken", "Commission", "CommissionPlan", "CommissionStatus", "CrmCompany", "CrmConnection", "CrmLink",
     "FieldMapping", "QualificationRule", "SyncLog", "CustomField", "EmailMessage", "Lead",
-    "LeadStatus", "MailStatus", "Notification", "Organization", "OrgKind", "OrgStatus", "PlanKind", "Referral",
-    "ReferralStatus", "Role", "Setting", "Source", "Stage", "StatusEvent", "User",
+    "LeadStatus", "LinkVisit", "MailStatus", "Notification", "Organization", "OrgKind", "OrgStatus", "PlanKind", "Referral",
+    "ReferralLink", "ReferralStatus", "Role", "Setting", "Source", "Stage", "StatusEvent", "User",
 ]

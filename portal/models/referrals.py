@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.extensions import db
 from portal.models.accounts import Organization, User
+from portal.models.links import ReferralLink
 from portal.models.types import UTCDateTime, utcnow
 
 
@@ -50,6 +51,11 @@ class Referral(db.Model):
     partner_org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"))
     submitted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     source: Mapped[str] = mapped_column(String(10), default=Source.PORTAL.value)
+    # A public submission: the partner's link it came through, and how: the link's own form
+    # ("link") or the vendor's generic form with the first-visit cookie ("cookie").
+    link_id: Mapped[int | None] = mapped_column(ForeignKey("referral_links.id", ondelete="SET NULL"), index=True)
+    attributed_via: Mapped[str | None] = mapped_column(String(10))
+    first_visit_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     contact_first_name: Mapped[str] = mapped_column(String(100), default="")
     contact_last_name: Mapped[str] = mapped_column(String(100), default="")
@@ -84,6 +90,7 @@ class Referral(db.Model):
     partner_org: Mapped[Organization] = relationship(foreign_keys=[partner_org_id])
     submitted_by: Mapped[User | None] = relationship(foreign_keys=[submitted_by_id])
     owner: Mapped[User | None] = relationship(foreign_keys=[owner_id])
+    link: Mapped[ReferralLink | None] = relationship()
 
     __table_args__ = (
         # The partner's list and dashboard: newest first within one organization.

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from portal.errors import NotFound
 from portal.extensions import db
-from portal.models import Lead, Organization, Referral, User
+from portal.models import Lead, Organization, Referral, ReferralLink, User
 
 
 def organization_for(user: User, organization_id: int) -> Organization:
@@ -28,13 +28,15 @@ def managed_user_for(user: User, user_id: int) -> User:
 
 def visible_referrals(user: User):
     """A select of the referrals `user` may see: all for internal users; for partners their
-    organization's (partner users only their own unless their admins share the organization's)."""
+    organization's (partner users only their own, and those that came through their referral
+    links, unless their admins share the organization's)."""
     query = db.select(Referral)
     if user.is_internal:
         return query
     query = query.where(Referral.partner_org_id == user.organization_id)
     if not user.is_partner_admin and not user.organization.members_see_all_referrals:
-        query = query.where(Referral.submitted_by_id == user.id)
+        own_links = db.select(ReferralLink.id).where(ReferralLink.user_id == user.id)
+        query = query.where(db.or_(Referral.submitted_by_id == user.id, Referral.link_id.in_(own_links)))
     return query
 
 
@@ -43,6 +45,24 @@ def referral_for(user: User, referral_id: int) -> Referral:
     if referral is None:
         raise NotFound()
     return referral
+
+
+def visible_links(user: User):
+    """A select of the referral links `user` may see: partner admins their organization's, partner
+    users their own. Internal users manage no links."""
+    query = db.select(ReferralLink).where(ReferralLink.partner_org_id == user.organization_id)
+    if not user.is_partner:
+        return query.where(db.false())
+    if not user.is_partner_admin:
+        query = query.where(ReferralLink.user_id == user.id)
+    return query
+
+
+def link_for(user: User, link_id: int) -> ReferralLink:
+    link = db.session.scalar(visible_links(user).where(ReferralLink.id == link_id))
+    if link is None:
+        raise NotFound()
+    return link
 
 
 def lead_for(user: User, lead_id: int) -> Lead:

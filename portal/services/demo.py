@@ -2,13 +2,15 @@
 from __future__ import annotations
 
 import secrets
+from datetime import timedelta
 from decimal import Decimal
 
 from sqlalchemy import insert
 
 from portal.extensions import db
 from portal.models import Organization, OrgKind, User
-from portal.services import accounts, commissions, referrals
+from portal.models.types import utcnow
+from portal.services import accounts, commissions, links, referrals
 
 DEMO_PASSWORD = "demo-password"
 VENDOR_NAME = "Acme Cloud"
@@ -60,6 +62,7 @@ def seed() -> None:
         accounts.create_user(organization=orgs[org_name], email=email, name=name, role=role, password=DEMO_PASSWORD)
     _seed_plans()
     _seed_referrals(orgs)
+    _seed_links()
 
 
 DEMO_PLANS = [
@@ -111,6 +114,18 @@ def _seed_referrals(orgs: dict[str, Organization]) -> None:
                 referrals.mark_commission_paid(referral, by=manager)
         elif outcome == "lost":
             referrals.mark_lost(referral, reason="The customer chose to stay with their current provider.", by=sales)
+
+
+def _seed_links() -> None:
+    """Jane's "Spring campaign" link: a few visitors, and one prospect who came back three days later."""
+    link = links.create(by=accounts.find_by_email("jane@northwind.example"), campaign="Spring campaign")
+    for visitor in ("demo-visitor-0001", "demo-visitor-0002", "demo-visitor-0003"):
+        links.record_visit(link, visitor)
+    data = referrals.ReferralInput(contact_first_name="Marge", contact_last_name="Gunderson",
+                                   contact_email="marge@brainerd.example", company_name="Brainerd Outfitters",
+                                   contact_phone="+1 218 555 0147", consent=True,
+                                   notes="Saw Northwind's newsletter; we need cloud backups for six stores.")
+    links.submit(link, data, first_visit_at=utcnow() - timedelta(days=3))
 
 
 def logins() -> list[tuple[str, str, str]]:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from portal import mail
 from portal.extensions import db
-from portal.models import Lead, Notification, Organization, Referral, Role, User
+from portal.models import Lead, Notification, Organization, Referral, ReferralLink, Role, User
 from portal.models.types import utcnow
 from portal.urls import absolute_url, path_for
 
@@ -18,6 +18,7 @@ NOTIFICATION_EVENTS: dict[str, str] = {
     "referral_won": "A referral is won",
     "commission_paid": "A commission is paid",
     "lead_assigned": "A lead is assigned to my organization",
+    "link_referral": "A prospect sends the form of a referral link",
     "deal_approved": "A deal registration is approved",
 }
 
@@ -37,6 +38,16 @@ def referral_changed(event: str, referral: Referral, *, headline: str, subject: 
     recipients = [referral.submitted_by] if referral.submitted_by is not None else []
     recipients += _org_users(referral.partner_org, Role.PARTNER_ADMIN.value)
     _send(event, recipients, referral=referral, endpoint="partner.referral_detail", subject=subject, headline=headline)
+
+
+def link_referral_received(referral: Referral, link: ReferralLink) -> None:
+    """A prospect used a partner's referral link: the link's owner and the partner's admins."""
+    recipients = [link.user] if link.user is not None else []
+    recipients += _org_users(referral.partner_org, Role.PARTNER_ADMIN.value)
+    _send("link_referral", recipients, referral=referral, endpoint="partner.referral_detail",
+          subject=f"New referral through your link '{link.campaign}': {referral.company_name}",
+          headline=f"{referral.contact_name} of {referral.company_name} sent the form of the referral link "
+                   f"'{link.campaign}' ({link.owner_name}).")
 
 
 def owner_assigned(referral: Referral) -> None:

@@ -45,6 +45,16 @@ DEFAULTS: dict[str, dict] = {
     "duplicates": {"policy": "flag", "window_days": 90},
     "lead_deal_visibility": {"fields": ["lead_status", "won_amount", "lost_reason"]},
     "leads": {"respond_within_days": 5},
+    # The public referral pages (/r/<code>, /refer): see services/branding.py.
+    "branding": {
+        "vendor_name": "", "logo_url": "", "primary_color": "#2546c8",
+        "headline": "Let's talk about what you need",
+        "intro": "Tell us a little about your company and what you are looking for. "
+                 "Our team answers within one business day.",
+        "privacy_text": "We use your details only to answer your request and keep the partner who referred you "
+                        "informed. You can ask us to delete them at any time.",
+        "attribution_days": 30,
+    },
 }
 DUPLICATE_POLICIES = {"block": "Block the submission", "flag": "Flag it for review", "allow": "Allow it"}
 

@@ -141,3 +141,15 @@ class CommissionPlanForm(Form):
     def set_organizations(self, organizations) -> None:
         self.organization_id.choices = [(0, "— No single organization —")] + [
             (o.id, f"{o.name} ({(o.tier or 'no tier').title()})") for o in organizations]
+
+
+class BrandingForm(Form):
+    """The public referral pages' branding (services/branding.py checks colour, logo path and window)."""
+
+    vendor_name = StringField("Company name shown", validators=[Optional(), Length(max=120)])
+    logo_url = StringField("Logo", validators=[Optional(), Length(max=300)])
+    primary_color = StringField("Main colour", validators=[DataRequired(), Length(max=7)])
+    headline = StringField("Headline", validators=[DataRequired(), Length(max=160)])
+    intro = TextAreaField("Introduction", validators=[Optional(), Length(max=2000)])
+    privacy_text = TextAreaField("Privacy note", validators=[Optional(), Length(max=2000)])
+    attribution_days = IntegerField("Attribution window (days)", validators=[InputRequired(), NumberRange(min=1, max=365)])

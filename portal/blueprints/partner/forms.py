@@ -16,3 +16,11 @@ class DeclineLeadForm(Form):
 
 class SharingForm(Form):
     members_see_all_referrals = BooleanField("Partner users see all of our organization's referrals")
+
+
+class LinkForm(Form):
+    campaign = StringField("Campaign label", validators=[DataRequired(), Length(max=120)])
+
+
+class LinkActiveForm(Form):
+    active = SelectField("Active", choices=[("1", "Active"), ("0", "Deactivated")])

@@ -1,0 +1,245 @@
+"""Personalized referral links: partners create and share them; prospects visit and send the form.
+
+The prospect's side is built to be cheap and hard to abuse: a visit is one indexed lookup plus
+an insert-or-ignore of the visitor and, for a new visitor only, one `UPDATE ... clicks + 1`; the
+first link a visitor came through travels in a signed cookie value made here; a second submission
+of the same email through the same link within a day returns the first referral.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+from flask import current_app
+from itsdangerous import BadData, URLSafeSerializer
+from sqlalchemy.dialects import postgresql, sqlite
+
+from portal import mail
+from portal.errors import DomainError
+from portal.extensions import db
+from portal.models import LinkVisit, Organization, OrgStatus, Referral, ReferralLink, Role, Source, Stage, User
+from portal.models.types import utcnow
+from portal.services import access, branding, notifications
+from portal.services import referrals as referral_service
+from portal.services.referrals import ReferralInput
+
+# The same email through the same link within this window is the same request sent again.
+RESUBMIT_WINDOW = timedelta(hours=24)
+WON_STAGES = (Stage.WON_PAYMENT_PENDING.value, Stage.WON_PAYMENT_COMPLETED.value)
+PROSPECT_ACTOR = "Prospect via referral link"
+_NOT_VISITORS = re.compile(r"bot|crawl|spider|preview|slurp|facebookexternalhit|whatsapp|embedly|curl/|wget/",
+                           re.IGNORECASE)
+
+
+@dataclass
+class LinkRow:
+    link: ReferralLink
+    won: int
+
+
+@dataclass
+class Attribution:
+    """What the first-visit cookie says: which link, and when the visitor first came through it."""
+
+    link_id: int
+    first_visit_at: datetime
+
+
+@dataclass
+class PublicSubmission:
+    referral: Referral | None
+    created: bool
+
+
+# ---- the partner's side -----------------------------------------------------------------------
+
+def create(*, by: User, campaign: str) -> ReferralLink:
+    """A new link for `by` (a partner user) with a campaign label. Raises DomainError without a label."""
+    campaign = (campaign or "").strip()
+    if not campaign:
+        raise DomainError("Give the link a campaign label, e.g. \"Spring newsletter\".", field="campaign")
+    if not by.is_partner:
+        raise DomainError("Only partner users share referral links.")
+    link = ReferralLink(partner_org_id=by.organization_id, user_id=by.id, campaign=campaign[:120], active=True)
+    db.session.add(link)
+    db.session.commit()
+    return link
+
+
+def set_active(link: ReferralLink, *, active: bool) -> ReferralLink:
+    """Switch a link off (its page answers 404 and stores nothing) or on again."""
+    link.active = active
+    db.session.commit()
+    return link
+
+
+def list_for(user: User) -> list[LinkRow]:
+    """The links `user` may see, newest first, each with its number of won referrals."""
+    links = list(db.session.scalars(access.visible_links(user).order_by(ReferralLink.created_at.desc(),
+                                                                         ReferralLink.id.desc())))
+    won = won_counts([link.id for link in links])
+    return [LinkRow(link, won.get(link.id, 0)) for link in links]
+
+
+def won_counts(link_ids: list[int]) -> dict[int, int]:
+    if not link_ids:
+        return {}
+    return dict(db.session.execute(
+        db.select(Referral.link_id, db.func.count()).where(Referral.link_id.in_(link_ids),
+                                                           Referral.stage.in_(WON_STAGES))
+        .group_by(Referral.link_id)).all())
+
+
+def recent_referrals(link: ReferralLink, user: User, *, limit: int = 10) -> list[Referral]:
+    """The newest referrals that came through `link`, among those `user` may see."""
+    return list(db.session.scalars(access.visible_referrals(user).where(Referral.link_id == link.id)
+                                   .order_by(Referral.created_at.desc(), Referral.id.desc()).limit(limit)))
+
+
+# ---- the prospect's side ----------------------------------------------------------------------
+
+def find_active(code: str) -> ReferralLink | None:
+    """The link behind `code` if it and its partner are active; one lookup on the unique index."""
+    if not code or len(code) > 32:
+        return None
+    return db.session.scalar(
+        db.select(ReferralLink).join(ReferralLink.partner_org)
+        .where(ReferralLink.code == code, ReferralLink.active.is_(True), Organization.status == OrgStatus.ACTIVE.value))
+
+
+def visitor_id(cookie_value: str | None, *, address: str | None, user_agent: str | None) -> str:
+    """The visitor's id: their cookie, or (first visit, or no cookies) a daily hash of address and browser,
+    so that a client that keeps no cookies is still counted once a day, not on every load."""
+    if cookie_value and 16 <= len(cookie_value) <= 64 and cookie_value.isalnum():
+        return cookie_value
+    day = utcnow().strftime("%Y-%m-%d")
+    return _digest(f"visitor|{address or ''}|{user_agent or ''}|{day}")[:32]
+
+
+def record_visit(link: ReferralLink, visitor: str) -> bool:
+    """Count `visitor` once per link: True if they are new (and the click counter went up)."""
+    values = {"link_id": link.id, "visitor_hash": _digest(f"visit|{visitor}"), "first_seen_at": utcnow()}
+    dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
+    inserted = db.session.execute(dialect.insert(LinkVisit).values(**values)
+                                  .on_conflict_do_nothing(index_elements=["link_id", "visitor_hash"])).rowcount
+    if inserted:
+        db.session.execute(db.update(ReferralLink).where(ReferralLink.id == link.id)
+                           .values(clicks=ReferralLink.clicks + 1))
+    db.session.commit()
+    return bool(inserted)
+
+
+def attribution_value(link: ReferralLink, *, first_visit_at: datetime) -> str:
+    """The signed first-visit cookie value for `link` (a forged or edited one is ignored)."""
+    return _attribution_serializer().dumps({"l": link.id, "t": int(first_visit_at.timestamp())})
+
+
+def read_attribution(value: str | None, *, window_days: int) -> Attribution | None:
+    """The first-visit cookie's link and time, if it is genuine and within the attribution window."""
+    if not value:
+        return None
+    try:
+        data = _attribution_serializer().loads(value)
+        attribution = Attribution(int(data["l"]), datetime.fromtimestamp(int(data["t"]), timezone.utc))
+    except (BadData, KeyError, TypeError, ValueError, OverflowError):
+        return None
+    if not utcnow() - timedelta(days=window_days) <= attribution.first_visit_at <= utcnow() + timedelta(minutes=5):
+        return None
+    return attribution
+
+
+def attributed_link(attribution: Attribution | None) -> ReferralLink | None:
+    """The link a first-visit cookie points to, if it and its partner are still active."""
+    if attribution is None:
+        return None
+    link = db.session.get(ReferralLink, attribution.link_id)
+    return link if link is not None and link.active and link.partner_org.is_active else None
+
+
+def submit(link: ReferralLink, data: ReferralInput, *, first_visit_at: datetime | None = None) -> PublicSubmission:
+    """A prospect sent the form of `link`: a referral for its partner (source link, no submitting user).
+
+    The same email through the same link within RESUBMIT_WINDOW returns the existing referral and
+    sends nothing again. Raises DomainError for what the prospect must correct.
+    """
+    return _submit(link, data, attributed_via="link", first_visit_at=first_visit_at)
+
+
+def submit_generic(data: ReferralInput, *, attribution: Attribution | None) -> PublicSubmission:
+    """A prospect sent the vendor's generic form: a referral of the partner whose link they first came
+    through within the attribution window; without one it is no referral, and the vendor's managers
+    get it by mail. Raises DomainError for what the prospect must correct."""
+    link = attributed_link(attribution)
+    if link is not None:
+        return _submit(link, data, attributed_via="cookie", first_visit_at=attribution.first_visit_at)
+    if not data.consent:
+        raise DomainError("Please agree to be contacted, so that we can answer you.", field="consent")
+    managers = db.session.scalars(db.select(User).join(User.organization).where(
+        Organization.kind == "vendor", User.role == Role.MANAGER.value, User.active.is_(True)))
+    for manager in managers:
+        mail.queue("inbound_inquiry", to=manager, subject=f"Inquiry from {data.company_name or 'a prospect'} "
+                   "(no partner)", template="inbound_inquiry", data=data)
+    _confirm_to_prospect(data.contact_email, data.contact_first_name)
+    db.session.commit()
+    return PublicSubmission(None, created=False)
+
+
+def address_key(address: str | None) -> str:
+    """The rate limiter's key for a client address: a salted hash, so no raw address is kept."""
+    return _digest(f"address|{address or ''}")[:32]
+
+
+def counts_as_visit(user_agent: str | None) -> bool:
+    """Link previews (chat apps unfurling a shared link) and crawlers are not visitors."""
+    return not _NOT_VISITORS.search(user_agent or "")
+
+
+def _submit(link: ReferralLink, data: ReferralInput, *, attributed_via: str,
+            first_visit_at: datetime | None) -> PublicSubmission:
+    # Taking the link's row lock first serializes submissions of one link (on PostgreSQL), so two
+    # clicks of the same button cannot both pass the duplicate check below.
+    db.session.execute(db.select(ReferralLink.id).where(ReferralLink.id == link.id).with_for_update())
+    existing = _recent_submission(link, data.contact_email)
+    if existing is not None:
+        db.session.rollback()
+        return PublicSubmission(existing, created=False)
+
+    def attach(referral: Referral) -> None:
+        referral.link_id, referral.attributed_via, referral.first_visit_at = link.id, attributed_via, first_visit_at
+        db.session.execute(db.update(ReferralLink).where(ReferralLink.id == link.id)
+                           .values(submissions=ReferralLink.submissions + 1))
+        notifications.link_referral_received(referral, link)
+        _confirm_to_prospect(referral.contact_email, referral.contact_first_name)
+
+    result = referral_service.submit(data, partner_org=link.partner_org, by=None, source=Source.LINK.value,
+                                     actor_label=PROSPECT_ACTOR, before_commit=attach)
+    return PublicSubmission(result.referral, created=True)
+
+
+def _recent_submission(link: ReferralLink, email: str | None) -> Referral | None:
+    email = (email or "").strip().lower()
+    if not email:
+        return None
+    return db.session.scalar(db.select(Referral).where(
+        Referral.link_id == link.id, Referral.contact_email == email,
+        Referral.created_at >= utcnow() - RESUBMIT_WINDOW).order_by(Referral.id).limit(1))
+
+
+def _confirm_to_prospect(email: str | None, first_name: str | None) -> None:
+    if not email:
+        return
+    brand = branding.get()
+    mail.queue("prospect_confirmation", to=email.strip().lower(), subject=f"Thank you for contacting {brand.vendor_name}",
+               template="prospect_confirmation", brand=brand, first_name=(first_name or "").strip())
+
+
+def _digest(message: str) -> str:
+    # Salted with the app's secret: a stored hash cannot be matched against guessed addresses.
+    return hmac.new(current_app.config["SECRET_KEY"].encode(), message.encode(), hashlib.sha256).hexdigest()
+
+
+def _attribution_serializer() -> URLSafeSerializer:
+    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt="referral-link-attribution")
