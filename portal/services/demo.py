@@ -1,14 +1,15 @@
 """Demo and benchmark data: what `make run` shows a newcomer, and bulk rows for bench/."""
 from __future__ import annotations
 
+import random
 import secrets
 from datetime import timedelta
 from decimal import Decimal
 
-from sqlalchemy import insert
+from sqlalchemy import case, func, insert
 
 from portal.extensions import db
-from portal.models import Organization, OrgKind, User
+from portal.models import Commission, Organization, OrgKind, Referral, User
 from portal.models.types import utcnow
 from portal.services import accounts, commissions, links, referrals
 
@@ -132,20 +133,90 @@ def logins() -> list[tuple[str, str, str]]:
     return [(email, role, org) for email, _name, role, org in DEMO_USERS]
 
 
-def seed_bench(*, partners: int, referrals: int) -> dict[str, int]:
-    """Bulk-insert `partners` partner organizations, each with an admin user (password DEMO_PASSWORD)."""
+def seed_bench(*, partners: int, referrals: int, heavy_partner_referrals: int = 0) -> dict[str, int | str]:
+    """Bulk-insert `partners` partner organizations, each with an admin user (password DEMO_PASSWORD), and
+    `referrals` referrals spread over them, the last 12 months and every stage, with commissions for won ones.
+
+    `heavy_partner_referrals` of them go to the first bench partner (a big partner among many); the rest are
+    spread evenly over the others. Rows go in with Core executemany in chunks: no services, mail or events.
+    """
     ensure_vendor()
     password_hash = accounts.hash_password(DEMO_PASSWORD)
     run = secrets.token_hex(3)
     tiers = ["registered", "silver", "gold", "platinum"]
     org_rows = [dict(kind="partner", name=f"Bench Partner {run}-{i:05d}", tier=tiers[i % 4], status="active",
                      domain=f"bench{run}-{i}.example") for i in range(partners)]
-    org_ids = list(db.session.scalars(insert(Organization).returning(Organization.id, sort_by_parameter_order=True), org_rows)) if org_rows else []
+    org_ids = list(db.session.scalars(insert(Organization).returning(Organization.id, sort_by_parameter_order=True),
+                                      org_rows)) if org_rows else []
     user_rows = [dict(organization_id=org_id, email=f"bench{run}-{i}@partner.example", name=f"Bench User {i}",
                       role="partner_admin", password_hash=password_hash, active=True,
                       session_token=secrets.token_hex(16), notification_preferences={})
                  for i, org_id in enumerate(org_ids)]
-    if user_rows:
-        db.session.execute(insert(User), user_rows)
+    user_ids = list(db.session.scalars(insert(User).returning(User.id, sort_by_parameter_order=True),
+                                       user_rows)) if user_rows else []
+    counts: dict[str, int | str] = {"partners": len(org_ids), "users": len(user_ids), "bench_run": run}
+    if referrals > 0 and org_ids:
+        heavy = min(max(heavy_partner_referrals, 0), referrals)
+        owners = _bench_owners(list(zip(org_ids, user_ids)), referrals, heavy)
+        counts["referrals"] = _bench_referrals(run, owners)
+        counts["commissions"] = _bench_commissions(org_ids)
+        if heavy:
+            counts["heavy_partner_referrals"] = sum(1 for org_id, _ in owners if org_id == org_ids[0])
+            counts["heavy_partner_admin"] = user_rows[0]["email"]
     db.session.commit()
-    return {"partners": len(org_ids), "users": len(user_rows), "bench_run": run}
+    return counts
+
+
+# How bench referrals are spread over the stages (weights), roughly a healthy pipeline.
+BENCH_STAGES = {"submitted": 18, "accepted": 20, "sent_to_reseller": 10, "rejected": 10,
+                "won_payment_pending": 12, "won_payment_completed": 14, "lost": 16}
+BENCH_CHUNK = 5000
+
+
+def _bench_owners(partners: list[tuple[int, int]], total: int, heavy: int) -> list[tuple[int, int]]:
+    """(partner org id, submitting user id) for each referral: `heavy` for the first, the rest round-robin."""
+    if heavy and len(partners) > 1:
+        others = partners[1:]
+        return [partners[0]] * heavy + [others[i % len(others)] for i in range(total - heavy)]
+    return [partners[i % len(partners)] for i in range(total)]
+
+
+def _bench_referrals(run: str, owners: list[tuple[int, int]]) -> int:
+    rng = random.Random(run)
+    now = utcnow()
+    stages, weights = list(BENCH_STAGES), list(BENCH_STAGES.values())
+    table = Referral.__table__
+    connection = db.session.connection()
+    for offset in range(0, len(owners), BENCH_CHUNK):
+        rows = []
+        for i, (org_id, user_id) in enumerate(owners[offset:offset + BENCH_CHUNK], start=offset):
+            stage = rng.choices(stages, weights)[0]
+            created = now - timedelta(seconds=rng.randrange(365 * 86400))
+            value = Decimal(rng.randrange(20, 4000) * 50)
+            won = stage.startswith("won")
+            rows.append(dict(
+                number=f"B{run}{i:07d}", partner_org_id=org_id, submitted_by_id=user_id, source="portal",
+                contact_first_name="Bench", contact_last_name=f"Contact {i}", contact_email=f"c{i}@b{run}-{i}.example",
+                company_name=f"Bench Customer {run}-{i}", company_domain=f"b{run}-{i}.example", company_country="US",
+                estimated_value=value, currency="EUR" if i % 10 == 0 else "USD", consent=True, custom_fields={},
+                status=stage, stage=stage, routing="reseller" if stage == "sent_to_reseller" else "direct",
+                rejection_reason="Outside our market." if stage == "rejected" else None,
+                lost_reason="Chose a competitor." if stage == "lost" else None,
+                won_amount=value if won else None,
+                won_at=min(created + timedelta(days=rng.randrange(1, 60)), now) if won else None,
+                duplicate_flag=False, created_at=created, updated_at=created))
+        connection.execute(insert(table), rows)
+    return len(owners)
+
+
+def _bench_commissions(org_ids: list[int]) -> int:
+    """10 % of the won amount for every won bench referral, in one INSERT ... SELECT."""
+    paid = Referral.stage == "won_payment_completed"
+    won = (db.select(Referral.id, Referral.partner_org_id, func.round(Referral.won_amount / 10, 2), Referral.currency,
+                     case((paid, "paid"), else_="pending"), case((paid, Referral.won_at), else_=None), Referral.won_at)
+           .where(Referral.partner_org_id.in_(org_ids),
+                  Referral.stage.in_(("won_payment_pending", "won_payment_completed"))))
+    db.session.execute(insert(Commission).from_select(
+        ["referral_id", "partner_org_id", "amount", "currency", "status", "paid_at", "created_at"], won))
+    return db.session.scalar(db.select(func.count()).select_from(Commission)
+                             .where(Commission.partner_org_id.in_(org_ids)))

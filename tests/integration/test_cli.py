@@ -1,8 +1,11 @@
 """`flask portal ...` commands."""
 from __future__ import annotations
 
+import re
+from datetime import datetime, timedelta, timezone
+
 from portal.extensions import db as _db
-from portal.models import Organization, User
+from portal.models import Commission, Organization, Referral, Stage, User
 from portal.services import demo
 
 
@@ -46,6 +49,52 @@ def test_seed_bench_bulk_inserts_partners(app, db):
     assert "partners: 300" in result.output
     assert _db.session.scalar(_db.select(_db.func.count()).select_from(Organization)
                               .where(Organization.name.like("Bench Partner%"))) == 300
+
+
+def test_seed_bench_spreads_referrals_over_partners_stages_and_the_last_year_with_a_heavy_partner(app, db):
+    result = app.test_cli_runner().invoke(args=["portal", "seed-bench", "--partners", "4", "--referrals", "900",
+                                                "--heavy-partner-referrals", "600"])
+    assert result.exit_code == 0, result.output
+    printed = dict(re.findall(r"^(\w+): (.*)$", result.output, flags=re.MULTILINE))
+    assert (printed["partners"], printed["referrals"], printed["heavy_partner_referrals"]) == ("4", "900", "600")
+
+    heavy_admin = _db.session.scalar(_db.select(User).where(User.email == printed["heavy_partner_admin"]))
+    assert heavy_admin.organization.name.endswith("-00000") and heavy_admin.role == "partner_admin"
+    per_partner = dict(_db.session.execute(_db.select(Referral.partner_org_id, _db.func.count())
+                                           .group_by(Referral.partner_org_id)).all())
+    assert per_partner.pop(heavy_admin.organization_id) == 600
+    assert sorted(per_partner.values()) == [100, 100, 100]
+    assert all(r.submitted_by.organization_id == r.partner_org_id for r in _db.session.scalars(
+        _db.select(Referral).limit(50)))
+
+    stages = dict(_db.session.execute(_db.select(Referral.stage, _db.func.count()).group_by(Referral.stage)).all())
+    assert set(stages) == {s.value for s in Stage}
+    oldest, newest = _db.session.execute(_db.select(_db.func.min(Referral.created_at),
+                                                    _db.func.max(Referral.created_at))).one()
+    now = datetime.now(timezone.utc)
+    assert now - timedelta(days=366) < oldest and newest <= now and newest - oldest > timedelta(days=300)
+
+    won = stages["won_payment_pending"] + stages["won_payment_completed"]
+    assert printed["commissions"] == str(won)
+    paid = _db.session.scalars(_db.select(Commission).where(Commission.status == "paid")).all()
+    assert len(paid) == stages["won_payment_completed"]
+    sample = paid[0]
+    assert sample.amount == sample.referral.won_amount / 10 and sample.paid_at is not None
+
+
+def test_seed_bench_heavy_partner_admin_signs_in_and_sees_its_referrals_on_the_dashboard(app, client, db):
+    result = app.test_cli_runner().invoke(args=["portal", "seed-bench", "--partners", "3", "--referrals", "60",
+                                                "--heavy-partner-referrals", "40"])
+    email = re.search(r"^heavy_partner_admin: (\S+)$", result.output, flags=re.MULTILINE).group(1)
+    assert client.submit("/login", {"email": email, "password": demo.DEMO_PASSWORD}).status_code == 303
+    page = client.get("/partner/").get_data(as_text=True)
+    assert re.search(r'<p class="stat__label">Referrals</p>\s*<p class="stat">40</p>', page)
+
+
+def test_seed_bench_refuses_more_heavy_referrals_than_referrals(app, db):
+    result = app.test_cli_runner().invoke(args=["portal", "seed-bench", "--partners", "2", "--referrals", "10",
+                                                "--heavy-partner-referrals", "11"])
+    assert result.exit_code != 0 and "cannot be more than --referrals" in result.output
 
 
 def test_healthz_reports_database_and_queue(client, db):
