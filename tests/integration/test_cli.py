@@ -88,7 +88,7 @@ def test_seed_bench_heavy_partner_admin_signs_in_and_sees_its_referrals_on_the_d
     email = re.search(r"^heavy_partner_admin: (\S+)$", result.output, flags=re.MULTILINE).group(1)
     assert client.submit("/login", {"email": email, "password": demo.DEMO_PASSWORD}).status_code == 303
     page = client.get("/partner/").get_data(as_text=True)
-    assert re.search(r'<p class="stat__label">Referrals</p>\s*<p class="stat">40</p>', page)
+    assert re.search(r'<p class="kpi__label">Referrals</p>\s*<p class="kpi__value">40</p>', page)
 
 
 def test_seed_bench_refuses_more_heavy_referrals_than_referrals(app, db):
