@@ -107,6 +107,7 @@ def list_plans() -> list[CommissionPlan]:
 
 
 def get_plan(plan_id: int) -> CommissionPlan:
+    """One plan by id. Raises NotFound."""
     plan = db.session.get(CommissionPlan, plan_id)
     if plan is None:
         raise NotFound()

@@ -24,6 +24,7 @@ def list_all() -> list[CustomField]:
 
 
 def get(field_id: int) -> CustomField:
+    """One field definition by id. Raises NotFound."""
     field = db.session.get(CustomField, field_id)
     if field is None:
         raise NotFound()
