@@ -124,6 +124,8 @@ def _mount_sandboxes(app: Flask) -> None:
     The sandbox package is not part of the product, so it is loaded by name only when switched on.
     """
     sandbox = importlib.import_module("crm_sandbox").create_app({
+        # The demo reacts at once to a deal moved in the sandbox: its webhooks come to the portal.
+        "SANDBOX_HUBSPOT_WEBHOOK_URL": app.config["PUBLIC_BASE_URL"] + "/webhooks/hubspot",
         "SANDBOX_DATABASE_URL": app.config.get("SANDBOX_DATABASE_URL")
         or f"sqlite:///{app.config['INSTANCE_PATH']}/crm_sandbox.db",
     })

@@ -63,6 +63,7 @@ def seed() -> None:
         accounts.create_user(organization=orgs[org_name], email=email, name=name, role=role, password=DEMO_PASSWORD)
     _seed_plans()
     _seed_referrals(orgs)
+    _seed_crm()
     _seed_links()
 
 
@@ -220,3 +221,20 @@ def _bench_commissions(org_ids: list[int]) -> int:
         ["referral_id", "partner_org_id", "amount", "currency", "status", "paid_at", "created_at"], won))
     return db.session.scalar(db.select(func.count()).select_from(Commission)
                              .where(Commission.partner_org_id.in_(org_ids)))
+
+
+# The HubSpot sandbox composed into the demo (SANDBOX_CRMS): its documented demo token and app
+# secret (crm_sandbox/README.md); the sandbox posts its webhooks to /webhooks/hubspot (portal/__init__.py).
+DEMO_HUBSPOT_TOKEN = "pat-na1-sandbox-demo-token"
+DEMO_HUBSPOT_SECRET = "sandbox-demo-client-secret"
+
+
+def _seed_crm() -> None:
+    """Connect the demo to the HubSpot sandbox: new referrals become deals, Closed Won comes back."""
+    from flask import current_app
+
+    from portal.services import crm
+    if not current_app.config.get("SANDBOX_CRMS") or current_app.config.get("TESTING"):
+        return
+    crm.create_connection(name="HubSpot (sandbox)", base_url=current_app.config["PUBLIC_BASE_URL"] + "/sandbox/hubspot",
+                          token=DEMO_HUBSPOT_TOKEN, webhook_secret=DEMO_HUBSPOT_SECRET, sync_trigger="auto")
