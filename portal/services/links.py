@@ -123,13 +123,15 @@ def record_visit(link: ReferralLink, visitor: str) -> bool:
     """Count `visitor` once per link: True if they are new (and the click counter went up)."""
     values = {"link_id": link.id, "visitor_hash": _digest(f"visit|{visitor}"), "first_seen_at": utcnow()}
     dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
+    # RETURNING says whether a row went in (rowcount is unreliable once RETURNING is implied).
     inserted = db.session.execute(dialect.insert(LinkVisit).values(**values)
-                                  .on_conflict_do_nothing(index_elements=["link_id", "visitor_hash"])).rowcount
+                                  .on_conflict_do_nothing(index_elements=["link_id", "visitor_hash"])
+                                  .returning(LinkVisit.id)).first() is not None
     if inserted:
         db.session.execute(db.update(ReferralLink).where(ReferralLink.id == link.id)
                            .values(clicks=ReferralLink.clicks + 1))
     db.session.commit()
-    return bool(inserted)
+    return inserted
 
 
 def attribution_value(link: ReferralLink, *, first_visit_at: datetime) -> str:

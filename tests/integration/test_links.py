@@ -471,3 +471,26 @@ def test_admin_sets_the_branding_that_prospects_see(client, db, scene):
 def test_only_internal_admins_edit_the_branding(client, db):
     client.login(internal_user("manager"))
     assert client.get("/internal/settings/public-page").status_code == 403
+
+
+def test_a_double_click_sent_at_the_same_moment_is_one_referral(app, live_server, committed_db):
+    """Committed data and a real server: two posts race; the link's row lock lets one through (PostgreSQL)."""
+    if committed_db.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite serializes writers by itself; the row lock is PostgreSQL's")
+    import concurrent.futures
+
+    import requests
+
+    app.config["PUBLIC_FORM_MIN_SECONDS"] = 0
+    try:
+        link = ReferralLinkFactory()
+        code, url = link.code, f"{live_server}/r/{link.code}"
+        data = {**PROSPECT, "csrf_token": public_forms.issue_token(code)}
+        with concurrent.futures.ThreadPoolExecutor(4) as pool:
+            statuses = list(pool.map(lambda _: requests.post(url, data=data, allow_redirects=False,
+                                                             timeout=10).status_code, range(4)))
+    finally:
+        app.config["PUBLIC_FORM_MIN_SECONDS"] = 3
+    assert statuses == [303] * 4
+    assert referral_count() == 1
+    assert committed_db.session.scalar(_db.select(ReferralLink.submissions).where(ReferralLink.code == code)) == 1
