@@ -48,6 +48,9 @@ class Scenario:
 SCENARIOS = [
     Scenario("healthz", request=lambda c: get("/healthz")),
     Scenario("dashboard", auth="partner", request=lambda c: get("/partner/")),
+    # The big partner's list, paging through the first 20 pages (newest first), as people do.
+    Scenario("referral_list", auth="heavy_partner", request=lambda c: get(f"/partner/referrals?page={c.n % 20 + 1}")),
+    Scenario("review_queue", auth="staff", request=lambda c: get(f"/internal/referrals/queue?page={c.n % 20 + 1}")),
 ]
 BY_NAME = {scenario.name: scenario for scenario in SCENARIOS}
 
@@ -55,4 +58,6 @@ BY_NAME = {scenario.name: scenario for scenario in SCENARIOS}
 # as user i % len(pool); the login limit only counts failures, so one user may serve several.
 POOLS: dict[str, Callable[[dict[str, str]], list[str]]] = {
     "partner": lambda seed: [f"bench{seed['bench_run']}-{i}@partner.example" for i in range(int(seed["users"]))],
+    "heavy_partner": lambda seed: [seed["heavy_partner_admin"]],
+    "staff": lambda seed: [seed["staff_manager"]],
 }

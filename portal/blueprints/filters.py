@@ -5,7 +5,7 @@ from datetime import date
 
 from flask import request
 
-from portal.services import custom_fields
+from portal.models import CustomField
 from portal.services.referrals import ReferralFilters
 
 
@@ -16,8 +16,9 @@ def _date(name: str) -> date | None:
         return None
 
 
-def referral_filters() -> ReferralFilters:
-    custom = {f.key: request.args.get(f.key, "") for f in custom_fields.active() if f.kind == "select"}
+def referral_filters(select_fields: list[CustomField]) -> ReferralFilters:
+    """The filters in the query string; `select_fields` are the custom fields one may filter by."""
+    custom = {f.key: request.args.get(f.key, "") for f in select_fields}
     return ReferralFilters(q=request.args.get("q", "").strip()[:100], status=request.args.get("status", ""),
                            stage=request.args.get("stage", ""), date_from=_date("date_from"), date_to=_date("date_to"),
                            partner_org_id=request.args.get("partner_org_id", type=int),

@@ -155,7 +155,12 @@ def seed_bench(*, partners: int, referrals: int, heavy_partner_referrals: int = 
                  for i, org_id in enumerate(org_ids)]
     user_ids = list(db.session.scalars(insert(User).returning(User.id, sort_by_parameter_order=True),
                                        user_rows)) if user_rows else []
-    counts: dict[str, int | str] = {"partners": len(org_ids), "users": len(user_ids), "bench_run": run}
+    staff_email = f"bench{run}-staff@acme.example"
+    db.session.execute(insert(User), [dict(organization_id=ensure_vendor().id, email=staff_email, name="Bench Manager",
+                                           role="manager", password_hash=password_hash, active=True,
+                                           session_token=secrets.token_hex(16), notification_preferences={})])
+    counts: dict[str, int | str] = {"partners": len(org_ids), "users": len(user_ids), "bench_run": run,
+                                    "staff_manager": staff_email}
     if referrals > 0 and org_ids:
         heavy = min(max(heavy_partner_referrals, 0), referrals)
         owners = _bench_owners(list(zip(org_ids, user_ids)), referrals, heavy)
@@ -165,6 +170,10 @@ def seed_bench(*, partners: int, referrals: int, heavy_partner_referrals: int = 
             counts["heavy_partner_referrals"] = sum(1 for org_id, _ in owners if org_id == org_ids[0])
             counts["heavy_partner_admin"] = user_rows[0]["email"]
     db.session.commit()
+    if db.engine.dialect.name == "postgresql":
+        # Fresh statistics, or the planner misjudges the tables it has just seen grow a thousandfold.
+        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.exec_driver_sql("ANALYZE")
     return counts
 
 

@@ -57,16 +57,18 @@ def ensure_builtin() -> None:
 
 
 def all_statuses() -> list[ReferralStatus]:
-    ensure_builtin()
-    return list(db.session.scalars(db.select(ReferralStatus).order_by(ReferralStatus.position, ReferralStatus.id)))
+    """Every status in workflow order. Reading never writes: a built-in status not stored yet (the
+    first write use case stores them) is returned as an unsaved row with its default name."""
+    stored = list(db.session.scalars(db.select(ReferralStatus).order_by(ReferralStatus.position, ReferralStatus.id)))
+    present = {status.key for status in stored}
+    missing = [ReferralStatus(key=stage.value, label=STAGE_LABELS[stage], stage=stage.value, position=position * 10,
+                              builtin=True) for position, stage in enumerate(Stage) if stage.value not in present]
+    return sorted(stored + missing, key=lambda status: status.position) if missing else stored
 
 
-def labels() -> dict[str, str]:
-    """status key -> the name people see."""
-    rows = db.session.execute(db.select(ReferralStatus.key, ReferralStatus.label)).all()
-    names = {stage.value: label for stage, label in STAGE_LABELS.items()}
-    names.update(dict(rows))
-    return names
+def labels(statuses: list[ReferralStatus] | None = None) -> dict[str, str]:
+    """status key -> the name people see (from `statuses` when the caller already has them)."""
+    return {status.key: status.label for status in (statuses if statuses is not None else all_statuses())}
 
 
 def get(key: str) -> ReferralStatus:

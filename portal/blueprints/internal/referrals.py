@@ -14,17 +14,18 @@ from portal.blueprints.internal.forms import (AcceptForm, BulkForm, CustomStatus
 from portal.errors import DomainError
 from portal.extensions import db
 from portal.models import Organization, Referral, User
-from portal.services import access, custom_fields, leads, referrals, statuses
+from portal.services import access, crm, custom_fields, leads, referrals, statuses
 
 
 @bp.get("/referrals")
 def referrals_list():
-    filters = referral_filters()
+    select_fields = [f for f in custom_fields.active() if f.kind == "select"]
+    filters = referral_filters(select_fields)
     page = referrals.list_for_user(current_user, filters, page=request.args.get("page", 1, type=int))
+    all_statuses = statuses.all_statuses()
     return htmx.render_page("internal/referrals/list.html", "internal/referrals/_partials/rows.html",
-                            page=page, filters=filters, args=filter_args(filters), labels=statuses.labels(),
-                            all_statuses=statuses.all_statuses(), partners=_partners(),
-                            custom_filters=[f for f in custom_fields.active() if f.kind == "select"])
+                            page=page, filters=filters, args=filter_args(filters), labels=statuses.labels(all_statuses),
+                            all_statuses=all_statuses, partners=_partners(), custom_filters=select_fields)
 
 
 @bp.get("/referrals/queue")
@@ -166,7 +167,8 @@ def _decision_page(referral, **forms):
     return htmx.render_page("internal/referrals/detail.html", "internal/referrals/_partials/decision.html",
                             referral=referral, labels=statuses.labels(), candidates=candidates,
                             timeline=referrals.timeline("referral", referral.id), lead=leads.current_for(referral),
-                            custom=custom_fields.active(), can=statuses.can_move, **forms)
+                            custom=custom_fields.active(), can=statuses.can_move, crm_panel=crm.record_panel(referral),
+                            **forms)
 
 
 def _accept_form(**kwargs):

@@ -4,6 +4,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timezone
 
+from sqlalchemy.orm import joinedload
+
 from portal.extensions import db
 from portal.models import Referral, Stage, StatusEvent, User
 from portal.services import access
@@ -25,13 +27,15 @@ class ReferralFilters:
 def list_for_user(user: User, filters: ReferralFilters, *, page: int = 1, per_page: int = PER_PAGE):
     """The referrals `user` may see, filtered, newest first, paginated on the server."""
     query = _filtered(access.visible_referrals(user), filters).order_by(Referral.created_at.desc(), Referral.id.desc())
+    if user.is_internal:  # the internal list shows each row's partner; a partner's rows are all its own
+        query = query.options(joinedload(Referral.partner_org))
     return db.paginate(query, page=page, per_page=per_page, error_out=False, count=True)
 
 
 def review_queue(*, q: str = "", page: int = 1, per_page: int = PER_PAGE):
     """Submitted referrals waiting for an internal decision, oldest first."""
     query = (db.select(Referral).where(Referral.stage == Stage.SUBMITTED.value)
-             .order_by(Referral.created_at, Referral.id))
+             .order_by(Referral.created_at, Referral.id).options(joinedload(Referral.partner_org)))
     query = _filtered(query, ReferralFilters(q=q))
     return db.paginate(query, page=page, per_page=per_page, error_out=False)
 
