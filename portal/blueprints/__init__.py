@@ -4,6 +4,7 @@ from flask import Flask
 from portal.blueprints.auth.views import bp as auth_bp
 from portal.blueprints.dev.views import bp as dev_bp
 from portal.blueprints.health.views import bp as health_bp
+from portal.blueprints.integrations import bp as integrations_bp
 from portal.blueprints.internal import bp as internal_bp
 from portal.blueprints.partner import bp as partner_bp
 from portal.blueprints.public import bp as public_bp
@@ -14,6 +15,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(health_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(internal_bp, url_prefix="/internal")
+    app.register_blueprint(integrations_bp, url_prefix="/internal/integrations")
     app.register_blueprint(partner_bp, url_prefix="/partner")
     app.register_blueprint(public_bp)
     app.register_blueprint(webhooks_bp)

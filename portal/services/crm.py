@@ -180,6 +180,24 @@ def crm_properties(connection: CrmConnection, crm_object: str) -> list[dict]:
 
 # ---- mappings and rules -------------------------------------------------------------------------
 
+def portal_fields() -> list[tuple[str, str]]:
+    """(name, label) of every portal field a mapping may use: the standard ones, then custom fields."""
+    from portal.models import CustomField
+    custom = db.session.scalars(db.select(CustomField).order_by(CustomField.position, CustomField.id))
+    return ([(name, label) for name, (label, _kind, _pull) in mapping.PORTAL_FIELDS.items()] +
+            [(mapping.CUSTOM_PREFIX + f.key, f"{f.label} (custom)") for f in custom])
+
+
+def portal_picklists() -> dict[str, list[tuple[str, str]]]:
+    """Portal field -> its (value, label) options, for value maps: the statuses and custom selects."""
+    from portal.models import CustomField
+    from portal.services import statuses
+    lists = {"status": [(s.key, s.label) for s in statuses.all_statuses()]}
+    for f in db.session.scalars(db.select(CustomField).where(CustomField.kind == "select")):
+        lists[mapping.CUSTOM_PREFIX + f.key] = [(o, o) for o in f.options or []]
+    return lists
+
+
 def mappings_of(connection: CrmConnection) -> list[mapping.Mapping]:
     return [mapping.Mapping(m.crm_object, m.crm_field, m.portal_field, m.direction, m.default_value,
                             dict(m.value_map or {})) for m in connection.mappings]
@@ -300,6 +318,23 @@ def start_full_sync(connection: CrmConnection) -> bool:
                               job_timeout=3600)
 
 
+def run_full_sync(connection: CrmConnection) -> Progress:
+    """A person presses "Run full sync": enqueue it and show it as running from now on, so the progress
+    fragment polls until the job finishes. Raises DomainError for an inactive connection."""
+    if not connection.active:
+        raise DomainError("Turn the connection on before running a full sync.")
+    current = progress(connection)
+    if current.running:
+        return current  # already queued or running: the same job id would be refused anyway
+    if not start_full_sync(connection):
+        raise DomainError("The full sync could not be queued right now; try again in a minute.")
+    # The job sets these again when it starts; until then the page shows it as queued (total 0).
+    connection.full_sync_started_at, connection.full_sync_finished_at = utcnow(), None
+    connection.full_sync_done = connection.full_sync_total = 0
+    db.session.commit()
+    return progress(connection)
+
+
 def sync_now(referral: Referral) -> list[CrmLink]:
     """A person asks: push this referral to every active connection at once (re-links an unlinked one)."""
     connections = list(db.session.scalars(db.select(CrmConnection).where(CrmConnection.active.is_(True))))
@@ -414,6 +449,32 @@ def links_for(referral: Referral) -> list[CrmLink]:
 
 
 @dataclass
+class RecordPanel:
+    """What the referral page's CRM panel shows: its links, and whether a person can sync it at all."""
+
+    links: list[CrmLink]
+    connections: list[CrmConnection]
+
+    @property
+    def pending(self) -> bool:
+        """A push is still to come: the panel polls itself until it has happened (or failed)."""
+        return any(link.state == LinkState.PENDING.value or
+                   (link.dirty and link.state not in (LinkState.ERROR.value, LinkState.UNLINKED.value))
+                   for link in self.links)
+
+    @property
+    def linked(self) -> bool:
+        return any(link.state != LinkState.UNLINKED.value for link in self.links)
+
+
+def record_panel(referral: Referral) -> RecordPanel:
+    """The referral's CRM links and the active connections, for the record page's CRM panel."""
+    connections = list(db.session.scalars(db.select(CrmConnection).where(CrmConnection.active.is_(True))
+                                          .order_by(CrmConnection.id)))
+    return RecordPanel(links_for(referral), connections)
+
+
+@dataclass
 class LogFilters:
     connection_id: int | None = None
     entity_id: int | None = None
@@ -421,15 +482,44 @@ class LogFilters:
     status: str | None = None
     since: datetime | None = None
     until: datetime | None = None
+    record: str | None = None  # a referral number ("R-00012") or id, as a person types it
 
 
 def log_entries(filters: LogFilters, *, limit: int = 100, offset: int = 0) -> list[SyncLog]:
     """The integration log, newest first, filtered by connection, record, direction, status, dates."""
+    return list(db.session.scalars(_log_query(filters).limit(limit).offset(offset)))
+
+
+def log_page(filters: LogFilters, *, page: int = 1, per_page: int = 50):
+    """One page of the integration log (a Flask-SQLAlchemy Pagination), newest first."""
+    return db.paginate(_log_query(filters), page=max(page, 1), per_page=per_page, error_out=False, count=True)
+
+
+def referral_numbers(ids) -> dict[int, str]:
+    """Referral id -> number, for the log rows of one page."""
+    ids = {i for i in ids if i}
+    if not ids:
+        return {}
+    return dict(db.session.execute(db.select(Referral.id, Referral.number).where(Referral.id.in_(ids))).all())
+
+
+def _record_id(record: str) -> int | None:
+    record = record.strip()
+    found = db.session.scalar(db.select(Referral.id).where(func.upper(Referral.number) == record.upper()))
+    if found is None and record.isdigit():
+        found = db.session.scalar(db.select(Referral.id).where(Referral.id == int(record)))
+    return found
+
+
+def _log_query(filters: LogFilters):
     query = db.select(SyncLog)
     if filters.connection_id:
         query = query.where(SyncLog.connection_id == filters.connection_id)
-    if filters.entity_id:
-        query = query.where(SyncLog.entity_type == "referral", SyncLog.entity_id == filters.entity_id)
+    entity_id = filters.entity_id
+    if not entity_id and (filters.record or "").strip():
+        entity_id = _record_id(filters.record) or -1  # an unknown record matches nothing
+    if entity_id:
+        query = query.where(SyncLog.entity_type == "referral", SyncLog.entity_id == entity_id)
     if filters.direction:
         query = query.where(SyncLog.direction == filters.direction)
     if filters.status:
@@ -438,7 +528,7 @@ def log_entries(filters: LogFilters, *, limit: int = 100, offset: int = 0) -> li
         query = query.where(SyncLog.at >= filters.since)
     if filters.until:
         query = query.where(SyncLog.at < filters.until + timedelta(days=1))
-    return list(db.session.scalars(query.order_by(SyncLog.at.desc(), SyncLog.id.desc()).limit(limit).offset(offset)))
+    return query.order_by(SyncLog.at.desc(), SyncLog.id.desc())
 
 
 @dataclass
@@ -448,6 +538,7 @@ class Progress:
     total: int
     started_at: datetime | None
     finished_at: datetime | None
+    error: str | None = None  # why the latest full sync stopped, if it failed
 
     @property
     def percent(self) -> int:
@@ -458,4 +549,5 @@ def progress(connection: CrmConnection) -> Progress:
     db.session.refresh(connection)
     running = connection.full_sync_started_at is not None and connection.full_sync_finished_at is None
     return Progress(running, connection.full_sync_done or 0, connection.full_sync_total or 0,
-                    connection.full_sync_started_at, connection.full_sync_finished_at)
+                    connection.full_sync_started_at, connection.full_sync_finished_at,
+                    (connection.settings or {}).get("full_sync_error"))

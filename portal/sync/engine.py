@@ -415,6 +415,8 @@ def pull(connection_id: int) -> PullStats:
     if connection is None or not connection.active:
         return stats
     crm_api = crm.connector(connection)
+    # The search filters on our id property: on a connection that never pushed it does not exist yet (400).
+    _ensure_schema(connection, crm_api)
     mappings = crm.mappings_of(connection)
     rules = crm.rules_of(connection)
     names = sorted({"dealname", "dealstage", "pipeline", "amount", "hs_lastmodifieddate", hubspot.DEAL_ID_PROPERTY}
@@ -584,7 +586,22 @@ def full_sync(connection_id: int) -> PushStats:
     connection.full_sync_done = 0
     connection.full_sync_total = db.session.scalar(db.select(func.count(CrmLink.id)).where(
         CrmLink.connection_id == connection.id, CrmLink.state != LinkState.UNLINKED.value))
+    connection.settings = {k: v for k, v in (connection.settings or {}).items() if k != "full_sync_error"}
     db.session.commit()
+    try:
+        return _full_sync_steps(connection_id)
+    except Exception as err:
+        # Finish it as failed, or the settings page would show it running (and poll) forever.
+        db.session.rollback()
+        connection = db.session.get(CrmConnection, connection_id)
+        connection.full_sync_finished_at = utcnow()
+        connection.settings = {**(connection.settings or {}),
+                               "full_sync_error": (err.message if isinstance(err, CrmError) else str(err))[:500]}
+        db.session.commit()
+        raise
+
+
+def _full_sync_steps(connection_id: int) -> PushStats:
     pull(connection_id)
     # Every linked referral is re-checked; unchanged deals cost no call (only changes are sent).
     table = CrmLink.__table__

@@ -51,6 +51,14 @@ DEFAULT_STAGE_MAP = {
 }
 
 
+class MappingError(DomainError):
+    """A problem with the mappings; `index` is the row it belongs to (None: a required one is missing)."""
+
+    def __init__(self, message: str, field: str | None = None, index: int | None = None):
+        super().__init__(message, field)
+        self.index = index
+
+
 @dataclass
 class Mapping:
     crm_object: str
@@ -88,33 +96,34 @@ def default_mappings() -> list[Mapping]:
 
 def validate(mappings: list[Mapping], *, custom_keys: set[str] = frozenset()) -> None:
     """Raise DomainError naming the first problem: unknown objects, fields, directions, missing required."""
-    for m in mappings:
+    for index, m in enumerate(mappings):
         if m.crm_object not in OBJECTS:
-            raise DomainError(f"Unknown CRM object {m.crm_object!r}.", field="crm_object")
+            raise MappingError(f"Unknown CRM object {m.crm_object!r}.", field="crm_object", index=index)
         if m.direction not in DIRECTIONS:
-            raise DomainError("Direction must be push, pull or both.", field="direction")
+            raise MappingError("Direction must be push, pull or both.", field="direction", index=index)
         if not (m.crm_field or "").strip():
-            raise DomainError("Choose a CRM property.", field="crm_field")
+            raise MappingError("Choose a CRM property.", field="crm_field", index=index)
         if m.portal_field is None:
             if m.direction != "push" or m.default_value in (None, ""):
-                raise DomainError(f"{m.crm_field}: a mapping without a portal field needs a default value "
-                                  "and direction push.", field="default_value")
+                raise MappingError(f"{m.crm_field}: a mapping without a portal field needs a default value "
+                                   "and direction push.", field="default_value", index=index)
         elif not _known_field(m.portal_field, custom_keys):
-            raise DomainError(f"Unknown portal field {m.portal_field!r}.", field="portal_field")
+            raise MappingError(f"Unknown portal field {m.portal_field!r}.", field="portal_field", index=index)
         elif m.pulls and not _pull_writable(m.portal_field) and m.portal_field != "status":
-            raise DomainError(f"{PORTAL_FIELDS[m.portal_field][0]} cannot be written from the CRM; "
-                              "use direction push.", field="direction")
+            raise MappingError(f"{PORTAL_FIELDS[m.portal_field][0]} cannot be written from the CRM; "
+                               "use direction push.", field="direction", index=index)
     pushed = {(m.crm_object, m.crm_field) for m in mappings if m.pushes}
     for crm_object, names in REQUIRED.items():
         for name in names:
             if (crm_object, name) not in pushed:
-                raise DomainError(f"A {crm_object} needs a mapping for {name!r} (a portal field or a default value).",
-                                  field="crm_field")
+                raise MappingError(f"A {crm_object} needs a mapping for {name!r} (a portal field or a default value).",
+                                   field="crm_field")
     seen = set()
-    for m in mappings:
+    for index, m in enumerate(mappings):
         key = (m.crm_object, m.crm_field)
         if key in seen:
-            raise DomainError(f"{m.crm_object} property {m.crm_field!r} is mapped twice.", field="crm_field")
+            raise MappingError(f"{m.crm_object} property {m.crm_field!r} is mapped twice.", field="crm_field",
+                               index=index)
         seen.add(key)
 
 

@@ -1,0 +1,121 @@
+"""Forms of the integrations pages: a connection, its field mappings, a qualification rule."""
+from __future__ import annotations
+
+import wtforms
+from wtforms import (BooleanField, FieldList, FormField, PasswordField, RadioField, SelectField, SelectMultipleField,
+                     StringField)
+from wtforms.validators import DataRequired, Length, Optional
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from portal.errors import DomainError
+from portal.forms import Form
+from portal.models.crm import ExistingPolicy, SyncTrigger
+from portal.sync import mapping
+from portal.sync.mapping import MappingError
+
+PROVIDERS = [("hubspot", "HubSpot"), ("salesforce", "Salesforce (coming later)", {"disabled": True})]
+TRIGGERS = [(SyncTrigger.AUTO.value, "Automatic: push each referral when it is created or changes"),
+            (SyncTrigger.MANUAL.value, "Manual: push only on “Sync now” and the full sync")]
+POLICIES = [(ExistingPolicy.UPDATE.value, "Update the mapped fields"),
+            (ExistingPolicy.FILL_EMPTY.value, "Fill only fields that are empty in HubSpot"),
+            (ExistingPolicy.LEAVE.value, "Leave the customer untouched")]
+DIRECTIONS = [("push", "Push (portal → HubSpot)"), ("pull", "Pull (HubSpot → portal)"), ("both", "Both ways")]
+BLANK_ROWS = 2      # empty mapping rows a page without JavaScript can fill in
+BLANK_VALUES = 2    # empty value-map pairs under each picklist mapping
+
+
+class ConnectionForm(Form):
+    name = StringField("Name", validators=[DataRequired(), Length(max=120)])
+    provider = SelectField("CRM", choices=PROVIDERS, default="hubspot")
+    base_url = StringField("API base URL", validators=[DataRequired(), Length(max=500)])
+    token = PasswordField("Private-app access token", validators=[Optional(), Length(max=500)])
+    webhook_secret = PasswordField("Webhook client secret", validators=[Optional(), Length(max=500)])
+    sync_trigger = RadioField("When referrals are pushed", choices=TRIGGERS, default=SyncTrigger.AUTO.value)
+    existing_policy = RadioField("A customer that already exists in HubSpot", choices=POLICIES,
+                                 default=ExistingPolicy.FILL_EMPTY.value)
+    active = BooleanField("Active (syncs run)", default=True)
+
+
+class ValuePairForm(wtforms.Form):
+    portal_value = StringField("Portal value", validators=[Optional(), Length(max=100)])
+    crm_value = StringField("HubSpot value", validators=[Optional(), Length(max=100)])
+
+
+class MappingRowForm(wtforms.Form):
+    """One mapping row. `crm_property` is "object.property" (e.g. "deal.dealstage"): the select groups the
+    live property lists of the three objects, so the object and the property are chosen together."""
+
+    crm_property = SelectField("HubSpot property", validate_choice=False)
+    portal_field = SelectField("Portal field", validate_choice=False)
+    direction = SelectField("Direction", choices=DIRECTIONS, default="push")
+    default_value = StringField("Default value", validators=[Optional(), Length(max=255)])
+    remove = BooleanField("Remove")
+    values = FieldList(FormField(ValuePairForm), min_entries=0)
+
+    @property
+    def is_blank(self) -> bool:
+        return not self.crm_property.data and not self.portal_field.data and not self.default_value.data
+
+    def to_mapping(self) -> mapping.Mapping:
+        crm_object, _, crm_field = (self.crm_property.data or "").partition(".")
+        value_map = {pair.portal_value.data.strip(): pair.crm_value.data.strip() for pair in self.values
+                     if (pair.portal_value.data or "").strip() and (pair.crm_value.data or "").strip()}
+        return mapping.Mapping(crm_object or "deal", crm_field, self.portal_field.data or None,
+                               self.direction.data or "push", (self.default_value.data or "").strip() or None,
+                               value_map)
+
+
+def mapping_row_data(m: mapping.Mapping | None = None) -> dict:
+    """A row's form data for a saved mapping (or a blank row), with blank value pairs to fill in."""
+    if m is None:
+        return {"values": [{}] * BLANK_VALUES}
+    pairs = [{"portal_value": k, "crm_value": v} for k, v in (m.value_map or {}).items()]
+    return {"crm_property": f"{m.crm_object}.{m.crm_field}", "portal_field": m.portal_field or "",
+            "direction": m.direction, "default_value": m.default_value or "", "values": pairs + [{}] * BLANK_VALUES}
+
+
+class MappingsForm(Form):
+    rows = FieldList(FormField(MappingRowForm), min_entries=0)
+
+    def mappings(self) -> list[mapping.Mapping]:
+        """The rows to save: blank and removed rows are left out (their form index is remembered)."""
+        self._row_index = []
+        result = []
+        for index, row in enumerate(self.rows):
+            if row.remove.data or row.is_blank:
+                continue
+            self._row_index.append(index)
+            result.append(row.to_mapping())
+        return result
+
+    def attach(self, err: DomainError) -> None:
+        """A mapping error shows next to its row; a missing required mapping above the table."""
+        index = getattr(err, "index", None)
+        if isinstance(err, MappingError) and index is not None and index < len(getattr(self, "_row_index", [])):
+            row = self.rows[self._row_index[index]]
+            name = "crm_property" if err.field in ("crm_field", "crm_object") else err.field
+            target = getattr(row, name or "", None) or row.crm_property
+            target.errors = [*target.errors, err.message]
+            self.form_errors.append("Some mappings need attention: see the rows marked below.")
+            return
+        super().attach(err)
+
+
+class RuleForm(Form):
+    trigger = RadioField("When", choices=[("stage", "the deal stage becomes one of"),
+                                          ("property", "a deal property changes to one of")], default="stage")
+    stages = SelectMultipleField("Deal stages", validate_choice=False, widget=ListWidget(prefix_label=False),
+                                 option_widget=CheckboxInput())
+    crm_property = SelectField("Deal property", validate_choice=False)
+    values = StringField("Property values (comma-separated)", validators=[Optional(), Length(max=500)])
+    target_status = SelectField("Then the referral status becomes")
+
+    def value_list(self) -> list[str]:
+        if self.trigger.data == "stage":
+            return list(self.stages.data or [])
+        return [v.strip() for v in (self.values.data or "").split(",") if v.strip()]
+
+    def attach(self, err: DomainError) -> None:
+        if err.field == "values" and self.trigger.data == "stage":
+            err = DomainError(err.message, field="stages")
+        super().attach(err)
