@@ -19,7 +19,7 @@ TRIGGERS = [(SyncTrigger.AUTO.value, "Automatic: push each referral when it is c
 POLICIES = [(ExistingPolicy.UPDATE.value, "Update the mapped fields"),
             (ExistingPolicy.FILL_EMPTY.value, "Fill only fields that are empty in HubSpot"),
             (ExistingPolicy.LEAVE.value, "Leave the customer untouched")]
-DIRECTIONS = [("push", "Push (portal → HubSpot)"), ("pull", "Pull (HubSpot → portal)"), ("both", "Both ways")]
+DIRECTIONS = [("push", "Push →"), ("pull", "← Pull"), ("both", "Both ways")]
 BLANK_ROWS = 2      # empty mapping rows a page without JavaScript can fill in
 BLANK_VALUES = 2    # empty value-map pairs under each picklist mapping
 
