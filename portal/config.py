@@ -55,6 +55,10 @@ def load(overrides: dict | None = None) -> dict:
         "MAIL_MAX_ATTEMPTS": int(os.environ.get("MAIL_MAX_ATTEMPTS", "5")),
         "PUBLIC_BASE_URL": os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
         "SANDBOX_CRMS": False if production else _flag("SANDBOX_CRMS", True),
+        # Fernet key for the CRM tokens stored in the database; unset: derived from SECRET_KEY.
+        "CRM_ENCRYPTION_KEY": os.environ.get("CRM_ENCRYPTION_KEY") or None,
+        # Seconds between two full syncs of every active CRM connection (read by portal.cron too).
+        "CRM_SYNC_INTERVAL": int(os.environ.get("CRM_SYNC_INTERVAL", "3600")),
         "DEV_MAIL_PAGE": not production,
         "PASSWORD_HASH_METHOD": os.environ.get("PASSWORD_HASH_METHOD", "scrypt"),
         "PASSWORD_RESET_MAX_AGE": int(os.environ.get("PASSWORD_RESET_MAX_AGE", "3600")),

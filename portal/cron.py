@@ -4,13 +4,16 @@ The embedded mode builds the same schedule with build_scheduler() and runs it in
 """
 from __future__ import annotations
 
+import os
+
 from rq import cron
 from rq.cron import CronScheduler
 
 from portal import jobs
 
 SWEEP_SECONDS = 60
-CRM_FULL_SYNC_SECONDS = 3600
+# `rq cron portal.cron` imports this module without an app, so it reads the variable itself (README).
+CRM_FULL_SYNC_SECONDS = int(os.environ.get("CRM_SYNC_INTERVAL", "3600"))
 
 SCHEDULE = [
     dict(func=jobs.sweep, queue_name="default", interval=SWEEP_SECONDS),

@@ -282,3 +282,20 @@ def test_full_sync_progress_polls_while_running_and_stops_when_done(client, db, 
     assert "Last full sync finished" in html and "3 referrals checked" in html and "Run full sync" in html
     assert len(sandbox.all("deals")) == 3
     assert db.session.scalar(db.select(db.func.count(CrmLink.id)).where(CrmLink.state == "synced")) == 3
+
+
+def test_tokens_are_encrypted_with_crm_encryption_key_from_the_environment(app, db, monkeypatch, tmp_path):
+    from cryptography.fernet import Fernet
+
+    from portal import config
+    key = Fernet.generate_key().decode()
+    monkeypatch.setenv("CRM_ENCRYPTION_KEY", key)
+    monkeypatch.setenv("CRM_SYNC_INTERVAL", "900")
+    settings = config.load({"INSTANCE_PATH": str(tmp_path)})
+    assert settings["CRM_ENCRYPTION_KEY"] == key and settings["CRM_SYNC_INTERVAL"] == 900
+    monkeypatch.setitem(app.config, "CRM_ENCRYPTION_KEY", key)
+    stored = crm.encrypt(HUBSPOT_TOKEN)
+    assert Fernet(key.encode()).decrypt(stored.encode()).decode() == HUBSPOT_TOKEN
+    monkeypatch.setitem(app.config, "CRM_ENCRYPTION_KEY", None)  # the SECRET_KEY-derived key cannot read it
+    with pytest.raises(crm.DomainError, match="Enter the token again"):
+        crm.decrypt(stored)
