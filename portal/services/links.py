@@ -17,7 +17,7 @@ from flask import current_app
 from itsdangerous import BadData, URLSafeSerializer
 from sqlalchemy.dialects import postgresql, sqlite
 
-from portal import mail
+from portal import locks, mail
 from portal.errors import DomainError
 from portal.extensions import db
 from portal.models import LinkVisit, Organization, OrgStatus, Referral, ReferralLink, Role, Source, Stage, User
@@ -201,9 +201,9 @@ def counts_as_visit(user_agent: str | None) -> bool:
 
 def _submit(link: ReferralLink, data: ReferralInput, *, attributed_via: str,
             first_visit_at: datetime | None) -> PublicSubmission:
-    # Taking the link's row lock first serializes submissions of one link (on PostgreSQL), so two
-    # clicks of the same button cannot both pass the duplicate check below.
-    db.session.execute(db.select(ReferralLink.id).where(ReferralLink.id == link.id).with_for_update())
+    # Taking the link's row lock first serializes submissions of one link, so two clicks of the
+    # same button cannot both pass the duplicate check below.
+    locks.lock_row(ReferralLink, link.id)
     existing = _recent_submission(link, data.contact_email)
     if existing is not None:
         db.session.rollback()
