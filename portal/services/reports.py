@@ -76,25 +76,38 @@ class Overview:
 def overview(user: User, *, now: datetime | None = None) -> Overview:
     """Everything a dashboard shows about the referrals `user` may see."""
     paid, unpaid = commission_totals(user)
-    return Overview(by_status=by_status(user), pipeline=pipeline_value(user), commissions_pending=unpaid,
+    counts, pipeline = _status_and_pipeline(user)
+    return Overview(by_status=_with_every_status(counts), pipeline=pipeline, commissions_pending=unpaid,
                     commissions_paid=paid, months=monthly(user, now=now))
 
 
 def by_status(user: User) -> list[StatusCount]:
     """Every status in workflow order with how many visible referrals have it (zero included)."""
-    query = (access.visible_referrals(user).with_only_columns(Referral.status, func.count())
-             .group_by(Referral.status))
-    counts = dict(db.session.execute(query).all())
-    return [StatusCount(s.key, s.label, s.stage, counts.get(s.key, 0)) for s in statuses.all_statuses()]
+    return _with_every_status(_status_and_pipeline(user)[0])
 
 
 def pipeline_value(user: User) -> dict[str, Decimal]:
     """{currency: sum of estimated values} of the open referrals (submitted, accepted, with a reseller)."""
+    return _status_and_pipeline(user)[1]
+
+
+def _status_and_pipeline(user: User) -> tuple[dict[str, int], dict[str, Decimal]]:
+    """Counts by status and open value by currency, from one grouped pass over the visible referrals."""
     query = (access.visible_referrals(user)
-             .with_only_columns(Referral.currency, func.sum(Referral.estimated_value))
-             .where(Referral.stage.in_(OPEN_STAGES), Referral.estimated_value.is_not(None))
-             .group_by(Referral.currency).order_by(Referral.currency))
-    return _money_by_currency(db.session.execute(query))
+             .with_only_columns(Referral.status, Referral.stage, Referral.currency, func.count(),
+                                func.sum(Referral.estimated_value))
+             .group_by(Referral.status, Referral.stage, Referral.currency))
+    counts: dict[str, int] = {}
+    open_values: dict[str, Decimal] = {}
+    for status, stage, currency, count, value in db.session.execute(query):
+        counts[status] = counts.get(status, 0) + count
+        if stage in OPEN_STAGES and value is not None:
+            open_values[currency] = open_values.get(currency, Decimal(0)) + value
+    return counts, _money_by_currency(sorted(open_values.items()))
+
+
+def _with_every_status(counts: dict[str, int]) -> list[StatusCount]:
+    return [StatusCount(s.key, s.label, s.stage, counts.get(s.key, 0)) for s in statuses.all_statuses()]
 
 
 def commission_totals(user: User) -> tuple[dict[str, Decimal], dict[str, Decimal]]:
@@ -103,8 +116,10 @@ def commission_totals(user: User) -> tuple[dict[str, Decimal], dict[str, Decimal
              .where(Commission.status.in_((CommissionStatus.PAID.value, *UNPAID_COMMISSIONS)))
              .group_by(Commission.status, Commission.currency).order_by(Commission.currency))
     if not user.is_internal:
-        visible_ids = access.visible_referrals(user).with_only_columns(Referral.id)
-        query = query.where(Commission.partner_org_id == user.organization_id, Commission.referral_id.in_(visible_ids))
+        query = query.where(Commission.partner_org_id == user.organization_id)
+        if not (user.is_partner_admin or user.organization.members_see_all_referrals):
+            visible_ids = access.visible_referrals(user).with_only_columns(Referral.id)
+            query = query.where(Commission.referral_id.in_(visible_ids))
     paid: dict[str, Decimal] = {}
     unpaid: dict[str, Decimal] = {}
     for status, currency, total in db.session.execute(query):

@@ -1,6 +1,7 @@
 """A referral's life, end to end through HTTP, with real mail over SMTP."""
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 
 from portal.extensions import db as _db
@@ -191,3 +192,16 @@ def _submit_as(client, user, company: str = "Navy Systems", email: str | None = 
     response = client.submit("/partner/referrals/new", data)
     assert response.status_code == 303, response.get_data(as_text=True)[:2000]
     return _db.session.scalar(_db.select(Referral).where(Referral.company_name == company))
+
+
+def test_the_queue_pages_without_counting_the_whole_queue(client, db):
+    from tests.factories import ReferralFactory
+    partner = OrganizationFactory()
+    for i in range(30):
+        ReferralFactory(partner_org=partner, company_name=f"Queued {i:02d}")
+    client.login(internal_user("manager"))
+    rows = re.compile(r'id="queue-\d+"')
+    first = client.get("/internal/referrals/queue").get_data(as_text=True)
+    assert len(rows.findall(first)) == 25 and "Page 1" in first and "Next" in first and "in all" not in first
+    second = client.get("/internal/referrals/queue?page=2", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert len(rows.findall(second)) == 5 and "Previous" in second and "Next" not in second

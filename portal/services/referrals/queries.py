@@ -32,12 +32,37 @@ def list_for_user(user: User, filters: ReferralFilters, *, page: int = 1, per_pa
     return db.paginate(query, page=page, per_page=per_page, error_out=False, count=True)
 
 
-def review_queue(*, q: str = "", page: int = 1, per_page: int = PER_PAGE):
+@dataclass
+class Window:
+    """One page of a list whose total is not counted (counting a long queue costs more than the page)."""
+
+    items: list
+    page: int
+    has_next: bool
+    total = None
+    pages = None
+
+    @property
+    def has_prev(self) -> bool:
+        return self.page > 1
+
+    @property
+    def prev_num(self) -> int:
+        return self.page - 1
+
+    @property
+    def next_num(self) -> int:
+        return self.page + 1
+
+
+def review_queue(*, q: str = "", page: int = 1, per_page: int = PER_PAGE) -> Window:
     """Submitted referrals waiting for an internal decision, oldest first."""
+    page = max(page, 1)
     query = (db.select(Referral).where(Referral.stage == Stage.SUBMITTED.value)
              .order_by(Referral.created_at, Referral.id).options(joinedload(Referral.partner_org)))
-    query = _filtered(query, ReferralFilters(q=q))
-    return db.paginate(query, page=page, per_page=per_page, error_out=False)
+    query = _filtered(query, ReferralFilters(q=q)).offset((page - 1) * per_page).limit(per_page + 1)
+    items = list(db.session.scalars(query))
+    return Window(items[:per_page], page, has_next=len(items) > per_page)
 
 
 def count_by_stage(user: User) -> dict[str, int]:
