@@ -6,12 +6,13 @@ import secrets
 from datetime import timedelta
 from decimal import Decimal
 
+from flask import current_app
 from sqlalchemy import case, func, insert
 
 from portal.extensions import db
 from portal.models import Commission, Organization, OrgKind, Referral, User
 from portal.models.types import utcnow
-from portal.services import accounts, commissions, links, referrals
+from portal.services import accounts, commissions, crm, links, referrals
 
 DEMO_PASSWORD = "demo-password"
 VENDOR_NAME = "Acme Cloud"
@@ -241,9 +242,6 @@ DEMO_HUBSPOT_SECRET = "sandbox-demo-client-secret"
 
 def _seed_crm() -> None:
     """Connect the demo to the HubSpot sandbox: new referrals become deals, Closed Won comes back."""
-    from flask import current_app
-
-    from portal.services import crm
     if not current_app.config.get("SANDBOX_CRMS") or current_app.config.get("TESTING"):
         return
     crm.create_connection(name="HubSpot (sandbox)", base_url=current_app.config["PUBLIC_BASE_URL"] + "/sandbox/hubspot",

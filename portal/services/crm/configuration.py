@@ -1,0 +1,76 @@
+"""What a connection syncs: its field mappings and its qualification rules."""
+from __future__ import annotations
+
+from portal.errors import DomainError, NotFound
+from portal.extensions import db
+from portal.models import CrmConnection, CustomField, FieldMapping, QualificationRule
+from portal.services import statuses
+from portal.sync import mapping, qualification
+
+
+def portal_fields() -> list[tuple[str, str]]:
+    """(name, label) of every portal field a mapping may use: the standard ones, then custom fields."""
+    custom = db.session.scalars(db.select(CustomField).order_by(CustomField.position, CustomField.id))
+    return ([(name, label) for name, (label, _kind, _pull) in mapping.PORTAL_FIELDS.items()] +
+            [(mapping.CUSTOM_PREFIX + f.key, f"{f.label} (custom)") for f in custom])
+
+
+def portal_picklists() -> dict[str, list[tuple[str, str]]]:
+    """Portal field -> its (value, label) options, for value maps: the statuses and custom selects."""
+    lists = {"status": [(s.key, s.label) for s in statuses.all_statuses()]}
+    for f in db.session.scalars(db.select(CustomField).where(CustomField.kind == "select")):
+        lists[mapping.CUSTOM_PREFIX + f.key] = [(o, o) for o in f.options or []]
+    return lists
+
+
+def mappings_of(connection: CrmConnection) -> list[mapping.Mapping]:
+    return [mapping.Mapping(m.crm_object, m.crm_field, m.portal_field, m.direction, m.default_value,
+                            dict(m.value_map or {})) for m in connection.mappings]
+
+
+def save_mappings(connection: CrmConnection, mappings: list[mapping.Mapping]) -> None:
+    """Replace the connection's mappings. Raises DomainError if a required mapping is missing."""
+    custom = set(db.session.scalars(db.select(CustomField.key)))
+    mapping.validate(mappings, custom_keys=custom)
+    connection.mappings.clear()
+    db.session.flush()
+    for position, m in enumerate(mappings):
+        connection.mappings.append(mapping_row(m, position))
+    db.session.commit()
+
+
+def mapping_row(m: mapping.Mapping, position: int) -> FieldMapping:
+    return FieldMapping(crm_object=m.crm_object, portal_field=m.portal_field, crm_field=m.crm_field,
+                        direction=m.direction, default_value=m.default_value, value_map=dict(m.value_map or {}),
+                        position=position)
+
+
+def rules_of(connection: CrmConnection) -> list[qualification.Rule]:
+    return [qualification.Rule(r.trigger, list(r.values or []), r.target_status, r.crm_property, r.active, r.id)
+            for r in connection.rules]
+
+
+def add_rule(connection: CrmConnection, *, trigger: str, values: list[str], target_status: str,
+             crm_property: str | None = None) -> QualificationRule:
+    """"When the deal stage becomes one of [...]" / "when property P changes to one of [...]" -> status."""
+    if trigger not in qualification.TRIGGERS:
+        raise DomainError("Choose a deal stage or a deal property rule.", field="trigger")
+    if trigger == "property" and not (crm_property or "").strip():
+        raise DomainError("Name the deal property.", field="crm_property")
+    values = [v.strip() for v in values if v and v.strip()]
+    if not values:
+        raise DomainError("Give at least one value.", field="values")
+    statuses.get(target_status)  # raises for an unknown status
+    rule = QualificationRule(trigger=trigger, crm_property=(crm_property or "").strip() or None, values=values,
+                             target_status=target_status, position=len(connection.rules))
+    connection.rules.append(rule)
+    db.session.commit()
+    return rule
+
+
+def delete_rule(connection: CrmConnection, rule_id: int) -> None:
+    rule = db.session.get(QualificationRule, rule_id)
+    if rule is None or rule.connection_id != connection.id:
+        raise NotFound()
+    db.session.delete(rule)
+    db.session.commit()

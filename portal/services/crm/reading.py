@@ -1,0 +1,121 @@
+"""What pages read: the referral page's CRM panel, the integration log, full-sync progress."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func
+
+from portal.extensions import db
+from portal.models import CrmConnection, CrmLink, Referral, SyncLog
+from portal.models.crm import LinkState
+
+
+def links_for(referral: Referral) -> list[CrmLink]:
+    return list(db.session.scalars(db.select(CrmLink).where(
+        CrmLink.entity_type == "referral", CrmLink.entity_id == referral.id).order_by(CrmLink.connection_id)))
+
+
+@dataclass
+class RecordPanel:
+    """What the referral page's CRM panel shows: its links, and whether a person can sync it at all."""
+
+    links: list[CrmLink]
+    connections: list[CrmConnection]
+
+    @property
+    def pending(self) -> bool:
+        """A push is still to come: the panel polls itself until it has happened (or failed)."""
+        return any(link.state == LinkState.PENDING.value or
+                   (link.dirty and link.state not in (LinkState.ERROR.value, LinkState.UNLINKED.value))
+                   for link in self.links)
+
+    @property
+    def linked(self) -> bool:
+        return any(link.state != LinkState.UNLINKED.value for link in self.links)
+
+
+def record_panel(referral: Referral) -> RecordPanel:
+    """The referral's CRM links and the active connections, for the record page's CRM panel."""
+    connections = list(db.session.scalars(db.select(CrmConnection).where(CrmConnection.active.is_(True))
+                                          .order_by(CrmConnection.id)))
+    return RecordPanel(links_for(referral), connections)
+
+
+@dataclass
+class LogFilters:
+    connection_id: int | None = None
+    entity_id: int | None = None
+    direction: str | None = None
+    status: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    record: str | None = None  # a referral number ("R-00012") or id, as a person types it
+
+
+def log_entries(filters: LogFilters, *, limit: int = 100, offset: int = 0) -> list[SyncLog]:
+    """The integration log, newest first, filtered by connection, record, direction, status, dates."""
+    return list(db.session.scalars(_log_query(filters).limit(limit).offset(offset)))
+
+
+def log_page(filters: LogFilters, *, page: int = 1, per_page: int = 50):
+    """One page of the integration log (a Flask-SQLAlchemy Pagination), newest first."""
+    return db.paginate(_log_query(filters), page=max(page, 1), per_page=per_page, error_out=False, count=True)
+
+
+def referral_numbers(ids) -> dict[int, str]:
+    """Referral id -> number, for the log rows of one page."""
+    ids = {i for i in ids if i}
+    if not ids:
+        return {}
+    return dict(db.session.execute(db.select(Referral.id, Referral.number).where(Referral.id.in_(ids))).all())
+
+
+def _record_id(record: str) -> int | None:
+    record = record.strip()
+    found = db.session.scalar(db.select(Referral.id).where(func.upper(Referral.number) == record.upper()))
+    if found is None and record.isdigit():
+        found = db.session.scalar(db.select(Referral.id).where(Referral.id == int(record)))
+    return found
+
+
+def _log_query(filters: LogFilters):
+    query = db.select(SyncLog)
+    if filters.connection_id:
+        query = query.where(SyncLog.connection_id == filters.connection_id)
+    entity_id = filters.entity_id
+    if not entity_id and (filters.record or "").strip():
+        entity_id = _record_id(filters.record) or -1  # an unknown record matches nothing
+    if entity_id:
+        query = query.where(SyncLog.entity_type == "referral", SyncLog.entity_id == entity_id)
+    if filters.direction:
+        query = query.where(SyncLog.direction == filters.direction)
+    if filters.status:
+        query = query.where(SyncLog.status == filters.status)
+    if filters.since:
+        query = query.where(SyncLog.at >= filters.since)
+    if filters.until:
+        query = query.where(SyncLog.at < filters.until + timedelta(days=1))
+    return query.order_by(SyncLog.at.desc(), SyncLog.id.desc())
+
+
+@dataclass
+class Progress:
+    running: bool
+    done: int
+    total: int
+    started_at: datetime | None
+    finished_at: datetime | None
+    error: str | None = None  # why the latest full sync stopped, if it failed
+
+    @property
+    def percent(self) -> int:
+        return 100 if not self.total else min(100, round(100 * self.done / self.total))
+
+
+def progress(connection: CrmConnection) -> Progress:
+    db.session.refresh(connection)
+    running = connection.full_sync_started_at is not None and connection.full_sync_finished_at is None
+    return Progress(running, connection.full_sync_done or 0, connection.full_sync_total or 0,
+                    connection.full_sync_started_at, connection.full_sync_finished_at,
+                    (connection.settings or {}).get("full_sync_error"))

@@ -1,0 +1,192 @@
+"""Queueing sync work: marking referrals dirty, the coalesced push/pull/full-sync jobs, "Sync now",
+unlinking, and the sweep's re-drive of pending pushes.
+
+`mark_dirty(referral)` runs inside the caller's transaction: it marks the referral's `CrmLink` dirty
+(creating it) and enqueues the coalesced push job `crm-push-{id}` (RQ job ids allow no colon) after
+the commit (DESIGN.md §2).
+"""
+from __future__ import annotations
+
+import contextlib
+import contextvars
+
+from rq import Retry
+from rq.job import Job, JobStatus
+from rq.registry import StartedJobRegistry
+from sqlalchemy import func
+
+from portal import queues
+from portal.errors import DomainError
+from portal.extensions import db
+from portal.models import CrmConnection, CrmLink, Referral, SyncLog
+from portal.models.crm import LinkState, SyncTrigger
+from portal.models.types import utcnow
+from portal.services.crm import reading
+
+PUSH_JOB = "portal.jobs.crm_push"
+PULL_JOB = "portal.jobs.crm_pull"
+FULL_SYNC_JOB = "portal.jobs.crm_full_sync"
+
+# The connection whose changes are being applied by a pull: marking its own link dirty again
+# would push the CRM's value straight back to it (ping-pong).
+_pulling: contextvars.ContextVar[int | None] = contextvars.ContextVar("crm_pulling", default=None)
+
+
+def _auto_connection_ids() -> list[int]:
+    return list(db.session.scalars(db.select(CrmConnection.id).where(
+        CrmConnection.active.is_(True), CrmConnection.sync_trigger == SyncTrigger.AUTO.value)))
+
+
+def mark_dirty(referral: Referral) -> None:
+    """In the caller's transaction: the referral's links to every automatic connection become dirty,
+    and one coalesced push per connection is enqueued after the commit. Never commits."""
+    ids = _auto_connection_ids()
+    if not ids:
+        return
+    skip = _pulling.get()
+    for connection_id in ids:
+        if connection_id == skip:
+            continue
+        _mark(referral, connection_id, force=False)
+
+
+def _mark(referral: Referral, connection_id: int, *, force: bool) -> CrmLink | None:
+    if referral.id is None:
+        db.session.flush()
+    link = db.session.scalar(db.select(CrmLink).where(
+        CrmLink.connection_id == connection_id, CrmLink.entity_type == "referral", CrmLink.entity_id == referral.id))
+    if link is None:
+        link = CrmLink(connection_id=connection_id, entity_type="referral", entity_id=referral.id,
+                       crm_object="deals", dirty=True, version=1, state=LinkState.PENDING.value,
+                       pushed_values={}, remote_values={})
+        db.session.add(link)
+    elif link.state == LinkState.UNLINKED.value and not force:
+        return None  # unlinked by a person: only a person re-links it (sync_now)
+    else:
+        link.dirty = True
+        link.version = (link.version or 0) + 1
+        if link.state in (LinkState.UNLINKED.value, LinkState.ERROR.value):
+            link.state = LinkState.PENDING.value
+    schedule_push(connection_id)
+    return link
+
+
+def schedule_push(connection_id: int, *, after_commit: bool = True) -> bool:
+    """Enqueue the coalesced push of a connection's dirty records (after the commit by default)."""
+    enqueue = queues.enqueue_after_commit if after_commit else queues.enqueue_now
+    return enqueue(PUSH_JOB, connection_id, queue="sync", job_id=f"crm-push-{connection_id}",
+                   retry=_retry()) is not False
+
+
+def _retry():
+    return Retry(max=5, interval=[10, 30, 60, 120, 300])
+
+
+def schedule_pull(connection_id: int) -> bool:
+    """Enqueue an early pull now (a webhook arrived); coalesced per connection."""
+    return queues.enqueue_now(PULL_JOB, connection_id, queue="sync", job_id=f"crm-pull-{connection_id}",
+                              retry=_retry())
+
+
+def start_full_sync(connection: CrmConnection) -> bool:
+    """Ask for a full sync of a connection now (the hourly one runs on its own)."""
+    return queues.enqueue_now(FULL_SYNC_JOB, connection.id, queue="sync", job_id=f"crm-full-sync-{connection.id}",
+                              job_timeout=3600)
+
+
+def run_full_sync(connection: CrmConnection) -> reading.Progress:
+    """A person presses "Run full sync": enqueue it and show it as running from now on, so the progress
+    fragment polls until the job finishes. Raises DomainError for an inactive connection."""
+    if not connection.active:
+        raise DomainError("Turn the connection on before running a full sync.")
+    current = reading.progress(connection)
+    if current.running:
+        return current  # already queued or running: the same job id would be refused anyway
+    if not start_full_sync(connection):
+        raise DomainError("The full sync could not be queued right now; try again in a minute.")
+    # The job sets these again when it starts; until then the page shows it as queued (total 0).
+    connection.full_sync_started_at, connection.full_sync_finished_at = utcnow(), None
+    connection.full_sync_done = connection.full_sync_total = 0
+    db.session.commit()
+    return reading.progress(connection)
+
+
+def sync_now(referral: Referral) -> list[CrmLink]:
+    """A person asks: push this referral to every active connection at once (re-links an unlinked one)."""
+    connections = list(db.session.scalars(db.select(CrmConnection).where(CrmConnection.active.is_(True))))
+    if not connections:
+        raise DomainError("No CRM connection is set up.")
+    links = [_mark(referral, c.id, force=True) for c in connections]
+    db.session.commit()
+    return [link for link in links if link is not None]
+
+
+def unlink(referral: Referral, connection: CrmConnection | None = None) -> None:
+    """Forget the referral's CRM record; later syncs leave it alone until a person asks (sync_now)."""
+    query = db.select(CrmLink).where(CrmLink.entity_type == "referral", CrmLink.entity_id == referral.id)
+    if connection is not None:
+        query = query.where(CrmLink.connection_id == connection.id)
+    links = list(db.session.scalars(query))
+    if not links:
+        raise DomainError("This referral is not linked to a CRM record.")
+    for link in links:
+        db.session.add(SyncLog(connection_id=link.connection_id, entity_type="referral", entity_id=referral.id,
+                               direction="push", action="unlink", status="ok",
+                               message=f"Unlinked from HubSpot deal {link.crm_id}" if link.crm_id else "Unlinked"))
+        link.state = LinkState.UNLINKED.value
+        link.dirty = False
+        link.crm_id = link.contact_crm_id = link.company_crm_id = link.associated_key = link.url = None
+        link.pushed_values, link.remote_values, link.remote_modified_ms = {}, {}, None
+        link.last_error = None
+    db.session.commit()
+
+
+@contextlib.contextmanager
+def pulling(connection_id: int):
+    """Changes made inside come from this connection: do not push them back to it."""
+    marker = _pulling.set(connection_id)
+    try:
+        yield
+    finally:
+        _pulling.reset(marker)
+
+
+# ---- the sweep ------------------------------------------------------------------------------
+
+def pending_connection_ids() -> list[int]:
+    """Connections with links still to push (dirty, or associations not confirmed)."""
+    query = (db.select(CrmLink.connection_id).join(CrmConnection, CrmConnection.id == CrmLink.connection_id)
+             .where(CrmConnection.active.is_(True), CrmLink.state != LinkState.UNLINKED.value,
+                    db.or_(CrmLink.dirty.is_(True),
+                           db.and_(CrmLink.crm_id.is_not(None),
+                                   func.coalesce(CrmLink.associated_key, "") !=
+                                   func.coalesce(CrmLink.contact_crm_id, "") + ":" +
+                                   func.coalesce(CrmLink.company_crm_id, ""))))
+             .distinct())
+    return list(db.session.scalars(query))
+
+
+def redrive() -> int:
+    """For the sweep: enqueue a push for every connection the database says has pending work.
+
+    A push job whose worker was killed stays in Redis under its id and would block the coalesced
+    enqueue; once RQ has given it up (failed, stopped) it is removed so the push can start again.
+    """
+    count = 0
+    for connection_id in pending_connection_ids():
+        if not schedule_push(connection_id, after_commit=False):
+            queues_job_cleanup(f"crm-push-{connection_id}")
+            schedule_push(connection_id, after_commit=False)
+        count += 1
+    return count
+
+
+def queues_job_cleanup(job_id: str) -> None:
+    conn = queues.connection()
+    try:
+        StartedJobRegistry("sync", connection=conn).cleanup()
+        job = Job.fetch(job_id, connection=conn)
+    except Exception:  # noqa: BLE001 - a missing job or an unreachable Redis: the next sweep tries again
+        return
+    if job.get_status(refresh=True) in (JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED):
+        job.delete()
