@@ -9,8 +9,9 @@ from flask_migrate import upgrade
 from portal import queues
 from portal.errors import DomainError
 from portal.extensions import db
-from portal.models import Organization
+from portal.models import CrmConnection, Organization
 from portal.services import accounts, demo, sweep
+from portal.sync import engine
 
 group = AppGroup("portal", help="Referral Portal administration.")
 
@@ -92,8 +93,6 @@ def run_jobs_command():
 @click.option("--connection", "connection_id", type=int, help="Connection id (default: every active one).")
 def sync_command(what: str, connection_id: int | None):
     """Run a CRM push, pull or full sync now, in this process (what the sync jobs do)."""
-    from portal.models import CrmConnection
-    from portal.sync import engine
     ids = [connection_id] if connection_id else list(db.session.scalars(
         db.select(CrmConnection.id).where(CrmConnection.active.is_(True))))
     run = {"push": engine.push, "pull": engine.pull, "full": engine.full_sync}[what]

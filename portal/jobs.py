@@ -9,6 +9,7 @@ import logging
 from portal import mail
 from portal.models import CrmConnection
 from portal.extensions import db
+from portal.services import crm
 from portal.services import sweep as sweep_service
 from portal.sync import engine
 
@@ -48,7 +49,6 @@ def crm_full_sync(connection_id: int) -> dict:
 
 def crm_full_sync_all() -> int:
     """Hourly: one full sync per active connection (coalesced by job id)."""
-    from portal.services import crm
     connections = list(db.session.scalars(db.select(CrmConnection).where(CrmConnection.active.is_(True))))
     for connection in connections:
         crm.start_full_sync(connection)

@@ -12,6 +12,7 @@ import hmac
 import re
 import time
 from dataclasses import dataclass
+from datetime import datetime
 
 from portal.sync.http import Client, CrmError
 
@@ -166,7 +167,6 @@ def to_ms(value) -> int | None:
     text = str(value)
     if text.isdigit():
         return int(text)
-    from datetime import datetime
     return int(datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp() * 1000)
 
 
