@@ -51,7 +51,18 @@ SCENARIOS = [
     # The big partner's list, paging through the first 20 pages (newest first), as people do.
     Scenario("referral_list", auth="heavy_partner", request=lambda c: get(f"/partner/referrals?page={c.n % 20 + 1}")),
     Scenario("review_queue", auth="staff", request=lambda c: get(f"/internal/referrals/queue?page={c.n % 20 + 1}")),
+    # A prospect opening a partner's link: anonymous, click counting included (each client is one visitor).
+    Scenario("link_page", request=lambda c: get(f"/r/{c.seed['link_code']}")),
+    # Prospects submitting the link's form, each with an address of their own; 303 is the thank-you page.
+    Scenario("link_submit", setup=lambda c: c.state.update(token=c.csrf_token(f"/r/{c.seed['link_code']}")),
+             request=lambda c: post(f"/r/{c.seed['link_code']}", _prospect(c)), ok=lambda status: status == 303),
 ]
+
+
+def _prospect(c) -> dict[str, str]:
+    return {"csrf_token": c.state["token"], "contact_first_name": "Pat", "contact_last_name": f"Prospect {c.n}",
+            "contact_email": f"pat{c.index}-{c.n}@prospect{c.index}.example", "company_name": f"Prospect {c.index} Inc",
+            "contact_phone": "", "notes": "Benchmark", "consent": "y", "homepage": ""}
 BY_NAME = {scenario.name: scenario for scenario in SCENARIOS}
 
 # Emails of the users each pool's clients sign in as, from seed-bench's output. Client i signs in

@@ -1,23 +1,24 @@
-"""Serializing writers on one row, on PostgreSQL and on SQLite alike."""
+"""Serializing writers that must not overlap, on PostgreSQL and on SQLite alike."""
 from __future__ import annotations
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, text
 
 from portal.extensions import db
 
 
-def lock_row(model, row_id: int) -> None:
-    """Hold `row_id` of `model` until the transaction ends; a concurrent caller waits here.
+def lock_key(key: str) -> None:
+    """Serialize the callers that name the same `key` until their transactions end.
 
-    PostgreSQL: SELECT ... FOR UPDATE. SQLite has no row locks, and a transaction that has already
-    read cannot take the write lock once another writer has committed ("database is locked" at
-    once, without waiting). So on SQLite the read-only transaction is ended and a new one starts
-    with a no-op write, which waits (busy_timeout) for the database's single write lock.
+    PostgreSQL: a transaction-scoped advisory lock, so callers with other keys run in parallel.
+    SQLite has one write lock for the whole database, and a transaction that has already read
+    cannot take it once another writer has committed ("database is locked" at once, without
+    waiting). So on SQLite the read-only transaction is ended and a new one starts with a
+    harmless write, which waits (busy_timeout) for the lock: every writer is serialized.
     """
     if db.session.get_bind().dialect.name == "sqlite":
         if db.session.new or db.session.dirty or db.session.deleted:
-            raise RuntimeError("lock_row must come before the use case writes anything")
+            raise RuntimeError("lock_key must come before the use case writes anything")
         db.session.rollback()
-        db.session.execute(update(model).where(model.id == row_id).values(id=model.id))
+        db.session.execute(text("PRAGMA user_version = 0"))
     else:
-        db.session.execute(select(model.id).where(model.id == row_id).with_for_update())
+        db.session.execute(select(func.pg_advisory_xact_lock(func.hashtextextended(key, 0))))

@@ -10,7 +10,7 @@ from flask import current_app
 from sqlalchemy import case, func, insert
 
 from portal.extensions import db
-from portal.models import Commission, Organization, OrgKind, Referral, User
+from portal.models import Commission, OrgKind, Organization, Referral, ReferralLink, User
 from portal.models.types import utcnow
 from portal.services import accounts, commissions, crm, links, referrals
 
@@ -162,6 +162,11 @@ def seed_bench(*, partners: int, referrals: int, heavy_partner_referrals: int = 
                                            session_token=secrets.token_hex(16), notification_preferences={})])
     counts: dict[str, int | str] = {"partners": len(org_ids), "users": len(user_ids), "bench_run": run,
                                     "staff_manager": staff_email}
+    if org_ids:
+        link = ReferralLink(partner_org_id=org_ids[0], user_id=user_ids[0], campaign="Bench campaign")
+        db.session.add(link)
+        db.session.flush()
+        counts["link_code"] = link.code
     if referrals > 0 and org_ids:
         heavy = min(max(heavy_partner_referrals, 0), referrals)
         owners = _bench_owners(list(zip(org_ids, user_ids)), referrals, heavy)

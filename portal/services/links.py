@@ -201,9 +201,9 @@ def counts_as_visit(user_agent: str | None) -> bool:
 
 def _submit(link: ReferralLink, data: ReferralInput, *, attributed_via: str,
             first_visit_at: datetime | None) -> PublicSubmission:
-    # Taking the link's row lock first serializes submissions of one link, so two clicks of the
-    # same button cannot both pass the duplicate check below.
-    locks.lock_row(ReferralLink, link.id)
+    # Submissions of one address to one link are serialized, so two clicks of the same button cannot
+    # both pass the duplicate check below; other prospects of the same link go on in parallel.
+    locks.lock_key(f"link-submission:{link.id}:{(data.contact_email or '').strip().lower()}")
     existing = _recent_submission(link, data.contact_email)
     if existing is not None:
         db.session.rollback()
@@ -211,10 +211,11 @@ def _submit(link: ReferralLink, data: ReferralInput, *, attributed_via: str,
 
     def attach(referral: Referral) -> None:
         referral.link_id, referral.attributed_via, referral.first_visit_at = link.id, attributed_via, first_visit_at
-        db.session.execute(db.update(ReferralLink).where(ReferralLink.id == link.id)
-                           .values(submissions=ReferralLink.submissions + 1))
         notifications.link_referral_received(referral, link)
         _confirm_to_prospect(referral.contact_email, referral.contact_first_name)
+        # Last before the commit: the counter's row lock is then held for the commit alone.
+        db.session.execute(db.update(ReferralLink).where(ReferralLink.id == link.id)
+                           .values(submissions=ReferralLink.submissions + 1))
 
     result = referral_service.submit(data, partner_org=link.partner_org, by=None, source=Source.LINK.value,
                                      actor_label=PROSPECT_ACTOR, before_commit=attach)

@@ -43,7 +43,7 @@ def submit(data: ReferralInput, *, partner_org: Organization, by: User | None, s
 
     Raises DomainError (with the field) for a missing required field or missing consent, and
     DuplicateReferral when the admins' policy blocks possible duplicates. `before_commit(referral)`
-    lets a caller (the public link flow) add its own rows to the same transaction.
+    lets a caller (the public link flow) add its own rows to the same transaction, last before the commit.
     """
     if not partner_org.is_active or partner_org.is_vendor:
         raise DomainError("Referrals can only be submitted for an active partner.")
@@ -70,9 +70,9 @@ def submit(data: ReferralInput, *, partner_org: Organization, by: User | None, s
     db.session.flush()
     referral.number = f"R-{referral.id:06d}"
     workflow.record_creation(referral, by=by, actor_label=actor_label)
+    notifications.referral_submitted(referral)
     if before_commit is not None:
         before_commit(referral)
-    notifications.referral_submitted(referral)
     db.session.commit()
     return SubmitResult(referral, possible_duplicate=bool(candidates))
 
