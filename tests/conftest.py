@@ -23,6 +23,9 @@ from portal import create_app, queues
 from portal.extensions import db as _db
 from portal.extensions import limiter
 
+# The HubSpot sandbox on a real port, a connection to it: for the sync, integrations and browser tests.
+pytest_plugins = ["tests.crm_fixtures"]
+
 TEST_PASSWORD = "correct-horse-battery"
 
 
@@ -232,3 +235,13 @@ def extract_link(text_body: str, path_fragment: str) -> str:
     match = re.search(r"https?://\S*" + re.escape(path_fragment) + r"\S*", text_body)
     assert match, f"no link containing {path_fragment!r} in:\n{text_body}"
     return match.group(0)
+
+
+def routes_of(app, blueprint: str) -> list[tuple[str, str]]:
+    """(method, path) of every route of `blueprint`, with 1 for each path argument."""
+    urls = []
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint.startswith(f"{blueprint}."):
+            path = re.sub(r"<(?:[^:>]+:)?[^>]+>", "1", rule.rule)
+            urls += [(method, path) for method in sorted(rule.methods - {"HEAD", "OPTIONS"})]
+    return urls

@@ -46,7 +46,7 @@ class Plan:
 def describe(name: str) -> fields.SObject:
     sobject = fields.sobject(name)
     if sobject is None:
-        raise SalesforceError(404, "NOT_FOUND", f"The requested resource does not exist")
+        raise SalesforceError(404, "NOT_FOUND", "The requested resource does not exist")
     return sobject
 
 
@@ -251,7 +251,7 @@ def check_references(session: Session, plans: list[Plan]) -> None:
         account = p.final.get("AccountId")
         if not p.errors and account and account not in present:
             p.errors.append(SalesforceError(
-                400, "INVALID_CROSS_REFERENCE_KEY", f"invalid cross reference id", ["AccountId"]))
+                400, "INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id", ["AccountId"]))
 
 
 # --- applying ----------------------------------------------------------------------------------

@@ -9,16 +9,8 @@ from portal import queues
 from portal.extensions import db
 from portal.models import Referral
 from portal.services import crm, demo
-from tests.browser.conftest import screenshot
-from tests.integration.sync.conftest import make_connection, sandbox, sandbox_server  # noqa: F401 - fixtures
-
-
-def _sign_in(page, email: str) -> None:
-    page.goto("/login")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(demo.DEMO_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("heading", name="Welcome", exact=False)).to_be_visible()
+from tests.browser.conftest import screenshot, sign_in
+from tests.crm_fixtures import make_connection
 
 
 def test_admin_syncs_a_referral_sees_the_hubspot_link_without_a_reload_and_opens_the_log(app, live_server, page,
@@ -29,7 +21,7 @@ def test_admin_syncs_a_referral_sees_the_hubspot_link_without_a_reload_and_opens
         referral = db.session.scalar(db.select(Referral).order_by(Referral.id))
         referral_id, number, connection_id = referral.id, referral.number, connection.id
 
-    _sign_in(page, "admin@acme.example")
+    sign_in(page, "admin@acme.example")
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Integrations").click()
     page.get_by_role("link", name="HubSpot (sandbox)", exact=True).click()
     page.get_by_role("button", name="Test connection").click()

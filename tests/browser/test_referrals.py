@@ -5,15 +5,7 @@ from playwright.sync_api import expect
 
 from portal.services import demo
 
-from tests.browser.conftest import screenshot
-
-
-def _sign_in(page, email: str) -> None:
-    page.goto("/login")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(demo.DEMO_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("heading", name="Welcome", exact=False)).to_be_visible()
+from tests.browser.conftest import screenshot, sign_in
 
 
 def test_partner_submits_manager_accepts_in_the_queue_without_a_reload_partner_sees_it(app, browser, live_server,
@@ -23,7 +15,7 @@ def test_partner_submits_manager_accepts_in_the_queue_without_a_reload_partner_s
         # A year of history across bench partners, so the internal dashboard's chart has every month.
         demo.seed_bench(partners=6, referrals=600)
 
-    _sign_in(page, "jane@northwind.example")
+    sign_in(page, "jane@northwind.example")
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Referrals").click()
     page.get_by_role("link", name="New referral").click()
     page.get_by_label("First name").fill("Grace")
@@ -42,7 +34,7 @@ def test_partner_submits_manager_accepts_in_the_queue_without_a_reload_partner_s
     try:
         manager = manager_context.new_page()
         manager.set_default_timeout(10_000)
-        _sign_in(manager, "manager@acme.example")
+        sign_in(manager, "manager@acme.example")
         manager.get_by_role("navigation", name="Main").get_by_role("link", name="Review queue").click()
         manager.evaluate("window.__marker = 'same-page'")
         manager.get_by_label("Search").fill(number)  # the queue is long (oldest first): the search narrows it

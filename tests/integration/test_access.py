@@ -1,29 +1,18 @@
 """Partners never reach internal pages: every internal route answers them 404."""
 from __future__ import annotations
 
-import re
 
 import pytest
 
+from tests.conftest import routes_of
 from tests.factories import OrganizationFactory, internal_user, partner_user
-
-
-def _internal_urls(app) -> list[tuple[str, str]]:
-    urls = []
-    for rule in app.url_map.iter_rules():
-        if not rule.endpoint.startswith("internal."):
-            continue
-        path = re.sub(r"<(?:[^:>]+:)?[^>]+>", "1", rule.rule)
-        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
-            urls.append((method, path))
-    return urls
 
 
 @pytest.mark.parametrize("role", ["partner_admin", "partner_user"])
 def test_partner_gets_404_on_every_internal_route(app, client, db, role):
     OrganizationFactory()  # so that id 1 exists for routes that take an id
     client.login(partner_user(role=role))
-    urls = _internal_urls(app)
+    urls = routes_of(app, "internal")
     assert len(urls) >= 10
     for method, path in urls:
         if method == "GET":

@@ -1,29 +1,17 @@
 """The integrations pages: connection settings, test, mappings and rules, the log, the referral's CRM panel."""
 from __future__ import annotations
 
-import re
 from datetime import datetime, timedelta, timezone
 
 import pytest
 
 from portal.models import CrmConnection, CrmLink, SyncLog
 from portal.services import crm, referrals
+from tests.conftest import routes_of
 from tests.factories import OrganizationFactory, ReferralFactory, internal_user, partner_user
-from tests.integration.sync.conftest import (HUBSPOT_TOKEN, WEBHOOK_SECRET, connection,  # noqa: F401 - fixtures
-                                             sandbox, sandbox_server)
+from tests.crm_fixtures import HUBSPOT_TOKEN, WEBHOOK_SECRET
 
 HX = {"HX-Request": "true"}
-
-
-def _integration_urls(app) -> list[tuple[str, str]]:
-    urls = []
-    for rule in app.url_map.iter_rules():
-        if not rule.endpoint.startswith("integrations."):
-            continue
-        path = re.sub(r"<(?:[^:>]+:)?[^>]+>", "1", rule.rule)
-        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
-            urls.append((method, path))
-    return urls
 
 
 @pytest.mark.parametrize("role", ["partner_admin", "partner_user"])
@@ -32,7 +20,7 @@ def test_partner_gets_404_on_every_integrations_route(app, client, db, role):
     partner = partner_user(role=role)
     referral = ReferralFactory(partner_org=partner.organization)  # even their own referral's CRM routes
     client.login(partner)
-    urls = _integration_urls(app)
+    urls = routes_of(app, "integrations")
     assert len(urls) >= 12
     for method, path in urls + [("GET", f"/internal/integrations/referrals/{referral.id}"),
                                 ("POST", f"/internal/integrations/referrals/{referral.id}/sync")]:

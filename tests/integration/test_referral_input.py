@@ -7,7 +7,7 @@ from portal.extensions import db as _db
 from portal.models import Referral
 from portal.services import custom_fields, settings
 
-from tests.factories import internal_user, partner_user
+from tests.factories import partner_user
 from tests.integration.test_referral_flow import FORM
 
 

@@ -14,7 +14,7 @@ from portal.extensions import db as _db
 from portal.models import CrmLink
 from portal.services import crm
 from tests.factories import ReferralFactory
-from tests.integration.sync.conftest import make_connection
+from tests.crm_fixtures import make_connection
 
 ROOT = Path(__file__).resolve().parents[3]
 

@@ -14,7 +14,7 @@ from portal.services import crm
 from portal.sync import engine, hubspot
 from tests.factories import CommissionPlanFactory, OrganizationFactory, ReferralFactory, partner_user
 from tests.integration.conftest import body
-from tests.integration.sync.conftest import WEBHOOK_SECRET, make_connection
+from tests.crm_fixtures import WEBHOOK_SECRET, make_connection
 
 
 def _pushed_referral(connection):

@@ -3,13 +3,12 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-import pytest
 
 from portal.models import CrmCompany, CrmLink, SyncLog
 from portal.services import crm, referrals
 from portal.sync import engine
 from tests.factories import OrganizationFactory, ReferralFactory, partner_user
-from tests.integration.sync.conftest import make_connection
+from tests.crm_fixtures import make_connection
 
 
 def _refer(partner, email, company, domain=None, **kwargs):

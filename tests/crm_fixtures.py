@@ -1,4 +1,7 @@
-"""CRM sync fixtures: a HubSpot sandbox on a real TCP port, reset per test, and a connection to it."""
+"""CRM sync fixtures: a HubSpot sandbox on a real TCP port, reset per test, and a connection to it.
+
+Registered for every test folder by `pytest_plugins` in tests/conftest.py.
+"""
 from __future__ import annotations
 
 import threading
