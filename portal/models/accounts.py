@@ -94,7 +94,8 @@ class User(UserMixin, db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
-    organization: Mapped[Organization] = relationship(back_populates="users")
+    # Every page shows and checks the user's organization: load it with the user, in one query.
+    organization: Mapped[Organization] = relationship(back_populates="users", lazy="joined")
 
     def get_id(self) -> str:
         return self.session_token
