@@ -27,7 +27,9 @@ class ReferralFilters:
 def list_for_user(user: User, filters: ReferralFilters, *, page: int = 1, per_page: int = PER_PAGE):
     """The referrals `user` may see, filtered, newest first, paginated on the server."""
     query = _filtered(access.visible_referrals(user), filters).order_by(Referral.created_at.desc(), Referral.id.desc())
-    if user.is_internal:  # the internal list shows each row's partner; a partner's rows are all its own
+    # Rows show the link a referral came through; the internal list also shows each row's partner.
+    query = query.options(joinedload(Referral.link))
+    if user.is_internal:
         query = query.options(joinedload(Referral.partner_org))
     return db.paginate(query, page=page, per_page=per_page, error_out=False, count=True)
 
