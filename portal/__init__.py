@@ -7,6 +7,7 @@ import logging
 from flask import Flask, redirect, url_for
 from flask_login import current_user
 from sqlalchemy import event
+from sqlalchemy.orm import undefer
 
 from portal import config as portal_config
 from portal import cli, cron, errorpages, money, queues
@@ -78,7 +79,9 @@ def _init_login(app: Flask) -> None:
 
     @login_manager.user_loader
     def load_user(session_token: str):
-        user = db.session.scalar(db.select(User).where(User.session_token == session_token))
+        # The navigation's unread count comes with the user: one query for both, on every page.
+        user = db.session.scalar(db.select(User).where(User.session_token == session_token)
+                                 .options(undefer(User.unread_notifications)))
         return user if user is not None and user.is_active else None
 
 

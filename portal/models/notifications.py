@@ -3,10 +3,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import ForeignKey, Index, String, func, select
+from sqlalchemy.orm import Mapped, column_property, mapped_column
 
 from portal.extensions import db
+from portal.models.accounts import User
 from portal.models.types import UTCDateTime, utcnow
 
 
@@ -22,3 +23,12 @@ class Notification(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     __table_args__ = (Index("ix_notifications_user_read", "user_id", "read_at", "created_at"),)
+
+
+# The unread count the navigation shows on every page, loadable with the user in the same query
+# (`undefer(User.unread_notifications)`); otherwise it is read on first access.
+User.unread_notifications = column_property(
+    select(func.count(Notification.id)).where(Notification.user_id == User.id, Notification.read_at.is_(None))
+    .correlate_except(Notification).scalar_subquery(),
+    deferred=True,
+)

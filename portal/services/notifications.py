@@ -92,8 +92,8 @@ def _org_users(org: Organization, role: str) -> list[User]:
 
 
 def unread_count(user: User) -> int:
-    return db.session.scalar(db.select(db.func.count()).select_from(Notification).where(
-        Notification.user_id == user.id, Notification.read_at.is_(None))) or 0
+    """Unread notifications of `user` (loaded with the user by the login manager)."""
+    return user.unread_notifications or 0
 
 
 def list_for(user: User, *, page: int = 1, per_page: int = 25):
