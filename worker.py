@@ -2,13 +2,14 @@
 
     REDIS_URL=redis://... python worker.py [queue ...]      # default: default, mail, sync
 
-Periodic work (the sweep, later the hourly CRM sync) comes from one `rq cron portal.cron` process.
+Periodic work (the sweep, later the hourly CRM sync) comes from one `rq cron portal.jobs.cron` process.
 """
 from __future__ import annotations
 
 import sys
 
-from portal import create_app, queues
+from portal import create_app
+from portal.jobs import queues
 
 
 def main(argv: list[str]) -> int:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable, NamedTuple
 
-# portal/services/demo.py DEMO_PASSWORD: every user seed-bench creates has it.
+# portal/cli/demo.py DEMO_PASSWORD: every user seed-bench creates has it.
 BENCH_PASSWORD = "demo-password"
 CEILING = "healthz"
 

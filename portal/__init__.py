@@ -10,7 +10,9 @@ from sqlalchemy import event
 from sqlalchemy.orm import undefer
 
 from portal import config as portal_config
-from portal import cli, cron, errorpages, money, queues
+from portal import cli, money
+from portal.jobs import cron, queues
+from portal.web import errorpages
 from portal.blueprints import register_blueprints
 from portal.extensions import csrf, db, limiter, login_manager, migrate
 from portal.models import User

@@ -4,11 +4,13 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from sqlalchemy import DateTime
+
+from portal import clock
 from sqlalchemy.types import TypeDecorator
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return clock.now()
 
 
 class UTCDateTime(TypeDecorator):

@@ -8,7 +8,7 @@ from datetime import timedelta
 from flask import current_app
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from portal import mail
+from portal.jobs import mail
 from portal.errors import DomainError, InvalidToken
 from portal.extensions import db
 from portal.models import AuthToken, Organization, Role, User

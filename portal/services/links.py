@@ -17,7 +17,7 @@ from flask import current_app
 from itsdangerous import BadData, URLSafeSerializer
 from sqlalchemy.dialects import postgresql, sqlite
 
-from portal import locks, mail
+from portal.jobs import locks, mail
 from portal.errors import DomainError
 from portal.extensions import db
 from portal.models import LinkVisit, Organization, OrgStatus, Referral, ReferralLink, Role, Source, Stage, User

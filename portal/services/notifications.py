@@ -5,7 +5,7 @@ in-app list always records it.
 """
 from __future__ import annotations
 
-from portal import mail
+from portal.jobs import mail
 from portal.extensions import db
 from portal.models import Lead, Notification, Organization, Referral, ReferralLink, Role, User
 from portal.models.types import utcnow

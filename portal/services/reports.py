@@ -11,7 +11,7 @@ from decimal import Decimal
 
 from sqlalchemy import case, func, literal_column
 
-from portal import money
+from portal import clock, money
 from portal.extensions import db
 from portal.models import Commission, CommissionStatus, Organization, Referral, Stage, User
 from portal.services import access, statuses
@@ -130,7 +130,7 @@ def commission_totals(user: User) -> tuple[dict[str, Decimal], dict[str, Decimal
 
 def monthly(user: User, *, months: int = 12, now: datetime | None = None) -> list[Month]:
     """Referrals submitted and referrals won per calendar month (UTC), oldest first, empty months included."""
-    starts = _month_starts(now or datetime.now(timezone.utc), months)
+    starts = _month_starts(now or clock.now(), months)
     since = datetime(starts[0].year, starts[0].month, 1, tzinfo=timezone.utc)
     visible = access.visible_referrals(user)
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 
-from portal import mail
+from portal.jobs import mail
 from portal.services import crm, leads
 
 log = logging.getLogger(__name__)

@@ -5,10 +5,11 @@ import threading
 
 from playwright.sync_api import expect
 
-from portal import queues
+from portal.jobs import queues
 from portal.extensions import db
 from portal.models import Referral
-from portal.services import crm, demo
+from portal.services import crm
+from portal.cli import demo
 from tests.browser.conftest import screenshot, sign_in
 from tests.crm_fixtures import make_connection
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from playwright.sync_api import expect
 
-from portal.services import demo
+from portal.cli import demo
 
 from tests.browser.conftest import screenshot
 

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 from portal.extensions import db as _db
 from portal.models import Commission, Organization, Referral, Stage, User
-from portal.services import demo
+from portal.cli import demo
 
 
 def test_seed_demo_creates_the_demo_once_and_prints_the_logins(app, db):

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from portal import queues
+from portal.jobs import queues
 from portal.extensions import db as _db
 from portal.models import EmailMessage
 from portal.services import sweep
@@ -24,7 +24,7 @@ def _queued(name: str = "mail") -> list[str]:
 
 
 def _queue_mail(user) -> EmailMessage:
-    from portal import mail
+    from portal.jobs import mail
 
     message = mail.queue("password_reset", to=user, subject="Hello", template="password_reset",
                          user=user, link="http://portal.test/x", minutes=60)
@@ -48,8 +48,8 @@ def test_a_rolled_back_transaction_enqueues_nothing(app, db, redis_conn):
 
 
 def test_jobs_with_the_same_id_coalesce_while_pending(app, db, redis_conn):
-    assert queues.enqueue_now("portal.jobs.sweep", job_id="sweep-once") is True
-    assert queues.enqueue_now("portal.jobs.sweep", job_id="sweep-once") is False
+    assert queues.enqueue_now("portal.jobs.tasks.sweep", job_id="sweep-once") is True
+    assert queues.enqueue_now("portal.jobs.tasks.sweep", job_id="sweep-once") is False
     assert _queued("default") == ["sweep-once"]
 
 
@@ -66,7 +66,7 @@ def test_the_sweep_re_drives_mail_whose_job_was_lost(app, db, redis_conn, run_jo
 
 
 def test_a_second_run_of_a_delivered_message_sends_nothing_more(app, db, redis_conn, run_jobs, smtp_server):
-    from portal import mail
+    from portal.jobs import mail
 
     user = partner_user()
     message = _queue_mail(user)
@@ -78,7 +78,7 @@ def test_a_second_run_of_a_delivered_message_sends_nothing_more(app, db, redis_c
 
 
 def test_cron_schedule_runs_the_sweep_every_minute():
-    from portal import cron
+    from portal.jobs import cron
 
     [entry] = [e for e in cron.SCHEDULE if e["func"].__name__ == "sweep"]
     assert entry["interval"] == 60 and entry["queue_name"] == "default"

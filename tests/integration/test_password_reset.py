@@ -84,6 +84,6 @@ def test_failed_smtp_delivery_is_recorded_on_the_row_and_retried(app, client, db
     assert message.attempts == 1
     assert "ConnectionRefusedError" in message.last_error
     # RQ holds the retry in its scheduled registry with a backoff
-    from portal import queues
+    from portal.jobs import queues
     scheduled = queues.queue("mail").scheduled_job_registry.get_job_ids()
     assert scheduled == [f"mail-{message.id}"]

@@ -5,7 +5,7 @@ from datetime import date
 
 import pytest
 
-from portal import charts
+from portal.web import charts
 
 
 @pytest.mark.parametrize("maximum, step", [(0, 1), (3, 1), (7, 2), (10, 5), (101, 50), (4999, 2000), (5000, 2000)])

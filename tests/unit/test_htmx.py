@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 from flask import Flask
 
-from portal import htmx
+from portal.web import htmx
 
 
 @pytest.fixture

@@ -1,7 +1,7 @@
 from wtforms import BooleanField, EmailField, PasswordField, StringField
 from wtforms.validators import DataRequired, Email, EqualTo, Length
 
-from portal.forms import Form
+from portal.web.forms import Form
 
 
 class LoginForm(Form):

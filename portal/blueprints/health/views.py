@@ -6,7 +6,7 @@ from flask import Blueprint, jsonify
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from portal import queues
+from portal.jobs import queues
 from portal.extensions import db, limiter
 
 bp = Blueprint("health", __name__)

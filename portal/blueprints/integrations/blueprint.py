@@ -1,7 +1,7 @@
 """The integrations blueprint object (internal users only); its views live in the modules beside this one."""
 from flask import Blueprint
 
-from portal.blueprints.guards import restrict_blueprint
+from portal.web.guards import restrict_blueprint
 
 bp = Blueprint("integrations", __name__)
 restrict_blueprint(bp, "internal")

@@ -8,7 +8,7 @@ from wtforms.validators import DataRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from portal.errors import DomainError
-from portal.forms import Form
+from portal.web.forms import Form
 from portal.models.crm import ExistingPolicy, SyncTrigger
 from portal.sync import mapping
 from portal.sync.mapping import MappingError

@@ -6,11 +6,11 @@ from datetime import date, datetime, time, timezone
 from flask import flash, render_template, request, url_for
 from flask_login import current_user
 
-from portal import htmx
+from portal.web import htmx
 from portal.blueprints.integrations.blueprint import bp
 from portal.errors import DomainError
 from portal.extensions import db
-from portal.forms import Form
+from portal.web.forms import Form
 from portal.services import access, crm
 
 LOG_DIRECTIONS = (("push", "Push"), ("pull", "Pull"))

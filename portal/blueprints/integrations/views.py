@@ -3,14 +3,14 @@ from __future__ import annotations
 
 from flask import flash, render_template, request, url_for
 
-from portal import htmx
-from portal.blueprints.guards import roles_required
+from portal.web import htmx
+from portal.web.guards import roles_required
 from portal.blueprints.integrations.blueprint import bp
 from portal.blueprints.integrations.forms import (ConnectionForm, MappingRowForm, MappingsForm, RuleForm,
                                                   mapping_row_data)
 from portal.errors import DomainError
 from portal.extensions import db
-from portal.forms import Form
+from portal.web.forms import Form
 from portal.services import crm, statuses
 from portal.sync.http import CrmError
 

@@ -4,7 +4,7 @@ from wtforms.validators import DataRequired, Email, InputRequired, Length, Numbe
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from portal import money
-from portal.forms import Form
+from portal.web.forms import Form
 from portal.models.accounts import TIERS
 from portal.models.referrals import STAGE_LABELS
 from portal.services import custom_fields, settings, statuses

@@ -6,8 +6,9 @@ from datetime import datetime, time, timezone
 from flask import flash, render_template, request, url_for
 from flask_login import current_user
 
-from portal import htmx
-from portal.blueprints.filters import filter_args, referral_filters
+from portal import clock
+from portal.web import htmx
+from portal.web.filters import filter_args, referral_filters
 from portal.blueprints.internal.blueprint import bp
 from portal.blueprints.internal.forms import (AcceptForm, BulkForm, CustomStatusForm, LostForm, RejectForm, RouteForm,
                                               WonForm)
@@ -204,4 +205,4 @@ def _end_of_day(day, cap_now: bool = False):
     if day is None:
         return None
     moment = datetime.combine(day, time(23, 59), timezone.utc)
-    return min(moment, datetime.now(timezone.utc)) if cap_now else moment
+    return min(moment, clock.now()) if cap_now else moment

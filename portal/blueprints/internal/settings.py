@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from flask import flash, render_template, request, url_for
 
-from portal import htmx
-from portal.blueprints.guards import roles_required
+from portal.web import htmx
+from portal.web.guards import roles_required
 from portal.blueprints.internal.blueprint import bp
 from portal.blueprints.internal.forms import (CustomFieldActiveForm, CustomFieldForm, CustomStatusAddForm,
                                               DuplicatesForm, StatusRenameForm, VisibilityForm,

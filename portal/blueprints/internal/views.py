@@ -4,12 +4,12 @@ from __future__ import annotations
 from flask import flash, render_template, request, url_for
 from flask_login import current_user
 
-from portal import charts, htmx
+from portal.web import charts, htmx
 from portal.blueprints.internal.blueprint import bp
-from portal.blueprints.guards import roles_required
+from portal.web.guards import roles_required
 from portal.blueprints.internal.forms import InviteForm, OrganizationForm, OrgStatusForm
 from portal.errors import DomainError
-from portal.forms import UserStatusForm
+from portal.web.forms import UserStatusForm
 from portal.extensions import db
 from portal.models import Organization
 from portal.models.accounts import TIERS

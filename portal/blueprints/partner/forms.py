@@ -1,7 +1,7 @@
 from wtforms import BooleanField, EmailField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Email, Length
 
-from portal.forms import Form
+from portal.web.forms import Form
 
 
 class TeamInviteForm(Form):

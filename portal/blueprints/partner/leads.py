@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import flash, render_template, request, url_for
 from flask_login import current_user
 
-from portal import htmx
+from portal.web import htmx
 from portal.blueprints.partner.blueprint import bp
 from portal.blueprints.partner.forms import DeclineLeadForm
 from portal.errors import DomainError

@@ -7,7 +7,7 @@ import segno
 from flask import abort, flash, make_response, render_template, request, url_for
 from flask_login import current_user
 
-from portal import htmx
+from portal.web import htmx
 from portal.blueprints.partner.blueprint import bp
 from portal.blueprints.partner.forms import LinkActiveForm, LinkForm
 from portal.errors import DomainError

@@ -4,8 +4,8 @@ from __future__ import annotations
 from flask import flash, render_template, request, url_for
 from flask_login import current_user
 
-from portal import htmx, referral_forms
-from portal.blueprints.filters import filter_args, referral_filters
+from portal.web import htmx, referral_forms
+from portal.web.filters import filter_args, referral_filters
 from portal.blueprints.partner.blueprint import bp
 from portal.errors import DomainError
 from portal.models import Source

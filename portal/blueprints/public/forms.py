@@ -7,15 +7,16 @@ carries the time the form was served, which gives the minimum fill time.
 """
 from __future__ import annotations
 
-import time
+
 
 from flask import current_app
 from itsdangerous import BadData, URLSafeTimedSerializer
 from wtforms import BooleanField, HiddenField, StringField
 from wtforms.validators import DataRequired
 
-from portal import referral_forms
-from portal.forms import Form
+from portal import clock
+from portal.web import referral_forms
+from portal.web.forms import Form
 from portal.services import settings
 
 # What a prospect is asked, whatever else the admins show partners; plus what the admins require.
@@ -74,7 +75,7 @@ def is_bot(form: Form) -> bool:
 
 def issue_token(scope: str) -> str:
     # The signer's own timestamp has whole seconds; the fill time wants finer.
-    return _serializer().dumps({"s": scope, "t": time.time()})
+    return _serializer().dumps({"s": scope, "t": clock.timestamp()})
 
 
 def token_age(token: str | None, scope: str) -> float | None:
@@ -83,7 +84,7 @@ def token_age(token: str | None, scope: str) -> float | None:
         value = _serializer().loads(token or "", max_age=current_app.config["PUBLIC_FORM_MAX_AGE"])
         if value["s"] != scope:
             return None
-        return time.time() - float(value["t"])
+        return clock.timestamp() - float(value["t"])
     except (BadData, KeyError, TypeError, ValueError):
         return None
 

@@ -11,7 +11,7 @@ from flask import Blueprint, Response, current_app, make_response, redirect, ren
 from flask_limiter.util import get_remote_address
 from werkzeug.exceptions import HTTPException
 
-from portal import referral_forms
+from portal.web import referral_forms
 from portal.blueprints.public import forms
 from portal.errors import DomainError, NotFound
 from portal.extensions import csrf, limiter

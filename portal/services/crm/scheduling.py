@@ -15,7 +15,7 @@ from rq.job import Job, JobStatus
 from rq.registry import StartedJobRegistry
 from sqlalchemy import func
 
-from portal import queues
+from portal.jobs import queues
 from portal.errors import DomainError
 from portal.extensions import db
 from portal.models import CrmConnection, CrmLink, Referral, SyncLog
@@ -23,9 +23,9 @@ from portal.models.crm import LinkState, SyncTrigger
 from portal.models.types import utcnow
 from portal.services.crm import reading
 
-PUSH_JOB = "portal.jobs.crm_push"
-PULL_JOB = "portal.jobs.crm_pull"
-FULL_SYNC_JOB = "portal.jobs.crm_full_sync"
+PUSH_JOB = "portal.jobs.tasks.crm_push"
+PULL_JOB = "portal.jobs.tasks.crm_pull"
+FULL_SYNC_JOB = "portal.jobs.tasks.crm_full_sync"
 
 # The connection whose changes are being applied by a pull: marking its own link dirty again
 # would push the CRM's value straight back to it (ping-pong).

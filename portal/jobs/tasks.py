@@ -1,12 +1,12 @@
 """RQ entry points: thin, take ids, safe to run twice (STYLE.md §6).
 
-The worker runs each job inside an app context (portal.queues.AppWorker).
+The worker runs each job inside an app context (portal.jobs.queues.AppWorker).
 """
 from __future__ import annotations
 
 import logging
 
-from portal import mail
+from portal.jobs import mail
 from portal.models import CrmConnection
 from portal.extensions import db
 from portal.services import crm

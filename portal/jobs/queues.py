@@ -2,7 +2,7 @@
 
 Services never enqueue directly: they call `enqueue_after_commit`, which holds the job until the
 database transaction that made the work durable has committed (DESIGN.md §2). Jobs are named by
-dotted path ("portal.jobs.send_email") so this module never imports the services that use it.
+dotted path ("portal.jobs.tasks.send_email") so this module never imports the services that use it.
 
 Two modes, one code path:
 - REDIS_URL set: jobs go to that Redis; `worker.py` processes them and `rq cron` runs periodic work.

@@ -16,7 +16,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from flask import current_app, render_template
 from rq import Retry
 
-from portal import queues
+from portal.jobs import queues
 from portal.extensions import db
 from portal.models import EmailMessage, MailStatus, User
 from portal.models.types import utcnow
@@ -60,7 +60,7 @@ def wants(user: User, event: str) -> bool:
 
 def schedule_delivery(message_id: int, *, after_commit: bool) -> None:
     enqueue = queues.enqueue_after_commit if after_commit else queues.enqueue_now
-    enqueue("portal.jobs.send_email", message_id, queue="mail", job_id=f"mail-{message_id}",
+    enqueue("portal.jobs.tasks.send_email", message_id, queue="mail", job_id=f"mail-{message_id}",
             retry=Retry(max=len(RETRY_INTERVALS), interval=RETRY_INTERVALS))
 
 

@@ -11,7 +11,7 @@ from wtforms import BooleanField, DateField, DecimalField, EmailField, SelectFie
 from wtforms.validators import DataRequired, Email, InputRequired, Length, NumberRange, Optional, Regexp, ValidationError
 
 from portal import money
-from portal.forms import Form
+from portal.web.forms import Form
 from portal.services import custom_fields, settings
 from portal.services.referrals import ReferralInput
 

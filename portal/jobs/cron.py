@@ -1,4 +1,4 @@
-"""Periodic work, for RQ's own scheduler: `rq cron portal.cron --url $REDIS_URL` (one per deployment).
+"""Periodic work, for RQ's own scheduler: `rq cron portal.jobs.cron --url $REDIS_URL` (one per deployment).
 
 The embedded mode builds the same schedule with build_scheduler() and runs it in its worker thread.
 """
@@ -9,15 +9,15 @@ import os
 from rq import cron
 from rq.cron import CronScheduler
 
-from portal import jobs
+from portal.jobs import tasks
 
 SWEEP_SECONDS = 60
-# `rq cron portal.cron` imports this module without an app, so it reads the variable itself (README).
+# `rq cron portal.jobs.cron` imports this module without an app, so it reads the variable itself (README).
 CRM_FULL_SYNC_SECONDS = int(os.environ.get("CRM_SYNC_INTERVAL", "3600"))
 
 SCHEDULE = [
-    dict(func=jobs.sweep, queue_name="default", interval=SWEEP_SECONDS),
-    dict(func=jobs.crm_full_sync_all, queue_name="sync", interval=CRM_FULL_SYNC_SECONDS),
+    dict(func=tasks.sweep, queue_name="default", interval=SWEEP_SECONDS),
+    dict(func=tasks.crm_full_sync_all, queue_name="sync", interval=CRM_FULL_SYNC_SECONDS),
 ]
 
 for entry in SCHEDULE:

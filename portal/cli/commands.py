@@ -6,11 +6,12 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 from flask_migrate import upgrade
 
-from portal import queues
+from portal.jobs import queues
 from portal.errors import DomainError
 from portal.extensions import db
 from portal.models import CrmConnection, Organization
-from portal.services import accounts, demo, sweep
+from portal.services import accounts, sweep
+from portal.cli import demo
 from portal.sync import engine
 
 group = AppGroup("portal", help="Referral Portal administration.")
