@@ -1,6 +1,6 @@
 """The data model, one module per area; imported here so Alembic and the app see every table."""
 from portal.models.accounts import AuthToken, Organization, OrgKind, OrgStatus, Role, User
-from portal.models.commissions import Commission, CommissionPlan, CommissionStatus, PlanKind
+from portal.models.commissions import Commission, CommissionPlan, CommissionStatus, ExchangeRate, PlanKind
 from portal.models.crm import CrmCompany, CrmConnection, CrmLink, FieldMapping, QualificationRule, SyncLog
 from portal.models.mail import EmailMessage, MailStatus
 from portal.models.links import LinkVisit, ReferralLink
@@ -11,6 +11,7 @@ from portal.models.settings import Setting
 
 __all__ = [
     "AuthToken", "Commission", "CommissionPlan", "CommissionStatus", "CrmCompany", "CrmConnection", "CrmLink",
+    "ExchangeRate",
     "FieldMapping", "QualificationRule", "SyncLog", "CustomField", "EmailMessage", "Lead",
     "LeadStatus", "LinkVisit", "MailStatus", "Notification", "Organization", "OrgKind", "OrgStatus", "PlanKind", "Referral",
     "ReferralLink", "ReferralStatus", "Role", "Setting", "Source", "Stage", "StatusEvent", "User",

@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import Boolean, ForeignKey, Index, Numeric, String
+from sqlalchemy import Boolean, Date, ForeignKey, Index, Numeric, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.extensions import db
@@ -20,6 +20,8 @@ class PlanKind(str, enum.Enum):
 
 
 class CommissionStatus(str, enum.Enum):
+    # Won in another currency than the plan's, with no rate to use: a person decides the amount.
+    HELD = "held"
     PENDING = "pending"
     APPROVED = "approved"
     PAID = "paid"
@@ -34,9 +36,9 @@ class CommissionPlan(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(120))
     kind: Mapped[str] = mapped_column(String(10))
-    flat_amount: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))
+    flat_amount: Mapped[Decimal | None] = mapped_column(Numeric(14, 3))
     percent: Mapped[Decimal | None] = mapped_column(Numeric(6, 3))
-    cap_amount: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))
+    cap_amount: Mapped[Decimal | None] = mapped_column(Numeric(14, 3))
     currency: Mapped[str] = mapped_column(String(3), default="USD")
     tier: Mapped[str | None] = mapped_column(String(40))
     organization_id: Mapped[int | None] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
@@ -56,15 +58,46 @@ class CommissionPlan(db.Model):
         return text
 
 
+class ExchangeRate(db.Model):
+    """One unit of `base_currency` is worth `rate` units of `quote_currency` from `valid_on` on.
+
+    The admin keeps this table; a commission converted with a rate records the rate and its date.
+    """
+
+    __tablename__ = "exchange_rates"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    base_currency: Mapped[str] = mapped_column(String(3))
+    quote_currency: Mapped[str] = mapped_column(String(3))
+    rate: Mapped[Decimal] = mapped_column(Numeric(18, 8))
+    valid_on: Mapped[date] = mapped_column(Date)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    __table_args__ = (UniqueConstraint("base_currency", "quote_currency", "valid_on",
+                                       name="uq_exchange_rates_pair_day"),)
+
+
 class Commission(db.Model):
+    """Always in its plan's currency. `amount` is empty only while the commission is held.
+
+    `source_amount`/`source_currency` are what the deal was won at; when they are in another currency
+    than the commission, `fx_rate` (commission currency per source unit) and `fx_rate_date` say how
+    it was converted.
+    """
+
     __tablename__ = "commissions"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     referral_id: Mapped[int] = mapped_column(ForeignKey("referrals.id", ondelete="CASCADE"), unique=True)
     partner_org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"))
     plan_id: Mapped[int | None] = mapped_column(ForeignKey("commission_plans.id", ondelete="SET NULL"))
-    amount: Mapped[Decimal] = mapped_column(Numeric(14, 2))
+    amount: Mapped[Decimal | None] = mapped_column(Numeric(14, 3))
     currency: Mapped[str] = mapped_column(String(3))
+    source_amount: Mapped[Decimal | None] = mapped_column(Numeric(14, 3))
+    source_currency: Mapped[str | None] = mapped_column(String(3))
+    fx_rate: Mapped[Decimal | None] = mapped_column(Numeric(18, 8))
+    fx_rate_date: Mapped[date | None] = mapped_column(Date)
     status: Mapped[str] = mapped_column(String(10), default=CommissionStatus.PENDING.value)
     paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -1,29 +1,78 @@
 """Commission plans and the commission a won referral earns.
 
 The plan for a partner is its organization's own plan if it has one, else the plan for its tier.
-Amounts are Decimal, rounded half-up to the currency's minor unit.
+A commission is always in its plan's currency: a flat fee and a cap are stated in it. A percentage of
+a deal won in another currency is converted with the admin's rate table (the rate and its date are
+recorded on the commission) or, with no rate or when the setting says so, held for a person to
+decide. Never 1:1. Amounts are Decimal, rounded half-up to the currency's minor unit.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 
 from portal import money
 from portal.errors import DomainError, NotFound
 from portal.extensions import db
-from portal.models import Commission, CommissionPlan, CommissionStatus, Organization, PlanKind, Referral
+from portal.models import (Commission, CommissionPlan, CommissionStatus, ExchangeRate, Organization, PlanKind,
+                           Referral, User)
 from portal.models.accounts import TIERS
 from portal.models.types import utcnow
+from portal.services import settings
+
+# What a percentage of a deal won in another currency than the plan's becomes (the "commissions" setting).
+FOREIGN_CURRENCY_POLICIES = {
+    "convert": "Convert with the latest rate in the table (held when there is none)",
+    "hold": "Hold it for a person to decide",
+}
+RATE_PLACES = Decimal("0.00000001")
 
 
-def compute(plan: CommissionPlan, won_amount: Decimal, currency: str) -> Decimal:
-    """The commission for `won_amount` under `plan`, in `currency`."""
+class CurrencyMismatch(DomainError):
+    """A won amount in one currency cannot be used with a plan in another without a rate."""
+
+
+@dataclass(frozen=True)
+class Rate:
+    """`rate` units of the quote currency per unit of the base currency, valid from `valid_on`."""
+    rate: Decimal
+    valid_on: date
+
+
+def compute(plan: CommissionPlan, won_amount: Decimal, won_currency: str, *, rate: Decimal | None = None) -> Decimal:
+    """The commission for a deal won at `won_amount` `won_currency` under `plan`, in the plan's currency.
+
+    A percentage of a deal won in another currency needs `rate` (plan currency per unit of the won
+    currency); without one this raises CurrencyMismatch. Never negative, never above the cap.
+    """
     if plan.kind == PlanKind.FLAT.value:
         amount = plan.flat_amount or Decimal("0")
     else:
-        amount = won_amount * (plan.percent or Decimal("0")) / Decimal(100)
+        basis = won_amount
+        if won_currency.upper() != plan.currency:
+            if rate is None or rate <= 0:
+                raise CurrencyMismatch(f"The deal was won in {won_currency.upper()} and the plan pays in "
+                                       f"{plan.currency}: a rate is needed.")
+            basis = won_amount * rate
+        amount = basis * (plan.percent or Decimal("0")) / Decimal(100)
+    amount = max(amount, Decimal("0"))
     if plan.cap_amount is not None:
         amount = min(amount, plan.cap_amount)
-    return money.quantize(amount, currency)
+    return money.quantize(amount, plan.currency)
+
+
+def rate_for(base_currency: str, quote_currency: str, on: date) -> Rate | None:
+    """The newest rate from the table valid on `on` (the pair as entered, or its inverse), or None."""
+    candidates = []
+    for base, quote, invert in ((base_currency, quote_currency, False), (quote_currency, base_currency, True)):
+        row = db.session.scalar(db.select(ExchangeRate).where(
+            ExchangeRate.base_currency == base, ExchangeRate.quote_currency == quote,
+            ExchangeRate.valid_on <= on).order_by(ExchangeRate.valid_on.desc()).limit(1))
+        if row is not None and row.rate > 0:
+            value = (Decimal(1) / row.rate).quantize(RATE_PLACES) if invert else row.rate
+            candidates.append(Rate(rate=value, valid_on=row.valid_on))
+    return max(candidates, key=lambda found: found.valid_on) if candidates else None
 
 
 def plan_for(org: Organization) -> CommissionPlan | None:
@@ -46,17 +95,96 @@ def create_for(referral: Referral) -> Commission | None:
     plan = plan_for(referral.partner_org)
     if plan is None:
         return None
-    # A flat fee is paid in the plan's currency; a percentage in the currency the deal was won in.
-    currency = plan.currency if plan.kind == PlanKind.FLAT.value else referral.currency
+    won_amount, won_currency = referral.won_amount or Decimal("0"), referral.currency.upper()
     commission = Commission(referral=referral, partner_org_id=referral.partner_org_id, plan=plan,
-                            amount=compute(plan, referral.won_amount or Decimal("0"), currency),
-                            currency=currency, status=CommissionStatus.PENDING.value)
+                            currency=plan.currency, source_amount=won_amount, source_currency=won_currency,
+                            status=CommissionStatus.PENDING.value)
     db.session.add(commission)
+    if plan.kind == PlanKind.PERCENT.value and won_currency != plan.currency:
+        won_on = (referral.won_at or utcnow()).date()
+        rate = None if foreign_currency_policy() == "hold" else rate_for(won_currency, plan.currency, won_on)
+        if rate is None:
+            commission.status = CommissionStatus.HELD.value
+        else:
+            commission.fx_rate, commission.fx_rate_date = rate.rate, rate.valid_on
+            commission.amount = compute(plan, won_amount, won_currency, rate=rate.rate)
+    else:
+        commission.amount = compute(plan, won_amount, won_currency)
     return commission
+
+
+def foreign_currency_policy() -> str:
+    return settings.get("commissions")["foreign_currency"]
+
+
+def decide_held(commission: Commission, *, rate: Decimal | None, rate_date: date | None) -> Commission:
+    """A person decides a held commission: convert the won amount at `rate` (plan currency per unit of
+    the won currency) as of `rate_date`; the commission becomes pending. Raises DomainError."""
+    if commission.status != CommissionStatus.HELD.value:
+        raise DomainError("Only a held commission waits for a decision.")
+    if rate is None or rate <= 0:
+        raise DomainError("Enter the rate to convert with.", field="rate")
+    if rate_date is None or rate_date > utcnow().date():
+        raise DomainError("Enter the date of the rate (today or earlier).", field="rate_date")
+    plan = commission.plan
+    if plan is None:
+        raise DomainError("The plan of this commission was deleted; void it instead.")
+    commission.fx_rate, commission.fx_rate_date = rate.quantize(RATE_PLACES), rate_date
+    commission.amount = compute(plan, commission.source_amount or Decimal("0"), commission.source_currency or "",
+                                rate=commission.fx_rate)
+    commission.status = CommissionStatus.PENDING.value
+    db.session.commit()
+    return commission
+
+
+def get_commission(commission_id: int) -> Commission:
+    """One commission by id. Raises NotFound."""
+    commission = db.session.get(Commission, commission_id)
+    if commission is None:
+        raise NotFound()
+    return commission
+
+
+def save_policy(*, foreign_currency: str) -> None:
+    """Choose what a percentage of a deal won in another currency than the plan's becomes."""
+    if foreign_currency not in FOREIGN_CURRENCY_POLICIES:
+        raise DomainError("Choose convert or hold.", field="foreign_currency")
+    settings.save("commissions", {"foreign_currency": foreign_currency})
+    db.session.commit()
+
+
+def add_rate(*, base_currency: str, quote_currency: str, rate: Decimal | None, valid_on: date | None,
+             by: User | None) -> ExchangeRate:
+    """Add (or correct) the rate of a currency pair from a day on. Raises DomainError."""
+    if base_currency not in money.CURRENCIES:
+        raise DomainError("Choose a currency from the list.", field="base_currency")
+    if quote_currency not in money.CURRENCIES:
+        raise DomainError("Choose a currency from the list.", field="quote_currency")
+    if base_currency == quote_currency:
+        raise DomainError("Choose two different currencies.", field="quote_currency")
+    if rate is None or rate <= 0:
+        raise DomainError("A rate is more than zero.", field="rate")
+    if valid_on is None or valid_on > utcnow().date():
+        raise DomainError("Enter the day the rate is valid from (today or earlier).", field="valid_on")
+    row = db.session.scalar(db.select(ExchangeRate).where(
+        ExchangeRate.base_currency == base_currency, ExchangeRate.quote_currency == quote_currency,
+        ExchangeRate.valid_on == valid_on))
+    row = row or ExchangeRate(base_currency=base_currency, quote_currency=quote_currency, valid_on=valid_on)
+    row.rate, row.created_by_id = rate.quantize(RATE_PLACES), by.id if by is not None else None
+    db.session.add(row)
+    db.session.commit()
+    return row
+
+
+def list_rates() -> list[ExchangeRate]:
+    return list(db.session.scalars(db.select(ExchangeRate).order_by(
+        ExchangeRate.base_currency, ExchangeRate.quote_currency, ExchangeRate.valid_on.desc())))
 
 
 def mark_paid(commission: Commission) -> Commission:
     """Within the caller's transaction."""
+    if commission.status == CommissionStatus.HELD.value:
+        raise DomainError("This commission is held: decide its amount first (Commissions, Held).")
     if commission.status == CommissionStatus.PAID.value:
         raise DomainError("This commission is already paid.")
     if commission.status == CommissionStatus.VOID.value:

@@ -45,6 +45,8 @@ DEFAULTS: dict[str, dict] = {
     "duplicates": {"policy": "flag", "window_days": 90},
     "lead_deal_visibility": {"fields": ["lead_status", "won_amount", "lost_reason"]},
     "leads": {"respond_within_days": 5},
+    # A percentage of a deal won in another currency than the plan's: "convert" (rate table) or "hold".
+    "commissions": {"foreign_currency": "convert"},
     # The public referral pages (/r/<code>, /refer): see services/branding.py.
     "branding": {
         "vendor_name": "", "logo_url": "", "primary_color": "#2546c8",

@@ -34,7 +34,7 @@ def test_flat_fee_ignores_the_amount():
 
 
 def test_zero_decimal_currencies_round_to_whole_units():
-    assert commissions.compute(plan(percent=Decimal("12.5")), Decimal("1001"), "JPY") == Decimal("125")
+    assert commissions.compute(plan(percent=Decimal("12.5"), currency="JPY"), Decimal("1001"), "JPY") == Decimal("125")
 
 
 @pytest.mark.parametrize("won", ["0.01", "19.99", "123456789.99"])

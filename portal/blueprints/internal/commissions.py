@@ -2,14 +2,17 @@
 from __future__ import annotations
 
 from flask import flash, render_template, request, url_for
+from flask_login import current_user
 
 from portal.web import htmx
 from portal.web.guards import roles_required
 from portal.blueprints.internal.blueprint import bp
-from portal.blueprints.internal.forms import CommissionPlanForm
+from portal.blueprints.internal.forms import (CommissionPlanForm, CurrencyPolicyForm, ExchangeRateForm,
+                                             HeldCommissionForm)
 from portal.errors import DomainError
 from portal.extensions import db
 from portal.models import CommissionStatus, Organization
+from portal.models.types import utcnow
 from portal.services import commissions, organizations
 
 PLAN_MANAGERS = ("admin", "manager")
@@ -65,6 +68,64 @@ def _plan_form(form: CommissionPlanForm, *, plan):
             flash(f"The plan “{plan.name}” is saved.", "success")
             return htmx.redirect(url_for(".commission_plans"))
     return render_template("internal/commissions/plan_form.html", form=form, plan=plan), \
+        422 if request.method == "POST" else 200
+
+
+@bp.route("/commissions/rates", methods=["GET", "POST"])
+@roles_required(*PLAN_MANAGERS)
+def exchange_rates():
+    form = ExchangeRateForm(valid_on=utcnow().date())
+    if form.validate_on_submit():
+        try:
+            rate = commissions.add_rate(base_currency=form.base_currency.data, quote_currency=form.quote_currency.data,
+                                        rate=form.rate.data, valid_on=form.valid_on.data, by=current_user)
+        except DomainError as err:
+            form.attach(err)
+        else:
+            flash(f"1 {rate.base_currency} = {rate.rate.normalize():f} {rate.quote_currency} from "
+                  f"{rate.valid_on.isoformat()} is saved.", "success")
+            return htmx.redirect(url_for(".exchange_rates"))
+    return _rates_page(form, CurrencyPolicyForm(foreign_currency=commissions.foreign_currency_policy()))
+
+
+@bp.post("/commissions/rates/policy")
+@roles_required(*PLAN_MANAGERS)
+def currency_policy():
+    policy = CurrencyPolicyForm()
+    if policy.validate_on_submit():
+        try:
+            commissions.save_policy(foreign_currency=policy.foreign_currency.data)
+        except DomainError as err:
+            policy.attach(err)
+        else:
+            flash("The currency rule is saved.", "success")
+            return htmx.redirect(url_for(".exchange_rates"))
+    return _rates_page(ExchangeRateForm(valid_on=utcnow().date()), policy)
+
+
+def _rates_page(form: ExchangeRateForm, policy: CurrencyPolicyForm):
+    return render_template("internal/commissions/rates.html", form=form, policy=policy,
+                           rates=commissions.list_rates()), 422 if request.method == "POST" else 200
+
+
+@bp.route("/commissions/<int:commission_id>/decide", methods=["GET", "POST"])
+@roles_required(*PLAN_MANAGERS)
+def commission_decide(commission_id: int):
+    commission = commissions.get_commission(commission_id)
+    suggested = None
+    if commission.status == CommissionStatus.HELD.value and commission.source_currency:
+        suggested = commissions.rate_for(commission.source_currency, commission.currency, utcnow().date())
+    form = HeldCommissionForm(rate=suggested.rate if suggested else None,
+                              rate_date=suggested.valid_on if suggested else utcnow().date())
+    if form.validate_on_submit():
+        try:
+            commissions.decide_held(commission, rate=form.rate.data, rate_date=form.rate_date.data)
+        except DomainError as err:
+            form.attach(err)
+        else:
+            flash(f"The commission is {commission.amount:f} {commission.currency}, now pending.", "success")
+            return htmx.redirect(url_for(".commissions_list"))
+    return render_template("internal/commissions/decide.html", form=form, commission=commission), \
         422 if request.method == "POST" else 200
 
 

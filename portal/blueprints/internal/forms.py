@@ -7,7 +7,7 @@ from portal import money
 from portal.web.forms import Form
 from portal.models.accounts import TIERS
 from portal.models.referrals import STAGE_LABELS
-from portal.services import custom_fields, settings, statuses
+from portal.services import commissions, custom_fields, settings, statuses
 
 KIND_CHOICES = [("partner", "Partner"), ("distributor", "Distributor")]
 TIER_CHOICES = [("", "No tier")] + [(t, t.title()) for t in TIERS]
@@ -141,6 +141,23 @@ class CommissionPlanForm(Form):
     def set_organizations(self, organizations) -> None:
         self.organization_id.choices = [(0, "— No single organization —")] + [
             (o.id, f"{o.name} ({(o.tier or 'no tier').title()})") for o in organizations]
+
+
+class ExchangeRateForm(Form):
+    base_currency = SelectField("One unit of", choices=[(c, c) for c in money.CURRENCIES], default="EUR")
+    quote_currency = SelectField("is worth, in", choices=[(c, c) for c in money.CURRENCIES], default="USD")
+    rate = DecimalField("Rate", places=8, validators=[InputRequired(), NumberRange(min=0.00000001, max=10**9)])
+    valid_on = DateField("Valid from", validators=[InputRequired()])
+
+
+class CurrencyPolicyForm(Form):
+    foreign_currency = RadioField("A percentage of a deal won in another currency than the plan's",
+                                  choices=list(commissions.FOREIGN_CURRENCY_POLICIES.items()))
+
+
+class HeldCommissionForm(Form):
+    rate = DecimalField("Rate", places=8, validators=[InputRequired(), NumberRange(min=0.00000001, max=10**9)])
+    rate_date = DateField("Date of the rate", validators=[InputRequired()])
 
 
 class BrandingForm(Form):

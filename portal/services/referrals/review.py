@@ -83,7 +83,11 @@ def mark_won(referral: Referral, *, amount: Decimal, won_at: datetime | None = N
     referral.currency = currency
     referral.won_at = won_at
     commission = commissions.create_for(referral)
-    earned = f" Your commission: {money.format_amount(commission.amount, commission.currency)}." if commission else ""
+    earned = ""
+    if commission is not None:
+        # A held commission (won in another currency than the plan's) has no amount until someone decides it.
+        earned = (f" Your commission: {money.format_amount(commission.amount, commission.currency)}."
+                  if commission.amount is not None else " Your commission will be confirmed shortly.")
     notifications.referral_changed("referral_won", referral, subject=f"Referral {referral.number} won",
                                    headline=f"Your referral of {referral.company_name} was won.{earned}")
     db.session.commit()
