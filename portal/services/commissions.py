@@ -181,14 +181,19 @@ def list_rates() -> list[ExchangeRate]:
         ExchangeRate.base_currency, ExchangeRate.quote_currency, ExchangeRate.valid_on.desc())))
 
 
-def mark_paid(commission: Commission) -> Commission:
-    """Within the caller's transaction."""
+def check_payable(commission: Commission) -> None:
+    """Raises DomainError if `commission` is held, already paid or void; changes nothing."""
     if commission.status == CommissionStatus.HELD.value:
         raise DomainError("This commission is held: decide its amount first (Commissions, Held).")
     if commission.status == CommissionStatus.PAID.value:
         raise DomainError("This commission is already paid.")
     if commission.status == CommissionStatus.VOID.value:
         raise DomainError("This commission was voided.")
+
+
+def mark_paid(commission: Commission) -> Commission:
+    """Within the caller's transaction; never commits. Raises DomainError if already paid or void."""
+    check_payable(commission)
     commission.status = CommissionStatus.PAID.value
     commission.paid_at = utcnow()
     return commission
@@ -232,14 +237,6 @@ def save_plan(*, name: str, kind: str, flat_amount: Decimal | None, percent: Dec
 def list_plans() -> list[CommissionPlan]:
     return list(db.session.scalars(db.select(CommissionPlan).order_by(CommissionPlan.organization_id.is_not(None),
                                                                      CommissionPlan.tier, CommissionPlan.name)))
-
-
-def get_plan(plan_id: int) -> CommissionPlan:
-    """One plan by id. Raises NotFound."""
-    plan = db.session.get(CommissionPlan, plan_id)
-    if plan is None:
-        raise NotFound()
-    return plan
 
 
 def _filtered(query, *, status: str = "", partner_org_id: int | None = None):

@@ -9,11 +9,18 @@ from datetime import datetime, timedelta
 
 from portal.errors import DomainError, InvalidTransition
 from portal.extensions import db
-from portal.models import Lead, LeadStatus, Organization, Referral, StatusEvent, User
+from portal.models import Lead, LeadStatus, Organization, Referral, User
 from portal.models.types import utcnow
-from portal.services import notifications, settings
+from portal.services import notifications, settings, transitions
 
 RESELLER_KINDS = ("partner", "distributor")
+L = LeadStatus
+# A lead's moves for the shared transition mechanism (services/transitions.py); DESIGN.md §5.
+WORKFLOW = transitions.Workflow(
+    entity_type="lead", refusal=lambda from_status, to_status: f"This lead is already {from_status}.",
+    moves={L.NEW.value: frozenset({L.ACCEPTED.value, L.DECLINED.value, L.EXPIRED.value}),
+           L.ACCEPTED.value: frozenset({L.CONVERTED.value, L.CLOSED.value})})
+EXPIRY_ACTOR = "Respond-by date passed"
 
 
 def create(referral: Referral, *, reseller: Organization, respond_by: datetime | None, by: User | None) -> Lead:
@@ -29,26 +36,42 @@ def create(referral: Referral, *, reseller: Organization, respond_by: datetime |
     lead = Lead(referral=referral, assigned_org=reseller, respond_by=respond_by, status=LeadStatus.NEW.value)
     db.session.add(lead)
     db.session.flush()
-    _record(lead, None, LeadStatus.NEW.value, by=by)
+    transitions.record_creation(WORKFLOW, lead, by=by)
     notifications.lead_assigned(lead)
     return lead
 
 
+# Answering a lead is composed by other use cases (converting it to a deal registration, the
+# sweep), so each answer has an `apply_*` core that never commits; the public function commits once.
+
 def accept(lead: Lead, *, by: User) -> Lead:
-    """The reseller takes the lead."""
-    _answer(lead, LeadStatus.ACCEPTED.value, by=by)
+    """The reseller takes the lead. Raises InvalidTransition if it was answered or its time passed."""
+    apply_accept(lead, by=by)
     db.session.commit()
     return lead
+
+
+def apply_accept(lead: Lead, *, by: User) -> None:
+    """`accept` within the caller's transaction; never commits."""
+    _check_answerable(lead, LeadStatus.ACCEPTED.value)
+    transitions.move(WORKFLOW, lead, to=LeadStatus.ACCEPTED.value, by=by)
 
 
 def decline(lead: Lead, *, by: User, reason: str) -> Lead:
-    """The reseller declines the lead; the vendor can send it elsewhere."""
-    if not (reason or "").strip():
-        raise DomainError("Tell the vendor why.", field="reason")
-    lead.decline_reason = reason.strip()[:2000]
-    _answer(lead, LeadStatus.DECLINED.value, by=by, reason=lead.decline_reason)
+    """The reseller declines the lead; the vendor can send it elsewhere. Raises DomainError without a reason."""
+    apply_decline(lead, by=by, reason=reason)
     db.session.commit()
     return lead
+
+
+def apply_decline(lead: Lead, *, by: User, reason: str) -> None:
+    """`decline` within the caller's transaction; never commits."""
+    reason = (reason or "").strip()[:2000]
+    if not reason:
+        raise DomainError("Tell the vendor why.", field="reason")
+    _check_answerable(lead, LeadStatus.DECLINED.value)
+    transitions.move(WORKFLOW, lead, to=LeadStatus.DECLINED.value, by=by, reason=reason)
+    lead.decline_reason = reason
 
 
 def expire_overdue() -> int:
@@ -56,10 +79,16 @@ def expire_overdue() -> int:
     overdue = list(db.session.scalars(db.select(Lead).where(Lead.status == LeadStatus.NEW.value,
                                                             Lead.respond_by < utcnow())))
     for lead in overdue:
-        _record(lead, lead.status, LeadStatus.EXPIRED.value, by=None, label="Respond-by date passed")
-        lead.status = LeadStatus.EXPIRED.value
+        apply_expire(lead)
     db.session.commit()
     return len(overdue)
+
+
+def apply_expire(lead: Lead) -> None:
+    """A new lead not answered by its respond-by date expires; never commits. Raises InvalidTransition."""
+    if lead.respond_by > utcnow():
+        raise InvalidTransition("This lead can still be answered: its respond-by date has not passed.")
+    transitions.move(WORKFLOW, lead, to=LeadStatus.EXPIRED.value, by=None, actor_label=EXPIRY_ACTOR)
 
 
 def list_for_org(org: Organization, *, status: str = "", page: int = 1, per_page: int = 25):
@@ -73,16 +102,7 @@ def current_for(referral: Referral) -> Lead | None:
     return db.session.scalar(db.select(Lead).where(Lead.referral_id == referral.id).order_by(Lead.id.desc()))
 
 
-def _answer(lead: Lead, status: str, *, by: User, reason: str | None = None) -> None:
-    if lead.status != LeadStatus.NEW.value:
-        raise InvalidTransition(f"This lead is already {lead.status}.")
+def _check_answerable(lead: Lead, answer: str) -> None:
+    WORKFLOW.check_record(lead, answer)
     if lead.respond_by <= utcnow():
         raise InvalidTransition("The time to answer this lead has passed.")
-    _record(lead, lead.status, status, by=by, reason=reason)
-    lead.status = status
-
-
-def _record(lead: Lead, from_status: str | None, to_status: str, *, by: User | None, reason: str | None = None,
-            label: str | None = None) -> None:
-    db.session.add(StatusEvent(entity_type="lead", entity_id=lead.id, from_status=from_status, to_status=to_status,
-                               actor=by, actor_label=label, reason=reason))

@@ -7,6 +7,7 @@ from portal.errors import DomainError, InvalidTransition
 from portal.extensions import db
 from portal.models import ReferralStatus, Stage
 from portal.models.referrals import STAGE_LABELS
+from portal.services import transitions
 
 S = Stage
 # Which stage may follow which. Won and lost can come straight from the CRM at any open stage.
@@ -26,19 +27,27 @@ BADGES = {
 }
 
 
+def _refusal(from_stage: str, to_stage: str) -> str:
+    return (f"A referral that is {STAGE_LABELS[Stage(from_stage)].lower()} "
+            f"cannot become {STAGE_LABELS[Stage(to_stage)].lower()}.")
+
+
+# The referral's moves for the shared transition mechanism (services/transitions.py). Staying within
+# a stage (a custom step) is a move too, allowed unless the stage is final.
+WORKFLOW = transitions.Workflow(
+    entity_type="referral", state_attr="stage", refusal=_refusal,
+    moves={stage.value: frozenset({t.value for t in targets} | ({stage.value} if targets else set()))
+           for stage, targets in TRANSITIONS.items()})
+
+
 def can_move(from_stage: str, to_stage: str) -> bool:
-    """A move to another stage must be in TRANSITIONS; staying within a stage (a custom step) is fine
-    unless the stage is final."""
-    current, target = Stage(from_stage), Stage(to_stage)
-    if current == target:
-        return bool(TRANSITIONS[current]) or current == S.WON_PAYMENT_PENDING
-    return target in TRANSITIONS[current]
+    """May a referral at `from_stage` move to `to_stage` (the same stage: a custom step)?"""
+    return WORKFLOW.allows(Stage(from_stage).value, Stage(to_stage).value)
 
 
 def check_move(from_stage: str, to_stage: str) -> None:
-    if not can_move(from_stage, to_stage):
-        raise InvalidTransition(f"A referral that is {STAGE_LABELS[Stage(from_stage)].lower()} "
-                                f"cannot become {STAGE_LABELS[Stage(to_stage)].lower()}.")
+    """Raises InvalidTransition unless `can_move`."""
+    WORKFLOW.check(Stage(from_stage).value, Stage(to_stage).value)
 
 
 def stages_with_steps() -> list[Stage]:
@@ -80,11 +89,11 @@ def get(key: str) -> ReferralStatus:
 
 
 def rename(key: str, label: str) -> ReferralStatus:
-    """Give a status another name; its meaning stays."""
-    status = get(key)
+    """Give a status another name; its meaning stays. Raises DomainError without a name."""
     label = (label or "").strip()
     if not label:
         raise DomainError("Give the status a name.", field="label")
+    status = get(key)
     status.label = label[:80]
     db.session.commit()
     return status

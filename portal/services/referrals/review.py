@@ -11,21 +11,28 @@ from decimal import Decimal
 from portal import money
 from portal.errors import DomainError, InvalidTransition
 from portal.extensions import db
-from portal.models import Commission, Organization, Referral, Stage, User
+from portal.models import Commission, Lead, Organization, Referral, Stage, User
 from portal.models.types import utcnow
 from portal.services import commissions, leads, notifications, statuses
 from portal.services.referrals import workflow
 
 
+# Each use case comes twice: the public function (validate, change, commit once) and its `apply_*`
+# core, which validates before it changes anything and never commits. Other use cases compose the
+# cores inside their own transaction: a deal won in a registration marks its referral won, a payout
+# marks its commissions' referrals paid, a CRM change applies fields and status together.
+
 def accept(referral: Referral, *, by: User | None, owner: User | None = None,
            actor_label: str | None = None) -> Referral:
     """Accept for the direct sales team, with an owner among internal users. Raises InvalidTransition."""
-    _accept(referral, by=by, owner=owner, actor_label=actor_label)
+    apply_accept(referral, by=by, owner=owner, actor_label=actor_label)
     db.session.commit()
     return referral
 
 
-def _accept(referral: Referral, *, by: User | None, owner: User | None, actor_label: str | None = None) -> None:
+def apply_accept(referral: Referral, *, by: User | None, owner: User | None = None,
+                 actor_label: str | None = None) -> None:
+    """`accept` within the caller's transaction; never commits."""
     if owner is not None and not (owner.is_internal and owner.is_active):
         raise DomainError("Choose an active internal user as the owner.", field="owner_id")
     workflow.transition(referral, to=Stage.ACCEPTED.value, by=by, actor_label=actor_label)
@@ -39,12 +46,13 @@ def _accept(referral: Referral, *, by: User | None, owner: User | None, actor_la
 
 def reject(referral: Referral, *, by: User, reason: str) -> Referral:
     """Reject, with a reason the partner sees. Raises DomainError without a reason."""
-    _reject(referral, by=by, reason=reason)
+    apply_reject(referral, by=by, reason=reason)
     db.session.commit()
     return referral
 
 
-def _reject(referral: Referral, *, by: User, reason: str) -> None:
+def apply_reject(referral: Referral, *, by: User, reason: str) -> None:
+    """`reject` within the caller's transaction; never commits."""
     reason = (reason or "").strip()
     if not reason:
         raise DomainError("Give the partner a reason.", field="reason")
@@ -59,21 +67,39 @@ def _reject(referral: Referral, *, by: User, reason: str) -> None:
 def route_to_reseller(referral: Referral, *, by: User, reseller: Organization,
                       respond_by: datetime | None = None) -> Referral:
     """Send the referral to a reseller partner as a lead. Raises DomainError for an unfit reseller."""
-    workflow.transition(referral, to=Stage.SENT_TO_RESELLER.value, by=by,
-                        reason=f"Lead sent to {reseller.name}")
-    referral.routing = "reseller"
-    referral.duplicate_flag = False
-    leads.create(referral, reseller=reseller, respond_by=respond_by, by=by)
+    apply_route_to_reseller(referral, by=by, reseller=reseller, respond_by=respond_by)
     db.session.commit()
     return referral
+
+
+def apply_route_to_reseller(referral: Referral, *, by: User, reseller: Organization,
+                            respond_by: datetime | None = None) -> Lead:
+    """`route_to_reseller` within the caller's transaction; never commits. Returns the new lead."""
+    workflow.check(referral, to=Stage.SENT_TO_RESELLER.value)
+    # leads.create checks the reseller and the date before it writes; the referral moves only after.
+    lead = leads.create(referral, reseller=reseller, respond_by=respond_by, by=by)
+    workflow.transition(referral, to=Stage.SENT_TO_RESELLER.value, by=by, reason=f"Lead sent to {reseller.name}")
+    referral.routing = "reseller"
+    referral.duplicate_flag = False
+    return lead
 
 
 def mark_won(referral: Referral, *, amount: Decimal, won_at: datetime | None = None, by: User | None,
              actor_label: str | None = None, currency: str | None = None) -> Referral:
     """Won at `amount`: the commission is created (pending) and the status becomes "Won, payment pending"."""
+    apply_won(referral, amount=amount, won_at=won_at, by=by, actor_label=actor_label, currency=currency)
+    db.session.commit()
+    return referral
+
+
+def apply_won(referral: Referral, *, amount: Decimal, won_at: datetime | None = None, by: User | None,
+              actor_label: str | None = None, currency: str | None = None) -> Commission | None:
+    """`mark_won` within the caller's transaction; never commits. Returns the commission (None without a plan)."""
     if amount is None or amount <= 0:
         raise DomainError("Enter the amount the deal was won at.", field="amount")
     currency = (currency or referral.currency).upper()
+    if currency not in money.CURRENCIES:
+        raise DomainError("Choose a currency from the list.", field="currency")
     won_at = won_at or utcnow()
     if won_at > utcnow():
         raise DomainError("The date cannot be in the future.", field="won_at")
@@ -90,60 +116,81 @@ def mark_won(referral: Referral, *, amount: Decimal, won_at: datetime | None = N
                   if commission.amount is not None else " Your commission will be confirmed shortly.")
     notifications.referral_changed("referral_won", referral, subject=f"Referral {referral.number} won",
                                    headline=f"Your referral of {referral.company_name} was won.{earned}")
-    db.session.commit()
-    return referral
+    return commission
 
 
 def mark_lost(referral: Referral, *, reason: str, by: User | None, actor_label: str | None = None) -> Referral:
     """Lost, with a reason."""
+    apply_lost(referral, reason=reason, by=by, actor_label=actor_label)
+    db.session.commit()
+    return referral
+
+
+def apply_lost(referral: Referral, *, reason: str, by: User | None, actor_label: str | None = None) -> None:
+    """`mark_lost` within the caller's transaction; never commits."""
     reason = (reason or "").strip()
     if not reason:
         raise DomainError("Say why it was lost.", field="reason")
     workflow.transition(referral, to=Stage.LOST.value, by=by, actor_label=actor_label, reason=reason[:2000])
     referral.lost_reason = reason[:2000]
-    db.session.commit()
-    return referral
 
 
 def mark_commission_paid(referral: Referral, *, by: User) -> Referral:
     """The commission is paid out: "Won, payment completed"."""
-    commission = db.session.scalar(db.select(Commission).where(Commission.referral_id == referral.id))
-    if referral.stage != Stage.WON_PAYMENT_PENDING.value:
-        raise InvalidTransition("Only a won referral with a pending payment can be marked paid.")
-    if commission is None:
-        raise DomainError("This referral has no commission: its partner has no commission plan.")
-    commissions.mark_paid(commission)
-    workflow.transition(referral, to=Stage.WON_PAYMENT_COMPLETED.value, by=by,
-                        reason=f"Commission of {money.format_amount(commission.amount, commission.currency)} paid")
-    notifications.referral_changed("commission_paid", referral, subject=f"Commission paid for {referral.number}",
-                                   headline=f"We paid your commission of "
-                                            f"{money.format_amount(commission.amount, commission.currency)} "
-                                            f"for {referral.company_name}.")
+    apply_commission_paid(referral, by=by)
     db.session.commit()
     return referral
+
+
+def apply_commission_paid(referral: Referral, *, by: User | None, actor_label: str | None = None) -> Commission:
+    """`mark_commission_paid` within the caller's transaction (a payout batch pays many); never commits.
+
+    Raises InvalidTransition unless the referral is won with its payment pending, DomainError when
+    it has no commission or the commission is already paid or void.
+    """
+    if referral.stage != Stage.WON_PAYMENT_PENDING.value:
+        raise InvalidTransition("Only a won referral with a pending payment can be marked paid.")
+    commission = db.session.scalar(db.select(Commission).where(Commission.referral_id == referral.id))
+    if commission is None:
+        raise DomainError("This referral has no commission: its partner has no commission plan.")
+    commissions.check_payable(commission)
+    workflow.check(referral, to=Stage.WON_PAYMENT_COMPLETED.value)
+    commissions.mark_paid(commission)
+    paid = money.format_amount(commission.amount, commission.currency)
+    workflow.transition(referral, to=Stage.WON_PAYMENT_COMPLETED.value, by=by, actor_label=actor_label,
+                        reason=f"Commission of {paid} paid")
+    notifications.referral_changed("commission_paid", referral, subject=f"Commission paid for {referral.number}",
+                                   headline=f"We paid your commission of {paid} for {referral.company_name}.")
+    return commission
 
 
 def set_status(referral: Referral, *, status: str, by: User | None, reason: str | None = None,
                actor_label: str | None = None) -> Referral:
     """Move to a custom (intermediate) status. Outcomes with effects have their own functions."""
-    target = statuses.get(status)
-    if target.stage != referral.stage:
-        raise InvalidTransition("Use the action for that step (accept, reject, won, lost...).")
-    workflow.transition(referral, to=target.key, by=by, reason=reason, actor_label=actor_label)
+    apply_status(referral, status=status, by=by, reason=reason, actor_label=actor_label)
     db.session.commit()
     return referral
 
 
+def apply_status(referral: Referral, *, status: str, by: User | None, reason: str | None = None,
+                 actor_label: str | None = None) -> None:
+    """`set_status` within the caller's transaction; never commits."""
+    target = statuses.get(status)
+    if target.stage != referral.stage:
+        raise InvalidTransition("Use the action for that step (accept, reject, won, lost...).")
+    workflow.transition(referral, to=target.key, by=by, reason=reason, actor_label=actor_label)
+
+
 def bulk_accept(referrals: list[Referral], *, by: User) -> tuple[int, list[str]]:
     """Accept several; one that cannot be accepted is skipped with its reason. Returns (done, problems)."""
-    return _bulk(referrals, lambda r: _accept(r, by=by, owner=None))
+    return _bulk(referrals, lambda r: apply_accept(r, by=by))
 
 
 def bulk_reject(referrals: list[Referral], *, by: User, reason: str) -> tuple[int, list[str]]:
     """Reject several with one reason."""
     if not (reason or "").strip():
         raise DomainError("Give the partners a reason.", field="reason")
-    return _bulk(referrals, lambda r: _reject(r, by=by, reason=reason))
+    return _bulk(referrals, lambda r: apply_reject(r, by=by, reason=reason))
 
 
 def _bulk(referrals, action) -> tuple[int, list[str]]:

@@ -1,27 +1,30 @@
-"""The one place a referral changes status: checks the move, records the StatusEvent."""
+"""The one place a referral changes status: the shared transition mechanism, plus what a referral's
+move always brings along (its CRM link marked dirty)."""
 from __future__ import annotations
 
-from portal.models import Referral, StatusEvent, User
-from portal.extensions import db
-from portal.services import crm, statuses
+from portal.models import Referral, ReferralStatus, StatusEvent, User
+from portal.services import crm, statuses, transitions
+
+
+def check(referral: Referral, *, to: str) -> ReferralStatus:
+    """The status `to` if `referral` may move there; raises DomainError/InvalidTransition, changes nothing."""
+    target = statuses.get(to)
+    statuses.WORKFLOW.check_record(referral, target.stage)
+    return target
 
 
 def transition(referral: Referral, *, to: str, by: User | None, actor_label: str | None = None,
                reason: str | None = None) -> StatusEvent:
     """Move `referral` to status key `to` (checked against the workflow); never commits."""
     target = statuses.get(to)
-    statuses.check_move(referral.stage, target.stage)
-    event = StatusEvent(entity_type="referral", entity_id=referral.id, from_status=referral.status,
-                        to_status=target.key, actor=by, actor_label=actor_label, reason=reason)
-    referral.status, referral.stage = target.key, target.stage
-    db.session.add(event)
+    event = transitions.move(statuses.WORKFLOW, referral, to=target.key, to_state=target.stage, by=by,
+                             actor_label=actor_label, reason=reason)
     crm.mark_dirty(referral)
     return event
 
 
 def record_creation(referral: Referral, *, by: User | None, actor_label: str | None) -> StatusEvent:
-    event = StatusEvent(entity_type="referral", entity_id=referral.id, from_status=None,
-                        to_status=referral.status, actor=by, actor_label=actor_label)
-    db.session.add(event)
+    """The first step of a new referral's timeline; never commits."""
+    event = transitions.record_creation(statuses.WORKFLOW, referral, by=by, actor_label=actor_label)
     crm.mark_dirty(referral)
     return event
