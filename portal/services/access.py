@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from portal.errors import NotFound
 from portal.extensions import db
-from portal.models import Lead, Organization, Referral, ReferralLink, User
+from portal.models import Commission, CommissionPlan, CustomField, Lead, Organization, Referral, ReferralLink, User
 
 
 def organization_for(user: User, organization_id: int) -> Organization:
@@ -14,6 +14,14 @@ def organization_for(user: User, organization_id: int) -> Organization:
     if org is None or not (user.is_internal or org.id == user.organization_id):
         raise NotFound()
     return org
+
+
+def user_for(user: User, user_id: int) -> User:
+    """A user `user` may see: anyone for internal users, their own organization's for partners."""
+    target = db.session.get(User, user_id)
+    if target is None or not (user.is_internal or target.organization_id == user.organization_id):
+        raise NotFound()
+    return target
 
 
 def managed_user_for(user: User, user_id: int) -> User:
@@ -47,6 +55,13 @@ def referral_for(user: User, referral_id: int) -> Referral:
     return referral
 
 
+def referrals_for(user: User, referral_ids: list[int]) -> list[Referral]:
+    """Those of `referral_ids` that `user` may see (the others are silently left out), in id order."""
+    if not referral_ids:
+        return []
+    return list(db.session.scalars(visible_referrals(user).where(Referral.id.in_(referral_ids)).order_by(Referral.id)))
+
+
 def visible_links(user: User):
     """A select of the referral links `user` may see: partner admins their organization's, partner
     users their own. Internal users manage no links."""
@@ -71,3 +86,27 @@ def lead_for(user: User, lead_id: int) -> Lead:
     if lead is None or not (user.is_internal or lead.assigned_org_id == user.organization_id):
         raise NotFound()
     return lead
+
+
+def commission_plan_for(user: User, plan_id: int) -> CommissionPlan:
+    """Commission plans are the vendor's: internal users see them all, partners none."""
+    plan = db.session.get(CommissionPlan, plan_id)
+    if plan is None or not user.is_internal:
+        raise NotFound()
+    return plan
+
+
+def commission_for(user: User, commission_id: int) -> Commission:
+    """Commissions are managed by internal users; partners see theirs on their own pages."""
+    commission = db.session.get(Commission, commission_id)
+    if commission is None or not user.is_internal:
+        raise NotFound()
+    return commission
+
+
+def custom_field_for(user: User, field_id: int) -> CustomField:
+    """Custom field definitions are the vendor's to manage: internal users only."""
+    field = db.session.get(CustomField, field_id)
+    if field is None or not user.is_internal:
+        raise NotFound()
+    return field

@@ -226,6 +226,12 @@ def set_active(user: User, active: bool, *, by: User) -> User:
     return user
 
 
+def owner_candidates() -> list[User]:
+    """Internal users who can own a referral: active, with a password chosen, by name."""
+    return list(db.session.scalars(db.select(User).join(User.organization).where(
+        Organization.kind == "vendor", User.active.is_(True), User.password_hash.is_not(None)).order_by(User.name)))
+
+
 def list_users(*, organization_id: int | None = None, q: str = "", page: int = 1, per_page: int = 25):
     query = db.select(User).join(User.organization).order_by(User.name, User.id)
     if organization_id:

@@ -13,7 +13,7 @@ from datetime import date
 from decimal import Decimal
 
 from portal import money
-from portal.errors import DomainError, NotFound
+from portal.errors import DomainError
 from portal.extensions import db
 from portal.models import (Commission, CommissionPlan, CommissionStatus, ExchangeRate, Organization, PlanKind,
                            Referral, User)
@@ -134,14 +134,6 @@ def decide_held(commission: Commission, *, rate: Decimal | None, rate_date: date
                                 rate=commission.fx_rate)
     commission.status = CommissionStatus.PENDING.value
     db.session.commit()
-    return commission
-
-
-def get_commission(commission_id: int) -> Commission:
-    """One commission by id. Raises NotFound."""
-    commission = db.session.get(Commission, commission_id)
-    if commission is None:
-        raise NotFound()
     return commission
 
 

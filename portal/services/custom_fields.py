@@ -5,7 +5,7 @@ import re
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
-from portal.errors import DomainError, NotFound
+from portal.errors import DomainError
 from portal.extensions import db
 from portal.models import CustomField
 
@@ -21,14 +21,6 @@ def list_all() -> list[CustomField]:
     """Every field, active ones first, for the admins' settings page."""
     return list(db.session.scalars(db.select(CustomField).order_by(CustomField.active.desc(), CustomField.position,
                                                                    CustomField.id)))
-
-
-def get(field_id: int) -> CustomField:
-    """One field definition by id. Raises NotFound."""
-    field = db.session.get(CustomField, field_id)
-    if field is None:
-        raise NotFound()
-    return field
 
 
 def define(*, label: str, kind: str, options: list[str] | None = None, required: bool = False) -> CustomField:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from portal import domains
 from portal.errors import DomainError
 from portal.extensions import db
-from portal.models import Organization, OrgKind, OrgStatus
+from portal.models import Organization, OrgKind, OrgStatus, Referral
 from portal.models.accounts import TIERS
 
 MANAGED_KINDS = (OrgKind.PARTNER.value, OrgKind.DISTRIBUTOR.value)
@@ -26,6 +26,25 @@ def vendor() -> Organization:
     if org is None:
         raise DomainError("The portal has no vendor organization yet: run `flask portal seed-demo` or `init`.")
     return org
+
+
+def partners(*, active_only: bool = False) -> list[Organization]:
+    """Partner and distributor organizations by name, for choice lists."""
+    query = db.select(Organization).where(Organization.kind.in_(MANAGED_KINDS)).order_by(Organization.name)
+    if active_only:
+        query = query.where(Organization.status == OrgStatus.ACTIVE.value)
+    return list(db.session.scalars(query))
+
+
+def resellers_for(referral: Referral) -> list[Organization]:
+    """The active partners and distributors `referral` may be sent to as a lead (not its own partner)."""
+    return [org for org in partners(active_only=True) if org.id != referral.partner_org_id]
+
+
+def all_vendor_first() -> list[Organization]:
+    """Every organization, the vendor first, then by name: where an admin may invite a user."""
+    return list(db.session.scalars(db.select(Organization).order_by(Organization.kind != OrgKind.VENDOR.value,
+                                                                     Organization.name)))
 
 
 def search(filters: OrgFilters, *, page: int = 1, per_page: int = 20):

@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import flash, render_template, request, url_for
 
 from portal.web import htmx
-from portal.web.guards import roles_required
+from portal.web.guards import requires
 from portal.blueprints.internal.blueprint import bp
 from portal.blueprints.internal.forms import BrandingForm
 from portal.errors import DomainError
@@ -12,7 +12,7 @@ from portal.services import branding, settings
 
 
 @bp.route("/settings/public-page", methods=["GET", "POST"])
-@roles_required("admin")
+@requires("manage_settings")
 def settings_branding():
     form = BrandingForm(data=settings.get("branding"))
     if form.validate_on_submit():

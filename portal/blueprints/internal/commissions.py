@@ -5,21 +5,18 @@ from flask import flash, render_template, request, url_for
 from flask_login import current_user
 
 from portal.web import htmx
-from portal.web.guards import roles_required
+from portal.web.guards import requires
 from portal.blueprints.internal.blueprint import bp
 from portal.blueprints.internal.forms import (CommissionPlanForm, CurrencyPolicyForm, ExchangeRateForm,
                                              HeldCommissionForm)
 from portal.errors import DomainError
-from portal.extensions import db
-from portal.models import CommissionStatus, Organization
+from portal.models import CommissionStatus
 from portal.models.types import utcnow
-from portal.services import commissions, organizations
-
-PLAN_MANAGERS = ("admin", "manager")
+from portal.services import access, commissions, organizations
 
 
 @bp.get("/commissions")
-@roles_required(*PLAN_MANAGERS)
+@requires("manage_commissions")
 def commissions_list():
     status = request.args.get("status", "")
     status = status if status in {s.value for s in CommissionStatus} else ""
@@ -27,35 +24,35 @@ def commissions_list():
     page = commissions.list_commissions(status=status, partner_org_id=partner_org_id,
                                         page=request.args.get("page", 1, type=int))
     return htmx.render_page("internal/commissions/list.html", "internal/commissions/_partials/rows.html",
-                            page=page, status=status, partner_org_id=partner_org_id, partners=_organizations(),
+                            page=page, status=status, partner_org_id=partner_org_id, partners=organizations.partners(),
                             statuses=[s.value for s in CommissionStatus],
                             totals=commissions.totals(status=status, partner_org_id=partner_org_id),
                             args={k: v for k, v in {"status": status, "partner_org_id": partner_org_id}.items() if v})
 
 
 @bp.get("/commissions/plans")
-@roles_required(*PLAN_MANAGERS)
+@requires("manage_commissions")
 def commission_plans():
     return render_template("internal/commissions/plans.html", plans=commissions.list_plans())
 
 
 @bp.route("/commissions/plans/new", methods=["GET", "POST"])
-@roles_required(*PLAN_MANAGERS)
+@requires("manage_commissions")
 def commission_plan_new():
     form = CommissionPlanForm(organization_id=request.args.get("organization_id", 0, type=int))
     return _plan_form(form, plan=None)
 
 
 @bp.route("/commissions/plans/<int:plan_id>/edit", methods=["GET", "POST"])
-@roles_required(*PLAN_MANAGERS)
+@requires("manage_commissions")
 def commission_plan_edit(plan_id: int):
-    plan = commissions.get_plan(plan_id)
+    plan = access.commission_plan_for(current_user, plan_id)
     form = CommissionPlanForm(obj=plan)
     return _plan_form(form, plan=plan)
 
 
 def _plan_form(form: CommissionPlanForm, *, plan):
-    form.set_organizations(_organizations())
+    form.set_organizations(organizations.partners())
     if form.validate_on_submit():
         try:
             plan = commissions.save_plan(
@@ -72,7 +69,7 @@ def _plan_form(form: CommissionPlanForm, *, plan):
 
 
 @bp.route("/commissions/rates", methods=["GET", "POST"])
-@roles_required(*PLAN_MANAGERS)
+@requires("manage_commissions")
 def exchange_rates():
     form = ExchangeRateForm(valid_on=utcnow().date())
     if form.validate_on_submit():
@@ -89,7 +86,7 @@ def exchange_rates():
 
 
 @bp.post("/commissions/rates/policy")
-@roles_required(*PLAN_MANAGERS)
+@requires("manage_commissions")
 def currency_policy():
     policy = CurrencyPolicyForm()
     if policy.validate_on_submit():
@@ -109,9 +106,9 @@ def _rates_page(form: ExchangeRateForm, policy: CurrencyPolicyForm):
 
 
 @bp.route("/commissions/<int:commission_id>/decide", methods=["GET", "POST"])
-@roles_required(*PLAN_MANAGERS)
+@requires("manage_commissions")
 def commission_decide(commission_id: int):
-    commission = commissions.get_commission(commission_id)
+    commission = access.commission_for(current_user, commission_id)
     suggested = None
     if commission.status == CommissionStatus.HELD.value and commission.source_currency:
         suggested = commissions.rate_for(commission.source_currency, commission.currency, utcnow().date())
@@ -128,7 +125,3 @@ def commission_decide(commission_id: int):
     return render_template("internal/commissions/decide.html", form=form, commission=commission), \
         422 if request.method == "POST" else 200
 
-
-def _organizations() -> list[Organization]:
-    return list(db.session.scalars(db.select(Organization).where(
-        Organization.kind.in_(organizations.MANAGED_KINDS)).order_by(Organization.name)))

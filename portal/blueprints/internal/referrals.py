@@ -13,9 +13,7 @@ from portal.blueprints.internal.blueprint import bp
 from portal.blueprints.internal.forms import (AcceptForm, BulkForm, CustomStatusForm, LostForm, RejectForm, RouteForm,
                                               WonForm)
 from portal.errors import DomainError
-from portal.extensions import db
-from portal.models import Organization, Referral, User
-from portal.services import access, crm, custom_fields, leads, referrals, statuses
+from portal.services import access, accounts, crm, custom_fields, leads, organizations, referrals, statuses
 
 
 @bp.get("/referrals")
@@ -26,7 +24,7 @@ def referrals_list():
     all_statuses = statuses.all_statuses()
     return htmx.render_page("internal/referrals/list.html", "internal/referrals/_partials/rows.html",
                             page=page, filters=filters, args=filter_args(filters), labels=statuses.labels(all_statuses),
-                            all_statuses=all_statuses, partners=_partners(), custom_filters=select_fields)
+                            all_statuses=all_statuses, partners=organizations.partners(), custom_filters=select_fields)
 
 
 @bp.get("/referrals/queue")
@@ -40,7 +38,7 @@ def review_queue():
 def referrals_bulk():
     form = BulkForm()
     ids = request.form.getlist("referral_ids", type=int)
-    chosen = list(db.session.scalars(db.select(Referral).where(Referral.id.in_(ids)))) if ids else []
+    chosen = access.referrals_for(current_user, ids)
     if not form.validate_on_submit() or not chosen:
         flash("Choose at least one referral and an action.", "error")
     else:
@@ -66,7 +64,6 @@ def queue_accept(referral_id: int):
     try:
         referrals.accept(referral, by=current_user)
     except DomainError as err:
-        db.session.rollback()
         error = err.message
     if htmx.is_fragment_request():
         return render_template("internal/referrals/_partials/queue_row.html", r=referral, labels=statuses.labels(),
@@ -86,7 +83,7 @@ def referral_accept(referral_id: int):
     referral = access.referral_for(current_user, referral_id)
     form = _accept_form()
     return _act(referral, form, "accept", lambda: referrals.accept(
-        referral, by=current_user, owner=db.session.get(User, form.owner_id.data) if form.owner_id.data else None),
+        referral, by=current_user, owner=access.user_for(current_user, form.owner_id.data) if form.owner_id.data else None),
         "Accepted for direct sales.")
 
 
@@ -153,7 +150,6 @@ def _act(referral, form, name, action, done_message):
             if htmx.is_fragment_request():
                 return _decision_page(referral)
             return htmx.redirect(url_for(".referral_detail", referral_id=referral.id))
-    db.session.rollback()
     return _decision_page(referral, **{f"{name}_form": form}), 422
 
 
@@ -168,22 +164,20 @@ def _decision_page(referral, **forms):
     return htmx.render_page("internal/referrals/detail.html", "internal/referrals/_partials/decision.html",
                             referral=referral, labels=statuses.labels(), candidates=candidates,
                             timeline=referrals.timeline("referral", referral.id), lead=leads.current_for(referral),
-                            custom=custom_fields.active(), can=statuses.can_move, crm_panel=crm.record_panel(referral),
+                            custom=custom_fields.active(), can_move=statuses.can_move, crm_panel=crm.record_panel(referral),
                             **forms)
 
 
 def _accept_form(**kwargs):
     form = AcceptForm(prefix="accept", **kwargs)
-    sales = db.session.scalars(db.select(User).join(User.organization).where(
-        Organization.kind == "vendor", User.active.is_(True), User.password_hash.is_not(None)).order_by(User.name))
-    form.owner_id.choices = [(0, "— No owner yet —")] + [(u.id, f"{u.name} ({u.role_label})") for u in sales]
+    form.owner_id.choices = [(0, "— No owner yet —")] + [(u.id, f"{u.name} ({u.role_label})")
+                                                         for u in accounts.owner_candidates()]
     return form
 
 
 def _route_form(referral, **kwargs):
     form = RouteForm(prefix="route", **kwargs)
-    form.reseller_id.choices = [(o.id, f"{o.name} ({o.kind})") for o in _partners(active_only=True)
-                                if o.id != referral.partner_org_id]
+    form.reseller_id.choices = [(o.id, f"{o.name} ({o.kind})") for o in organizations.resellers_for(referral)]
     return form
 
 
@@ -192,13 +186,6 @@ def _status_form(referral, **kwargs):
     form.status.choices = [(s.key, s.label) for s in statuses.all_statuses()
                            if s.stage == referral.stage and s.key != referral.status]
     return form
-
-
-def _partners(active_only: bool = False):
-    query = db.select(Organization).where(Organization.kind.in_(("partner", "distributor"))).order_by(Organization.name)
-    if active_only:
-        query = query.where(Organization.status == "active")
-    return list(db.session.scalars(query))
 
 
 def _end_of_day(day, cap_now: bool = False):

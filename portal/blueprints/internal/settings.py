@@ -2,27 +2,27 @@
 from __future__ import annotations
 
 from flask import flash, render_template, request, url_for
+from flask_login import current_user
 
 from portal.web import htmx
-from portal.web.guards import roles_required
+from portal.web.guards import requires
 from portal.blueprints.internal.blueprint import bp
 from portal.blueprints.internal.forms import (CustomFieldActiveForm, CustomFieldForm, CustomStatusAddForm,
                                               DuplicatesForm, StatusRenameForm, VisibilityForm,
                                               referral_form_settings_form)
 from portal.errors import DomainError
-from portal.extensions import db
 from portal.models.referrals import STAGE_LABELS, Stage
-from portal.services import custom_fields, settings, statuses
+from portal.services import access, custom_fields, settings, statuses
 
 
 @bp.get("/settings")
-@roles_required("admin")
+@requires("manage_settings")
 def settings_index():
     return render_template("internal/settings/index.html")
 
 
 @bp.route("/settings/referral-form", methods=["GET", "POST"])
-@roles_required("admin")
+@requires("manage_settings")
 def settings_referral_form():
     form = referral_form_settings_form(settings.form_fields())
     if form.validate_on_submit():
@@ -33,7 +33,7 @@ def settings_referral_form():
 
 
 @bp.route("/settings/custom-fields", methods=["GET", "POST"])
-@roles_required("admin")
+@requires("manage_settings")
 def settings_custom_fields():
     form = CustomFieldForm()
     if form.validate_on_submit():
@@ -50,9 +50,9 @@ def settings_custom_fields():
 
 
 @bp.post("/settings/custom-fields/<int:field_id>/active")
-@roles_required("admin")
+@requires("manage_settings")
 def settings_custom_field_active(field_id: int):
-    field = custom_fields.get(field_id)
+    field = access.custom_field_for(current_user, field_id)
     form = CustomFieldActiveForm()
     if not form.validate_on_submit():
         raise DomainError("Choose to deactivate or reactivate the field.")
@@ -62,7 +62,7 @@ def settings_custom_field_active(field_id: int):
 
 
 @bp.route("/settings/statuses", methods=["GET", "POST"])
-@roles_required("admin")
+@requires("manage_settings")
 def settings_statuses():
     add_form = CustomStatusAddForm(prefix="add")
     if add_form.validate_on_submit():
@@ -77,7 +77,7 @@ def settings_statuses():
 
 
 @bp.post("/settings/statuses/<key>/rename")
-@roles_required("admin")
+@requires("manage_settings")
 def settings_status_rename(key: str):
     status = statuses.get(key)
     form = StatusRenameForm(prefix=status.key)
@@ -93,7 +93,6 @@ def settings_status_rename(key: str):
             return render_template("internal/settings/_partials/status_row.html", status=status,
                                    form=StatusRenameForm(prefix=status.key, formdata=None, label=status.label),
                                    stage_labels=_stage_labels(), saved=True)
-    db.session.rollback()
     if htmx.is_fragment_request():
         return render_template("internal/settings/_partials/status_row.html", status=status, form=form,
                                stage_labels=_stage_labels()), 422
@@ -110,7 +109,7 @@ def _statuses_page(add_form, invalid=None):
 
 
 @bp.route("/settings/duplicates", methods=["GET", "POST"])
-@roles_required("admin")
+@requires("manage_settings")
 def settings_duplicates():
     form = DuplicatesForm(data=settings.get("duplicates"))
     if form.validate_on_submit():
@@ -124,7 +123,7 @@ def settings_duplicates():
 
 
 @bp.route("/settings/visibility", methods=["GET", "POST"])
-@roles_required("admin")
+@requires("manage_settings")
 def settings_visibility():
     form = VisibilityForm(data={"lead_deal_fields": settings.get("lead_deal_visibility")["fields"],
                                 "respond_within_days": settings.get("leads")["respond_within_days"]})

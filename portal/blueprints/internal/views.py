@@ -6,17 +6,13 @@ from flask_login import current_user
 
 from portal.web import charts, htmx
 from portal.blueprints.internal.blueprint import bp
-from portal.web.guards import roles_required
+from portal.web.guards import requires
 from portal.blueprints.internal.forms import InviteForm, OrganizationForm, OrgStatusForm
 from portal.errors import DomainError
 from portal.web.forms import UserStatusForm
-from portal.extensions import db
-from portal.models import Organization
 from portal.models.accounts import TIERS
 from portal.services import access, accounts, commissions, organizations, reports
 
-
-ORG_MANAGERS = ("admin", "manager")
 
 
 @bp.get("/")
@@ -38,7 +34,7 @@ def organizations_list():
 
 
 @bp.route("/organizations/new", methods=["GET", "POST"])
-@roles_required(*ORG_MANAGERS)
+@requires("manage_orgs")
 def organization_new():
     form = OrganizationForm()
     if form.validate_on_submit():
@@ -61,7 +57,7 @@ def organization_detail(organization_id: int):
 
 
 @bp.route("/organizations/<int:organization_id>/edit", methods=["GET", "POST"])
-@roles_required(*ORG_MANAGERS)
+@requires("manage_orgs")
 def organization_edit(organization_id: int):
     org = access.organization_for(current_user, organization_id)
     form = OrganizationForm(obj=org)
@@ -78,7 +74,7 @@ def organization_edit(organization_id: int):
 
 
 @bp.post("/organizations/<int:organization_id>/status")
-@roles_required(*ORG_MANAGERS)
+@requires("manage_orgs")
 def organization_status(organization_id: int):
     org = access.organization_for(current_user, organization_id)
     form = OrgStatusForm()
@@ -102,11 +98,10 @@ def users_list():
 
 
 @bp.route("/users/invite", methods=["GET", "POST"])
-@roles_required("admin")
+@requires("manage_users")
 def user_invite():
     form = InviteForm(organization_id=request.args.get("organization_id", type=int))
-    form.organization_id.choices = [(o.id, f"{o.name} ({o.kind})") for o in db.session.scalars(
-        db.select(Organization).order_by(Organization.kind != "vendor", Organization.name))]
+    form.organization_id.choices = [(o.id, f"{o.name} ({o.kind})") for o in organizations.all_vendor_first()]
     form.role.choices = [(r.value, r.label) for r in accounts.invitable_roles(current_user)]
     if form.validate_on_submit():
         try:
@@ -122,7 +117,7 @@ def user_invite():
 
 
 @bp.post("/users/<int:user_id>/status")
-@roles_required("admin")
+@requires("manage_users")
 def user_status(user_id: int):
     user = access.managed_user_for(current_user, user_id)
     form = UserStatusForm()
@@ -134,7 +129,7 @@ def user_status(user_id: int):
 
 
 @bp.post("/users/<int:user_id>/resend-invitation")
-@roles_required("admin")
+@requires("manage_users")
 def user_resend_invitation(user_id: int):
     user = access.managed_user_for(current_user, user_id)
     accounts.resend_invitation(user, by=current_user)

@@ -6,7 +6,7 @@ from flask_login import current_user
 
 from portal.web import charts, htmx
 from portal.blueprints.partner.blueprint import bp
-from portal.web.guards import roles_required
+from portal.web.guards import requires
 from portal.blueprints.partner.forms import SharingForm, TeamInviteForm
 from portal.errors import DomainError
 from portal.web.forms import UserStatusForm
@@ -20,7 +20,7 @@ def dashboard():
 
 
 @bp.get("/team")
-@roles_required("partner_admin")
+@requires("manage_team")
 def team():
     page = accounts.list_users(organization_id=current_user.organization_id, page=request.args.get("page", 1, type=int))
     sharing = SharingForm(members_see_all_referrals=current_user.organization.members_see_all_referrals)
@@ -28,7 +28,7 @@ def team():
 
 
 @bp.post("/team/sharing")
-@roles_required("partner_admin")
+@requires("manage_team")
 def team_sharing():
     form = SharingForm()
     if form.validate_on_submit():
@@ -40,7 +40,7 @@ def team_sharing():
 
 
 @bp.route("/team/invite", methods=["GET", "POST"])
-@roles_required("partner_admin")
+@requires("manage_team")
 def team_invite():
     form = TeamInviteForm()
     if form.validate_on_submit():
@@ -56,7 +56,7 @@ def team_invite():
 
 
 @bp.post("/team/<int:user_id>/status")
-@roles_required("partner_admin")
+@requires("manage_team")
 def team_member_status(user_id: int):
     user = access.managed_user_for(current_user, user_id)
     form = UserStatusForm()
@@ -68,7 +68,7 @@ def team_member_status(user_id: int):
 
 
 @bp.post("/team/<int:user_id>/resend-invitation")
-@roles_required("partner_admin")
+@requires("manage_team")
 def team_resend_invitation(user_id: int):
     user = access.managed_user_for(current_user, user_id)
     accounts.resend_invitation(user, by=current_user)

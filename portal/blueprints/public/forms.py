@@ -7,10 +7,8 @@ carries the time the form was served, which gives the minimum fill time.
 """
 from __future__ import annotations
 
-
-
 from flask import current_app
-from itsdangerous import BadData, URLSafeTimedSerializer
+from itsdangerous import BadData, TimestampSigner, URLSafeTimedSerializer
 from wtforms import BooleanField, HiddenField, StringField
 from wtforms.validators import DataRequired
 
@@ -89,5 +87,12 @@ def token_age(token: str | None, scope: str) -> float | None:
         return None
 
 
+class _ClockSigner(TimestampSigner):
+    """Signs and ages tokens by the portal's clock, so the maximum age is the same time as the fill time."""
+
+    def get_timestamp(self) -> int:
+        return int(clock.timestamp())
+
+
 def _serializer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=_SALT)
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=_SALT, signer=_ClockSigner)
