@@ -12,7 +12,7 @@ from sqlalchemy.orm import undefer
 from portal import config as portal_config
 from portal import cli, money
 from portal.jobs import cron, queues
-from portal.web import errorpages
+from portal.web import errorpages, guards
 from portal.blueprints import register_blueprints
 from portal.extensions import csrf, db, limiter, login_manager, migrate
 from portal.models import User
@@ -63,6 +63,8 @@ def start_background_worker(app: Flask) -> None:
 
 def _template_helpers(app: Flask) -> None:
     app.jinja_env.filters["money"] = money.format_amount
+    # One rule for a button and its view: templates ask `can("manage_orgs")` (portal/web/guards.py).
+    app.jinja_env.globals["can"] = guards.can
 
     @app.context_processor
     def navigation_counts():

@@ -1,10 +1,48 @@
-"""Who may enter a blueprint or a view. Outsiders get 404: a page they may not use does not exist."""
+"""Who may enter a blueprint or a view, and what a template may offer. Outsiders get 404: a page
+they may not use does not exist.
+
+PERMISSIONS is the one list of who may do what: views guard with `@requires("manage_orgs")` and
+templates ask `can("manage_orgs")` (a Jinja global), so a button is shown exactly when its view
+would let the user through.
+"""
 from __future__ import annotations
 
 from functools import wraps
 
 from flask import Blueprint, abort, current_app
 from flask_login import current_user
+
+PERMISSIONS: dict[str, frozenset[str]] = {
+    "manage_orgs": frozenset({"admin", "manager"}),  # add, edit, (de)activate partner organizations
+    "manage_commissions": frozenset({"admin", "manager"}),  # plans, and the commissions partners earned
+    "manage_users": frozenset({"admin"}),  # invite internal and partner users, (de)activate them
+    "manage_settings": frozenset({"admin"}),  # the referral form, statuses, duplicates, branding
+    "manage_integrations": frozenset({"admin"}),  # CRM connections, mappings, the sync
+    "manage_team": frozenset({"partner_admin"}),  # a partner admin's own team and sharing
+}
+
+
+def can(permission: str, user=None) -> bool:
+    """May `user` (default: the signed-in user) do `permission`? An unknown name is a bug: KeyError."""
+    user = current_user if user is None else user
+    allowed = PERMISSIONS[permission]
+    return bool(getattr(user, "is_authenticated", False)) and user.role in allowed
+
+
+def requires(permission: str):
+    """The view needs `permission`; a signed-in user without it gets 403 (the audience guard gives 404)."""
+    PERMISSIONS[permission]  # fail at import time on a misspelt name, not on the first request
+
+    def decorator(view):
+        @wraps(view)
+        def wrapped(*args, **kwargs):
+            if not can(permission):
+                abort(403)
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    return decorator
 
 
 def restrict_blueprint(bp: Blueprint, audience: str) -> None:
@@ -20,7 +58,10 @@ def restrict_blueprint(bp: Blueprint, audience: str) -> None:
 
 
 def roles_required(*roles: str):
-    """Within an audience, the view needs one of `roles`; other roles of that audience get 403."""
+    """Within an audience, the view needs one of `roles`; other roles of that audience get 403.
+
+    Prefer `requires(permission)`, whose rule templates can ask with `can()`.
+    """
 
     def decorator(view):
         @wraps(view)
