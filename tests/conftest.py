@@ -229,18 +229,16 @@ def run_jobs(app, redis_conn):
 
 
 @pytest.fixture
-def live_server(app, committed_db, redis_conn):
+def live_server(app, committed_db, redis_conn, monkeypatch):
     """The portal served over real HTTP on a free port, for the browser and for other processes."""
     limiter.reset()
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    previous = app.config["PUBLIC_BASE_URL"]
-    app.config["PUBLIC_BASE_URL"] = f"http://127.0.0.1:{server.port}"
+    monkeypatch.setitem(app.config, "PUBLIC_BASE_URL", f"http://127.0.0.1:{server.port}")
     try:
         yield app.config["PUBLIC_BASE_URL"]
     finally:
-        app.config["PUBLIC_BASE_URL"] = previous
         server.shutdown()
         thread.join(5)
 

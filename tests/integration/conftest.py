@@ -37,16 +37,14 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-def smtp_server(app):
+def smtp_server(app, monkeypatch):
     """An SMTP server (aiosmtpd) on a free port; the app sends to it for the length of the test."""
     inbox = _Inbox()
     controller = Controller(inbox, hostname="127.0.0.1", port=_free_port())
     controller.start()
-    previous = app.config["SMTP_URL"]
     # The test server offers no TLS; production URLs keep STARTTLS on (README, SMTP_URL).
-    app.config["SMTP_URL"] = f"smtp://127.0.0.1:{controller.port}?starttls=false&timeout=5"
+    monkeypatch.setitem(app.config, "SMTP_URL", f"smtp://127.0.0.1:{controller.port}?starttls=false&timeout=5")
     try:
         yield inbox
     finally:
-        app.config["SMTP_URL"] = previous
         controller.stop()

@@ -26,12 +26,9 @@ BROWSER = {"User-Agent": "Mozilla/5.0 (X11; Linux x86_64) Chrome/126.0 Safari/53
 
 
 @pytest.fixture
-def instant(app):
+def instant(app, monkeypatch):
     """Forms may be sent at once (the minimum fill time has its own tests)."""
-    previous = app.config["PUBLIC_FORM_MIN_SECONDS"]
-    app.config["PUBLIC_FORM_MIN_SECONDS"] = 0
-    yield
-    app.config["PUBLIC_FORM_MIN_SECONDS"] = previous
+    monkeypatch.setitem(app.config, "PUBLIC_FORM_MIN_SECONDS", 0)
 
 
 @pytest.fixture
@@ -139,18 +136,19 @@ def test_a_filled_honeypot_looks_like_success_and_stores_nothing(client, db, sce
     assert _db.session.scalar(_db.select(_db.func.count()).select_from(EmailMessage)) == 0
 
 
-def test_a_form_sent_faster_than_a_person_can_is_refused_until_sent_again(app, client, db, scene):
+def test_a_form_sent_faster_than_a_person_can_is_refused_until_sent_again(app, client, db, scene, clock,
+                                                                         monkeypatch):
     *_, link = scene
-    app.config["PUBLIC_FORM_MIN_SECONDS"] = 0.6
-    try:
-        token = public_forms.issue_token(link.code)
-        response = client.post(f"/r/{link.code}", data={**PROSPECT, "csrf_token": token})
-        assert response.status_code == 422 and "That was quick!" in response.get_data(as_text=True)
-        assert token in response.get_data(as_text=True)  # the same token: its clock keeps running
-        time.sleep(0.7)
-        assert client.post(f"/r/{link.code}", data={**PROSPECT, "csrf_token": token}).status_code == 303
-    finally:
-        app.config["PUBLIC_FORM_MIN_SECONDS"] = 3
+    monkeypatch.setitem(app.config, "PUBLIC_FORM_MIN_SECONDS", 3)
+    clock.freeze()
+    token = public_forms.issue_token(link.code)
+    clock.advance(2.9)
+    response = client.post(f"/r/{link.code}", data={**PROSPECT, "csrf_token": token})
+    assert response.status_code == 422 and "That was quick!" in response.get_data(as_text=True)
+    assert token in response.get_data(as_text=True)  # the same token: its clock keeps running
+    assert referral_count() == 0
+    clock.advance(0.2)
+    assert client.post(f"/r/{link.code}", data={**PROSPECT, "csrf_token": token}).status_code == 303
     assert referral_count() == 1
 
 
@@ -193,18 +191,15 @@ def test_rapid_posts_from_one_address_get_429_after_the_limit(client, db, scene,
     assert client.get(f"/r/{link.code}").status_code == 200  # reading the page is not limited
 
 
-def test_one_link_is_limited_across_addresses(app, client, db, scene, instant):
+def test_one_link_is_limited_across_addresses(app, client, db, scene, instant, monkeypatch):
     *_, link = scene
     other = ReferralLinkFactory()
-    app.config["PUBLIC_LINK_RATE_LIMIT"] = "3 per minute"
-    try:
-        statuses = [client.post(f"/r/{link.code}", data={"homepage": "x"},
-                                environ_base={"REMOTE_ADDR": f"10.0.0.{i}"}).status_code for i in range(5)]
-        assert statuses == [303, 303, 303, 429, 429]
-        assert client.post(f"/r/{other.code}", data={"homepage": "x"},
-                           environ_base={"REMOTE_ADDR": "10.0.1.1"}).status_code == 303
-    finally:
-        app.config["PUBLIC_LINK_RATE_LIMIT"] = "60 per minute;600 per hour"
+    monkeypatch.setitem(app.config, "PUBLIC_LINK_RATE_LIMIT", "3 per minute")
+    statuses = [client.post(f"/r/{link.code}", data={"homepage": "x"},
+                            environ_base={"REMOTE_ADDR": f"10.0.0.{i}"}).status_code for i in range(5)]
+    assert statuses == [303, 303, 303, 429, 429]
+    assert client.post(f"/r/{other.code}", data={"homepage": "x"},
+                       environ_base={"REMOTE_ADDR": "10.0.1.1"}).status_code == 303
 
 
 # ---- 404s: nothing stored ---------------------------------------------------------------------------
@@ -473,23 +468,20 @@ def test_only_internal_admins_edit_the_branding(client, db):
     assert client.get("/internal/settings/public-page").status_code == 403
 
 
-def test_a_double_click_sent_at_the_same_moment_is_one_referral(app, live_server, committed_db):
+def test_a_double_click_sent_at_the_same_moment_is_one_referral(app, live_server, committed_db, monkeypatch):
     """Committed data and a real server: posts race; the link's row lock (PostgreSQL) or the database's
     write lock (SQLite) lets one through and the others find it."""
     import concurrent.futures
 
     import requests
 
-    app.config["PUBLIC_FORM_MIN_SECONDS"] = 0
-    try:
-        link = ReferralLinkFactory()
-        code, url = link.code, f"{live_server}/r/{link.code}"
-        data = {**PROSPECT, "csrf_token": public_forms.issue_token(code)}
-        with concurrent.futures.ThreadPoolExecutor(4) as pool:
-            statuses = list(pool.map(lambda _: requests.post(url, data=data, allow_redirects=False,
-                                                             timeout=10).status_code, range(4)))
-    finally:
-        app.config["PUBLIC_FORM_MIN_SECONDS"] = 3
+    monkeypatch.setitem(app.config, "PUBLIC_FORM_MIN_SECONDS", 0)
+    link = ReferralLinkFactory()
+    code, url = link.code, f"{live_server}/r/{link.code}"
+    data = {**PROSPECT, "csrf_token": public_forms.issue_token(code)}
+    with concurrent.futures.ThreadPoolExecutor(4) as pool:
+        statuses = list(pool.map(lambda _: requests.post(url, data=data, allow_redirects=False,
+                                                         timeout=10).status_code, range(4)))
     assert statuses == [303] * 4
     committed_db.session.rollback()  # a new read transaction: SQLite would still show its old snapshot
     assert referral_count() == 1
