@@ -96,34 +96,28 @@ def test_served_the_same_when_mounted_under_sandbox_by_dispatcher_middleware(san
         assert token.json["instance_url"] == "http://localhost/sandbox/salesforce"
 
 
-def test_ten_thousand_deals_stay_fast_to_upsert_and_search(hubspot_url, hubspot_headers):
+def test_ten_thousand_deals_upsert_and_search_correctly(hubspot_url, hubspot_headers):
     requests.post(f"{hubspot_url}/_admin/limits", json={"burst": 10_000, "search_per_second": 100})
     requests.post(f"{hubspot_url}/crm/v3/properties/deals", headers=hubspot_headers, json={
         "name": "portal_referral_id", "label": "Portal referral ID", "type": "string", "fieldType": "text",
         "groupName": "dealinformation", "hasUniqueValue": True})
-    slowest = 0.0
     with requests.Session() as http:
         for batch in range(100):
             inputs = [{"idProperty": "portal_referral_id", "id": f"R-{batch * 100 + i}",
                        "properties": {"dealname": f"Deal {batch * 100 + i}", "amount": str(i),
                                       "dealstage": "appointmentscheduled"}} for i in range(100)]
-            started = time.perf_counter()
             answer = http.post(f"{hubspot_url}/crm/v3/objects/deals/batch/upsert", headers=hubspot_headers,
                                json={"inputs": inputs})
-            slowest = max(slowest, time.perf_counter() - started)
             assert answer.status_code == 200
-        started = time.perf_counter()
         found = http.post(f"{hubspot_url}/crm/v3/objects/deals/search", headers=hubspot_headers, json={
             "filterGroups": [{"filters": [{"propertyName": "portal_referral_id", "operator": "EQ", "value": "R-9876"}]}],
             "properties": ["dealname"]}).json()
-        search_time = time.perf_counter() - started
         page = http.post(f"{hubspot_url}/crm/v3/objects/deals/search", headers=hubspot_headers, json={
             "filterGroups": [{"filters": [{"propertyName": "amount", "operator": "GTE", "value": "99"}]}],
             "sorts": [{"propertyName": "hs_lastmodifieddate", "direction": "ASCENDING"}], "limit": 200}).json()
     assert found["total"] == 1 and found["results"][0]["properties"]["dealname"] == "Deal 9876"
     assert page["total"] == 100
-    # Generous bounds for slow CI machines; locally a batch takes ~20 ms and a search a few ms.
-    assert slowest < 1.0 and search_time < 0.5
+    # How fast this is depends on the machine: bench/sandbox_speed.py prints it.
 
 
 def test_concurrent_writers_from_threads_and_a_second_process_share_the_store(
