@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, Response, redirect, request
+from flask import Flask, Response, current_app, redirect, request
 from werkzeug.exceptions import HTTPException
 
 from crm_sandbox import runtime, settings, store
@@ -30,6 +30,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.after_request(_end_transaction)
     app.teardown_request(lambda _exc: store.finish(commit=False))
     app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(Exception, _unexpected)
     app.add_url_rule("/sandbox/", "index", _index)
     app.wsgi_app = _RestoreSandboxPrefix(app.wsgi_app)
     return app
@@ -53,6 +54,16 @@ def _http_error(err: HTTPException):
         if err.code == 405:
             return salesforce.method_not_allowed_response(request.method)
     return err
+
+
+def _unexpected(err: Exception):
+    """A bug in the sandbox still answers in the CRM's JSON error shape, never an HTML page."""
+    current_app.logger.exception("crm_sandbox: unexpected error on %s %s", request.method, request.path)
+    if request.path.startswith(hubspot.URL_PREFIX):
+        return hubspot.internal_error_response()
+    if request.path.startswith(salesforce.URL_PREFIX):
+        return salesforce.internal_error_response()
+    return {"error": "internal error"}, 500
 
 
 def _index():

@@ -29,6 +29,12 @@ DEFAULTS: dict[str, Any] = {
     "SANDBOX_SALESFORCE_SESSION_SECONDS": 7200,
     # FACTS §2.10: a Developer Edition org gets 15,000 API requests per 24 hours.
     "SANDBOX_SALESFORCE_DAILY_LIMIT": 15_000,
+    # The org's schema and duplicate rules (crm_sandbox/salesforce/org.py): comma-separated
+    # "Object.Field" (or "Object.Field=Picklist value") entries the org lacks, external-id fields
+    # that are not unique, and the duplicate rules' action (alert, block, off).
+    "SANDBOX_SALESFORCE_MISSING_FIELDS": "",
+    "SANDBOX_SALESFORCE_NOT_UNIQUE_FIELDS": "",
+    "SANDBOX_SALESFORCE_DUPLICATE_RULES": "alert",
 }
 
 _TRUE = {"1", "true", "yes", "on"}

@@ -102,8 +102,20 @@ sf_external_ids = sa.Table(
     sa.Index("ix_sf_external_ids_record", "record_id"),
 )
 
+# Every external-id value (unique or not) and every Email, lower-cased: upserts, relationship
+# references by external id, duplicate rules and `WHERE Email IN (...)` are index lookups.
+sf_lookup = sa.Table(
+    "sf_lookup", metadata,
+    sa.Column("sobject", sa.String(40), nullable=False),
+    sa.Column("field", sa.String(80), nullable=False),
+    sa.Column("value", sa.String(255), nullable=False),
+    sa.Column("record_id", sa.String(18), nullable=False),
+    sa.Index("ix_sf_lookup_value", "sobject", "field", "value"),
+    sa.Index("ix_sf_lookup_record", "record_id"),
+)
+
 HUBSPOT_TABLES = (hs_objects, hs_values, hs_unique, hs_properties, hs_associations)
-SALESFORCE_TABLES = (sf_records, sf_external_ids)
+SALESFORCE_TABLES = (sf_records, sf_external_ids, sf_lookup)
 
 # Set per request: writes take SQLite's write lock up front (BEGIN IMMEDIATE) so two writers wait
 # on the busy timeout instead of failing when a read transaction tries to upgrade.
@@ -173,7 +185,13 @@ def after_commit(callback: Callable[[], None]) -> None:
 
 
 def finish(commit: bool) -> None:
-    """End the request's transaction; called by the app after each response."""
+    """End the request's transaction; called by the app after each response.
+
+    A composite subrequest runs in a nested request context of the same app context: its
+    teardown leaves the outer request's transaction alone (`g.sandbox_nested`).
+    """
+    if g.get("sandbox_nested"):
+        return
     db = g.pop("sandbox_session", None)
     callbacks = g.pop("sandbox_after_commit", [])
     if db is None:

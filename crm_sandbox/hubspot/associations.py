@@ -29,6 +29,16 @@ DEFAULT = {(f, t): type_id for type_id, (f, t, label) in TYPES.items() if label 
 _a = store.hs_associations
 
 
+def default_type(from_type: str, to_type: str) -> int:
+    """The unlabeled type between two object types; 400 where this sandbox knows none."""
+    type_id = DEFAULT.get((from_type, to_type))
+    if type_id is None:
+        raise errors.validation(f"There is no default association type from {from_type} to {to_type} "
+                                "in this sandbox; use one of the labelled types of "
+                                f"GET /crm/v4/associations/{from_type}/{to_type}/labels")
+    return type_id
+
+
 def v3_type_name(type_id: int) -> str:
     from_type, to_type, label = TYPES[type_id]
     name = f"{object_types.SINGULAR[from_type]}_to_{object_types.SINGULAR[to_type]}"

@@ -33,3 +33,7 @@ def method_not_allowed_response(path: str):
                         "category": "METHOD_NOT_ALLOWED"})
     response.status_code = 405
     return response
+
+
+def internal_error_response():
+    return errors.HubSpotError(500, "internal error", "INTERNAL_ERROR").response()

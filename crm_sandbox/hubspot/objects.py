@@ -334,6 +334,14 @@ def check_batch_size(inputs) -> list:
         raise errors.validation(f"Batch input size {len(inputs)} exceeds the limit of {MAX_BATCH}",
                                 [{"message": f"inputs: size must be between 0 and {MAX_BATCH}",
                                   "code": "INVALID_INPUT", "context": {}}])
+    for index, item in enumerate(inputs):
+        if not isinstance(item, dict):
+            # HubSpot's deserializer answers a 400 naming the line and the bad value.
+            kind = "null" if item is None else "an array" if isinstance(item, list) else "a scalar"
+            raise errors.validation(f"Invalid input JSON on line 1: inputs[{index}] is {kind}; "
+                                    "each input must be a JSON object",
+                                    [{"message": f"inputs[{index}]: must be an object",
+                                      "code": "INVALID_INPUT", "context": {}}])
     return inputs
 
 

@@ -71,7 +71,13 @@ def _check_groups(groups) -> list:
         raise errors.validation(f"Too many filter groups: {len(groups)}; the maximum is {MAX_GROUPS}")
     total = 0
     for group in groups:
-        filters = (group or {}).get("filters") or []
+        if not isinstance(group, dict):
+            raise errors.validation("Invalid input JSON on line 1: each filter group is an object "
+                                    "{\"filters\": [...]}")
+        filters = group.get("filters") or []
+        if not isinstance(filters, list) or not all(isinstance(f, dict) for f in filters):
+            raise errors.validation("Invalid input JSON on line 1: filters must be a list of objects "
+                                    "{\"propertyName\", \"operator\", \"value\"}")
         if len(filters) > MAX_FILTERS_PER_GROUP:
             raise errors.validation(f"Too many filters in a group: {len(filters)}; "
                                     f"the maximum is {MAX_FILTERS_PER_GROUP}")
@@ -90,7 +96,7 @@ def _group(defs: dict, object_type: str, group: dict):
 
 def _filter(defs: dict, object_type: str, item: dict):
     name, op = item.get("propertyName"), item.get("operator", "EQ")
-    if not name:
+    if not name or not isinstance(name, str):
         raise errors.validation("Each filter needs a propertyName")
     if op not in OPERATORS:
         raise errors.validation(f"Unknown filter operator {op}; one of {sorted(OPERATORS)}")
@@ -228,9 +234,18 @@ def _order(statement, defs: dict, sorts: list):
     sort = sorts[0]
     if isinstance(sort, str):
         name, descending = sort.lstrip("-"), sort.startswith("-")
+    elif isinstance(sort, dict):
+        name = sort.get("propertyName")
+        direction = str(sort.get("direction", "ASCENDING")).upper()
+        if direction not in ("ASCENDING", "DESCENDING"):
+            raise errors.validation(f"Invalid sort direction {sort.get('direction')!r}; "
+                                    "ASCENDING or DESCENDING")
+        descending = direction == "DESCENDING"
     else:
-        name = (sort or {}).get("propertyName")
-        descending = str((sort or {}).get("direction", "ASCENDING")).upper() == "DESCENDING"
+        raise errors.validation("Invalid input JSON on line 1: each sort is a property name "
+                                "(\"-createdate\") or {\"propertyName\": ..., \"direction\": ...}")
+    if not isinstance(name, str) or not name:
+        raise errors.validation(f"Cannot sort by unknown property {name}")
     if name not in defs:
         raise errors.validation(f"Cannot sort by unknown property {name}")
     column = _column(name)

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify
 
-from crm_sandbox.salesforce import admin, errors
-from crm_sandbox.salesforce.api import composite, oauth, query, sobjects
+from crm_sandbox.salesforce import admin, errors, org
+from crm_sandbox.salesforce.api import composite, composite_requests, oauth, query, sobjects
 from crm_sandbox.ui import salesforce as ui
 
 URL_PREFIX = "/sandbox/salesforce"
@@ -16,8 +16,12 @@ def make_blueprint(*, with_admin: bool, with_ui: bool) -> Blueprint:
     bp.register_error_handler(errors.OAuthError, lambda err: err.response())
     bp.register_error_handler(ValueError, lambda err: errors.SalesforceError(
         400, "INVALID_INPUT", str(err)).response())
-    for api in (oauth.bp, sobjects.versions_bp, sobjects.bp, query.bp, composite.bp):
+    for api in (oauth.bp, sobjects.versions_bp, sobjects.bp, query.bp, composite.bp, composite_requests.bp):
         bp.register_blueprint(api)
+    # The org's schema and duplicate rules start from the settings (crm_sandbox/salesforce/org.py).
+    bp.record_once(lambda state: org.configure_from_settings(
+        state.app.extensions["crm_sandbox"].crms["salesforce"].extras,
+        state.app.extensions["crm_sandbox"].settings))
     if with_ui:
         bp.register_blueprint(ui.bp)
         bp.register_blueprint(ui.links)
@@ -35,3 +39,8 @@ def method_not_allowed_response(method: str):
                          "message": f"HTTP Method '{method}' not allowed. Allowed are GET,PATCH,DELETE,POST"}])
     response.status_code = 405
     return response
+
+
+def internal_error_response():
+    return errors.SalesforceError(500, "UNKNOWN_EXCEPTION", "An unexpected error occurred in the "
+                                  "Salesforce sandbox (see its log).").response()

@@ -7,16 +7,18 @@ from flask import Response, jsonify
 
 
 class SalesforceError(Exception):
-    def __init__(self, status: int, error_code: str, message: str, fields: list[str] | None = None):
+    def __init__(self, status: int, error_code: str, message: str, fields: list[str] | None = None,
+                 *, extra: dict | None = None):
         super().__init__(message)
         self.status, self.error_code, self.message = status, error_code, message
         self.fields = fields if fields is not None else []
+        self.extra = extra or {}
 
     def item(self) -> dict:
-        return {"message": self.message, "errorCode": self.error_code, "fields": self.fields}
+        return {**self.extra, "message": self.message, "errorCode": self.error_code, "fields": self.fields}
 
     def collection_item(self) -> dict:
-        return {"statusCode": self.error_code, "message": self.message, "fields": self.fields}
+        return {"statusCode": self.error_code, "message": self.message, "fields": self.fields, **self.extra}
 
     def response(self) -> Response:
         response = jsonify([self.item()])

@@ -2,11 +2,19 @@
 
 A field is required on create when createable, not nillable and not defaulted on create,
 which is exactly how `describe` lets a client find out (FACTS §2.7).
+
+Salesforce's REST API cannot create custom fields, so an org either has the fields the portal's
+integration needs or lacks them. Each sandbox process has a *schema*: the full one below minus
+the `missing` fields and picklist values of its configuration (SANDBOX_SALESFORCE_MISSING_FIELDS
+or `POST /_admin/schema`), so "Test connection" can be tested against an org that lacks some.
+Setup objects (RecordType, LeadStatus, User, OpportunityStage, Organization) are read-only and
+generated from the same schema, never stored.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
+from crm_sandbox import runtime
 from crm_sandbox.salesforce import ids
 
 LEAD_STATUSES = [("Open - Not Contacted", False), ("Working - Contacted", False),
@@ -22,7 +30,15 @@ OPPORTUNITY_STAGES = [
     ("Negotiation/Review", 90, False, False, "Commit"),
     ("Closed Won", 100, True, True, "Closed"), ("Closed Lost", 0, True, False, "Omitted"),
 ]
-PARTNER_STATUSES = ["Prospect", "Onboarding", "Active", "Inactive"]
+# Issue #14: the Account picklist the organization sync reads and writes.
+PARTNER_STATUSES = ["Active Partner", "Inactive Partner", "Active Distributor", "Inactive Distributor"]
+# The org's users (queryable as User; every record's OwnerId is one of them).
+USERS = [(1, "Sandbox", "Admin", "sandbox@crm-sandbox.example", True),
+         (2, "Sam", "Seller", "sam.seller@crm-sandbox.example", True),
+         (3, "Pat", "Partner-Manager", "pat.manager@crm-sandbox.example", True),
+         (4, "Old", "Employee", "old.employee@crm-sandbox.example", False)]
+ORGANIZATION_NAME = "CRM Sandbox Org"
+SETUP_OBJECTS = ("RecordType", "LeadStatus", "User", "OpportunityStage", "Organization")
 
 
 @dataclass(frozen=True)
@@ -47,6 +63,15 @@ class Field:
     def required(self) -> bool:
         return self.createable and not self.nillable and not self.defaulted
 
+    @property
+    def relationship_name(self) -> str | None:
+        """AccountId → Account, OwnerId → Owner, Partner__c → Partner__r (SOQL and writes)."""
+        if self.type != "reference":
+            return None
+        if self.name.endswith("__c"):
+            return self.name[:-3] + "__r"
+        return self.name[:-2] if self.name.endswith("Id") else None
+
 
 @dataclass(frozen=True)
 class RecordType:
@@ -56,16 +81,36 @@ class RecordType:
     default: bool = False
 
 
+@dataclass(frozen=True)
+class Child:
+    """A child relationship: `SELECT (SELECT Id FROM Contacts) FROM Account`."""
+    name: str        # Contacts
+    sobject: str     # Contact
+    field: str       # AccountId
+
+
 @dataclass
 class SObject:
     name: str
     label: str
     fields: dict[str, Field] = field(default_factory=dict)
     record_types: list[RecordType] = field(default_factory=list)
+    children: list[Child] = field(default_factory=list)
+    setup: bool = False
+    label_plural: str = ""
 
     def field(self, name: str) -> Field | None:
         """Case-insensitive, as SOQL and the REST API treat field names."""
-        return self.fields.get(name) or self._lower().get(name.lower())
+        return self.fields.get(name) or self._lower().get(str(name).lower())
+
+    def relationship(self, name: str) -> Field | None:
+        """The reference field behind a relationship name (case-insensitive)."""
+        wanted = str(name).lower()
+        return next((f for f in self.fields.values()
+                     if f.relationship_name and f.relationship_name.lower() == wanted), None)
+
+    def child(self, name: str) -> Child | None:
+        return next((c for c in self.children if c.name.lower() == str(name).lower()), None)
 
     def _lower(self) -> dict[str, Field]:
         if not hasattr(self, "_lower_cache"):
@@ -75,6 +120,10 @@ class SObject:
     @property
     def external_ids(self) -> list[str]:
         return [f.name for f in self.fields.values() if f.external_id]
+
+    @property
+    def plural(self) -> str:
+        return self.label_plural or self.label + "s"
 
 
 def _text(name, label, length=255, **kw) -> Field:
@@ -98,15 +147,15 @@ def _system(name: str) -> list[Field]:
     ]
 
 
-def _portal(external: str, label: str) -> list[Field]:
-    return [
-        _text(external, label, 64, external_id=True, unique=True, custom=True),
-        Field("Sync_with_Portal__c", "boolean", "Sync with Portal", nillable=False, defaulted=True,
-              default_value="false", custom=True),
-    ]
+def _checkbox(name: str, label: str) -> Field:
+    return Field(name, "boolean", label, nillable=False, defaulted=True, default_value="false", custom=True)
 
 
-def _record_types(sobject: str, names: list[tuple[str, str]], first_number: int) -> list[RecordType]:
+def _external(name: str, label: str) -> Field:
+    return _text(name, label, 64, external_id=True, unique=True, custom=True)
+
+
+def _record_types(names: list[tuple[str, str]], first_number: int) -> list[RecordType]:
     types = [RecordType(ids.MASTER_RECORD_TYPE, "Master", "Master", default=not names)]
     for offset, (name, developer_name) in enumerate(names):
         types.append(RecordType(ids.fixed_id("RecordType", first_number + offset), name, developer_name,
@@ -114,15 +163,23 @@ def _record_types(sobject: str, names: list[tuple[str, str]], first_number: int)
     return types
 
 
+def _record_type_field() -> Field:
+    return Field("RecordTypeId", "reference", "Record Type ID", defaulted=True,
+                 reference_to=("RecordType",), length=18)
+
+
 def _picklist(values, default: str | None = None) -> tuple:
     return tuple((v, v == default) for v in values)
 
 
-def _build() -> dict[str, SObject]:
+_LEAD_SOURCES = ["Web", "Phone Inquiry", "Partner Referral", "Purchased List", "Other"]
+
+
+def _data_objects() -> list[SObject]:
     ro = dict(createable=False, updateable=False)
     lead = SObject("Lead", "Lead", record_types=_record_types(
-        "Lead", [("Partner Referral", "Partner_Referral"), ("Direct", "Direct")], 1))
-    lead_fields = _system("Lead") + [
+        [("Partner Referral", "Partner_Referral"), ("Direct", "Direct")], 1))
+    lead.fields = _system("Lead") + [
         _text("FirstName", "First Name", 40),
         _text("LastName", "Last Name", 80, nillable=False),
         # Nillable in the object reference, but required in orgs without person accounts [FACTS §2.8].
@@ -133,8 +190,7 @@ def _build() -> dict[str, SObject]:
         Field("Status", "picklist", "Status", nillable=False, defaulted=True, restricted=True,
               picklist=_picklist([s for s, _ in LEAD_STATUSES], "Open - Not Contacted"),
               default_value="Open - Not Contacted", length=255),
-        Field("LeadSource", "picklist", "Lead Source", length=255, picklist=_picklist(
-            ["Web", "Phone Inquiry", "Partner Referral", "Purchased List", "Other"])),
+        Field("LeadSource", "picklist", "Lead Source", length=255, picklist=_picklist(_LEAD_SOURCES)),
         _text("Industry", "Industry", 255),
         _text("Description", "Description", 32000, type="textarea"),
         Field("NumberOfEmployees", "int", "Employees"),
@@ -148,12 +204,15 @@ def _build() -> dict[str, SObject]:
               length=18, **ro),
         Field("ConvertedOpportunityId", "reference", "Converted Opportunity ID",
               reference_to=("Opportunity",), length=18, **ro),
-        Field("RecordTypeId", "reference", "Record Type ID", defaulted=True,
-              reference_to=("RecordType",), length=18),
-    ] + _portal("Portal_Referral_Id__c", "Portal Referral ID")
+        _record_type_field(),
+        _external("Portal_Referral_Id__c", "Portal Referral ID"),
+        _checkbox("Sync_with_Portal__c", "Sync with Portal"),
+    ]
     account = SObject("Account", "Account", record_types=_record_types(
-        "Account", [("Partner", "Partner"), ("Customer", "Customer")], 11))
-    account_fields = _system("Account") + [
+        [("Customer", "Customer"), ("Partner", "Partner"), ("Distributor", "Distributor")], 11),
+        children=[Child("Contacts", "Contact", "AccountId"),
+                  Child("Opportunities", "Opportunity", "AccountId")])
+    account.fields = _system("Account") + [
         _text("Name", "Account Name", 255, nillable=False),
         _text("Website", "Website", 255, type="url"),
         _text("Phone", "Account Phone", 40, type="phone"),
@@ -163,25 +222,32 @@ def _build() -> dict[str, SObject]:
         _text("BillingCity", "Billing City", 40),
         _text("BillingCountry", "Billing Country", 80),
         _text("Description", "Account Description", 32000, type="textarea"),
-        Field("Partner_Status__c", "picklist", "Partner Status", length=255, restricted=True,
-              custom=True, picklist=_picklist(PARTNER_STATUSES)),
-        Field("RecordTypeId", "reference", "Record Type ID", defaulted=True,
-              reference_to=("RecordType",), length=18),
-    ] + _portal("Portal_Account_Id__c", "Portal Account ID")
-    contact = SObject("Contact", "Contact", record_types=_record_types("Contact", [], 0))
-    contact_fields = _system("Contact") + [
+        _record_type_field(),
+        _external("Portal_Org_Id__c", "Portal Organization ID"),
+        _checkbox("Sync_with_Portal__c", "Sync with Portal"),
+        Field("Portal_Partner_Status__c", "picklist", "Portal Partner Status", length=255,
+              restricted=True, custom=True, picklist=_picklist(PARTNER_STATUSES)),
+    ]
+    contact = SObject("Contact", "Contact", record_types=_record_types(
+        [("Partner Contact", "Partner_Contact"), ("Distributor Contact", "Distributor_Contact")], 31))
+    contact.fields = _system("Contact") + [
         _text("FirstName", "First Name", 40),
         _text("LastName", "Last Name", 80, nillable=False),
         _text("Email", "Email", 80, type="email"),
         _text("Phone", "Business Phone", 40, type="phone"),
         _text("Title", "Title", 128),
         Field("AccountId", "reference", "Account ID", reference_to=("Account",), length=18),
-        Field("LeadSource", "picklist", "Lead Source", length=255, picklist=_picklist(
-            ["Web", "Phone Inquiry", "Partner Referral", "Purchased List", "Other"])),
-    ] + _portal("Portal_Contact_Id__c", "Portal Contact ID")
-    opportunity = SObject("Opportunity", "Opportunity", record_types=_record_types(
-        "Opportunity", [("Partner Deal", "Partner_Deal"), ("Direct Deal", "Direct_Deal")], 21))
-    opportunity_fields = _system("Opportunity") + [
+        Field("LeadSource", "picklist", "Lead Source", length=255, picklist=_picklist(_LEAD_SOURCES)),
+        _record_type_field(),
+        _external("Portal_Referral_Id__c", "Portal Referral ID"),
+        _external("Portal_User_Id__c", "Portal User ID"),
+        _checkbox("Sync_with_Portal__c", "Sync with Portal"),
+        _checkbox("Portal_Active__c", "Portal Active"),
+    ]
+    opportunity = SObject("Opportunity", "Opportunity", label_plural="Opportunities",
+                          record_types=_record_types(
+                              [("Partner Deal", "Partner_Deal"), ("Direct Deal", "Direct_Deal")], 21))
+    opportunity.fields = _system("Opportunity") + [
         _text("Name", "Name", 120, nillable=False),
         Field("StageName", "picklist", "Stage", nillable=False, restricted=True, length=255,
               picklist=_picklist([s[0] for s in OPPORTUNITY_STAGES])),
@@ -193,27 +259,137 @@ def _build() -> dict[str, SObject]:
         Field("IsWon", "boolean", "Won", nillable=False, defaulted=True, **ro),
         Field("ForecastCategoryName", "picklist", "Forecast Category", defaulted=True, length=255,
               picklist=_picklist(["Omitted", "Pipeline", "BestCase", "Commit", "Closed"])),
-        Field("LeadSource", "picklist", "Lead Source", length=255, picklist=_picklist(
-            ["Web", "Phone Inquiry", "Partner Referral", "Purchased List", "Other"])),
+        Field("LeadSource", "picklist", "Lead Source", length=255, picklist=_picklist(_LEAD_SOURCES)),
         Field("Type", "picklist", "Opportunity Type", length=255, picklist=_picklist(
             ["Existing Customer - Upgrade", "Existing Customer - Replacement", "New Customer"])),
         _text("Description", "Description", 32000, type="textarea"),
-        Field("RecordTypeId", "reference", "Record Type ID", defaulted=True,
-              reference_to=("RecordType",), length=18),
-    ] + _portal("Portal_Referral_Id__c", "Portal Referral ID")
-    for sobject, fields_ in ((lead, lead_fields), (account, account_fields),
-                             (contact, contact_fields), (opportunity, opportunity_fields)):
-        sobject.fields = {f.name: f for f in fields_}
-    return {s.name: s for s in (lead, account, contact, opportunity)}
+        _record_type_field(),
+        _external("Portal_Referral_Id__c", "Portal Referral ID"),
+        _checkbox("Sync_with_Portal__c", "Sync with Portal"),
+    ]
+    for sobject in (lead, account, contact, opportunity):
+        sobject.fields = {f.name: f for f in sobject.fields}
+    return [lead, account, contact, opportunity]
 
 
-SOBJECTS = _build()
+def _setup_objects() -> list[SObject]:
+    ro = dict(createable=False, updateable=False)
+
+    def base(label: str) -> list[Field]:
+        return [Field("Id", "id", f"{label} ID", nillable=False, defaulted=True, length=18, **ro),
+                Field("SystemModstamp", "datetime", "System Modstamp", nillable=False, defaulted=True, **ro)]
+
+    def text(name, label, length=255):
+        return _text(name, label, length, **ro)
+
+    def flag(name, label):
+        return Field(name, "boolean", label, nillable=False, defaulted=True, **ro)
+
+    record_type = SObject("RecordType", "Record Type", setup=True)
+    record_type.fields = base("Record Type") + [
+        text("Name", "Record Type Name", 80), text("DeveloperName", "Record Type Name", 80),
+        text("SobjectType", "SObject Type Name", 40), text("Description", "Description"),
+        flag("IsActive", "Active")]
+    lead_status = SObject("LeadStatus", "Lead Status Value", setup=True)
+    lead_status.fields = base("Lead Status Value") + [
+        text("MasterLabel", "Master Label"), text("ApiName", "Api Name"),
+        Field("SortOrder", "int", "Sort Order", **ro), flag("IsDefault", "Is Default"),
+        flag("IsConverted", "Is Converted")]
+    user = SObject("User", "User", setup=True)
+    user.fields = base("User") + [
+        text("Username", "Username", 80), text("Name", "Full Name", 121), text("FirstName", "First Name", 40),
+        text("LastName", "Last Name", 80), _text("Email", "Email", 128, type="email", **ro),
+        flag("IsActive", "Active")]
+    stage = SObject("OpportunityStage", "Opportunity Stage", setup=True)
+    stage.fields = base("Opportunity Stage") + [
+        text("MasterLabel", "Master Label"), text("ApiName", "Api Name"),
+        Field("SortOrder", "int", "Sort Order", **ro), flag("IsActive", "Is Active"),
+        flag("IsClosed", "Is Closed"), flag("IsWon", "Is Won"),
+        Field("DefaultProbability", "percent", "Probability (%)", **ro),
+        text("ForecastCategoryName", "Forecast Category")]
+    organization = SObject("Organization", "Organization", setup=True)
+    organization.fields = base("Organization") + [
+        text("Name", "Name", 80), text("OrganizationType", "Edition", 40),
+        flag("IsSandbox", "Is Sandbox"), text("InstanceName", "Instance Name", 5)]
+    for sobject in (record_type, lead_status, user, stage, organization):
+        sobject.fields = {f.name: f for f in sobject.fields}
+    return [record_type, lead_status, user, stage, organization]
+
+
+@dataclass(frozen=True)
+class SchemaOptions:
+    """What a sandbox's org lacks or configures differently from the full schema."""
+    missing: frozenset = frozenset()      # {"Lead.Portal_Referral_Id__c", "Account.Portal_Partner_Status__c=Active Distributor"}
+    not_unique: frozenset = frozenset()   # {"Contact.Portal_User_Id__c"}: external id, not unique
+
+    @classmethod
+    def parse(cls, missing, not_unique) -> "SchemaOptions":
+        def entries(value) -> frozenset:
+            if value is None:
+                return frozenset()
+            if isinstance(value, str):
+                value = value.split(",")
+            if not isinstance(value, (list, tuple, set, frozenset)):
+                raise ValueError("expected a list of 'Object.Field' (or 'Object.Field=Value') entries")
+            found = set()
+            data = {s.name: s for s in _data_objects()}
+            for item in value:
+                text = str(item).strip()
+                if not text:
+                    continue
+                name = text.split("=", 1)[0]
+                sobject, _, field_name = name.partition(".")
+                if sobject not in data or field_name not in data[sobject].fields:
+                    raise ValueError(f"unknown field {name!r}: expected Object.Field of "
+                                     f"{sorted(data)} (custom fields end in __c)")
+                found.add(text)
+            return frozenset(found)
+        return cls(entries(missing), entries(not_unique))
+
+    def as_json(self) -> dict:
+        return {"missing": sorted(self.missing), "not_unique": sorted(self.not_unique)}
+
+
+_CACHE: dict[SchemaOptions, dict[str, SObject]] = {}
+
+
+def build(options: SchemaOptions) -> dict[str, SObject]:
+    """The org's sObjects under these options (cached: schemas are immutable)."""
+    cached = _CACHE.get(options)
+    if cached is not None:
+        return cached
+    result = {}
+    for sobject in _data_objects():
+        kept = {}
+        for name, definition in sobject.fields.items():
+            key = f"{sobject.name}.{name}"
+            if key in options.missing:
+                continue
+            dropped = {e.split("=", 1)[1] for e in options.missing if e.startswith(key + "=")}
+            if dropped:
+                definition = replace(definition, picklist=tuple(
+                    (v, d) for v, d in definition.picklist if v not in dropped))
+            if key in options.not_unique:
+                definition = replace(definition, unique=False)
+            kept[name] = definition
+        sobject.fields = kept
+        result[sobject.name] = sobject
+    for sobject in _setup_objects():
+        result[sobject.name] = sobject
+    _CACHE[options] = result
+    return result
+
+
+def schema() -> dict[str, SObject]:
+    """The current sandbox's sObjects (inside a request of a sandbox app)."""
+    return build(runtime.crm("salesforce").extras.get("schema") or SchemaOptions())
 
 
 def sobject(name: str) -> SObject | None:
-    found = SOBJECTS.get(name)
+    objects = schema()
+    found = objects.get(name)
     if found is None:
-        found = next((s for s in SOBJECTS.values() if s.name.lower() == str(name).lower()), None)
+        found = next((s for s in objects.values() if s.name.lower() == str(name).lower()), None)
     return found
 
 

@@ -12,7 +12,10 @@ _BASE62 = string.digits + string.ascii_uppercase + string.ascii_lowercase
 _SUFFIX = string.ascii_uppercase + "012345"
 
 PREFIXES = {"Account": "001", "Contact": "003", "Opportunity": "006", "Lead": "00Q",
-            "RecordType": "012", "User": "005", "Organization": "00D"}
+            "RecordType": "012", "User": "005", "Organization": "00D",
+            # Setup objects' prefixes as seen in orgs (LeadStatus 01J, OpportunityStage 01J… differ
+            # by release; unverified): only their shape matters to a client.
+            "LeadStatus": "01J", "OpportunityStage": "01M"}
 
 
 def with_checksum(id15: str) -> str:

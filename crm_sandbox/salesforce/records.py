@@ -14,11 +14,12 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from crm_sandbox import clock, store
-from crm_sandbox.salesforce import fields, ids
+from crm_sandbox.salesforce import fields, ids, org
 from crm_sandbox.salesforce.errors import SalesforceError
 
 _r = store.sf_records
 _x = store.sf_external_ids
+_l = store.sf_lookup
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
@@ -33,6 +34,15 @@ class Record:
 
 
 @dataclass
+class Ref:
+    """A parent set by its external id in a write: `"Account": {"Portal_Org_Id__c": "O-1"}`."""
+    field: str          # AccountId
+    sobject: str        # Account
+    ext_field: str      # Portal_Org_Id__c
+    value: str
+
+
+@dataclass
 class Plan:
     """One record to write: the existing record (None to create) and its final field values."""
     index: int
@@ -41,12 +51,23 @@ class Plan:
     final: dict = field(default_factory=dict)
     errors: list[SalesforceError] = field(default_factory=list)
     result: Record | None = None
+    refs: list[Ref] = field(default_factory=list)
+    changed: set = field(default_factory=set)
 
 
 def describe(name: str) -> fields.SObject:
     sobject = fields.sobject(name)
     if sobject is None:
         raise SalesforceError(404, "NOT_FOUND", "The requested resource does not exist")
+    return sobject
+
+
+def writable(name: str) -> fields.SObject:
+    """An sObject the API may write; setup objects are read-only in this sandbox."""
+    sobject = describe(name)
+    if sobject.setup:
+        raise SalesforceError(400, "INVALID_TYPE_FOR_OPERATION",
+                              f"entity type cannot be inserted, updated or deleted: {sobject.name}")
     return sobject
 
 
@@ -59,12 +80,19 @@ def fetch(session: Session, record_ids, *, sobject: str | None = None,
     keys = [ids.to_18(i) for i in record_ids if ids.looks_like_id(i)]
     if not keys:
         return {}
+    if sobject and describe(sobject).setup:
+        wanted = set(keys)
+        return {r.id: r for r in setup_rows(sobject) if r.id in wanted}
     statement = sa.select(_r).where(_r.c.id.in_(keys))
     if sobject:
         statement = statement.where(_r.c.sobject == sobject)
     if not include_deleted:
         statement = statement.where(_r.c.is_deleted.is_(False))
     return {row.id: _row(row) for row in session.execute(statement)}
+
+
+def setup_rows(sobject: str) -> list[Record]:
+    return [Record(values["Id"], sobject, values, 0) for values in org.setup_records(sobject)]
 
 
 def get(session: Session, sobject: str, record_id: str) -> Record:
@@ -78,12 +106,21 @@ def get(session: Session, sobject: str, record_id: str) -> Record:
     return record
 
 
-def by_external_id(session: Session, sobject: str, field_name: str, values: list[str]) -> dict[str, str]:
-    """{value (as given): record id} for an external-id field; values match case-insensitively."""
-    lowered = {str(v).lower(): str(v) for v in values}
-    rows = session.execute(sa.select(_x.c.value, _x.c.record_id).where(
-        _x.c.sobject == sobject, _x.c.field == field_name, _x.c.value.in_(list(lowered))))
-    return {lowered[row.value]: row.record_id for row in rows}
+def matching(session: Session, sobject: str, field_name: str, values) -> dict[str, list[str]]:
+    """{value (as given): [live record ids]} for an external-id or Email field, case-insensitively."""
+    lowered: dict[str, list[str]] = {}
+    for value in values:
+        lowered.setdefault(str(value).lower(), []).append(str(value))
+    if not lowered:
+        return {}
+    rows = session.execute(sa.select(_l.c.value, _l.c.record_id).where(
+        _l.c.sobject == sobject, _l.c.field == field_name, _l.c.value.in_(list(lowered)))
+        .order_by(_l.c.record_id))
+    found: dict[str, list[str]] = {}
+    for row in rows:
+        for given in lowered[row.value]:
+            found.setdefault(given, []).append(row.record_id)
+    return found
 
 
 def external_id_field(sobject: fields.SObject, name: str) -> fields.Field:
@@ -92,6 +129,13 @@ def external_id_field(sobject: fields.SObject, name: str) -> fields.Field:
         raise SalesforceError(404, "NOT_FOUND",
                               f"Provided external ID field does not exist or is not accessible: {name}")
     return found
+
+
+def multiple_matches(field_name: str, record_ids: list[str]) -> SalesforceError:
+    """An external id held by several records (FACTS §2.3: 300 on the single-record resources)."""
+    return SalesforceError(300, "DUPLICATE_EXTERNAL_ID",
+                           f"{field_name}: more than one record found for external id field: "
+                           f"[{', '.join(record_ids)}]", [field_name])
 
 
 # --- planning ----------------------------------------------------------------------------------
@@ -104,12 +148,24 @@ def plan(sobject: fields.SObject, index: int, values: dict,
     if not isinstance(values, dict):
         result.errors.append(SalesforceError(400, "JSON_PARSER_ERROR", "Expected a JSON object"))
         return result
+    if sobject.setup:
+        result.errors.append(SalesforceError(400, "INVALID_TYPE_FOR_OPERATION",
+                                             f"entity type cannot be inserted, updated or deleted: {sobject.name}"))
+        return result
+    if record is not None and sobject.name == "Lead" and record.fields.get("IsConverted") and not system:
+        result.errors.append(SalesforceError(400, "CANNOT_UPDATE_CONVERTED_LEAD",
+                                             "cannot reference converted lead"))
+        return result
     bad_access = []
     for name, raw in values.items():
         if name == "attributes" or (name == "Id" and record is not None):
             continue
         definition = sobject.field(name)
         if definition is None:
+            reference = sobject.relationship(name)
+            if reference is not None and isinstance(raw, dict):
+                _plan_ref(result, reference, raw, record, system)
+                continue
             result.errors.append(SalesforceError(
                 400, "INVALID_FIELD", f"No such column '{name}' on sobject of type {sobject.name}"))
             continue
@@ -122,6 +178,7 @@ def plan(sobject: fields.SObject, index: int, values: dict,
             result.errors.append(error)
         else:
             final[definition.name] = value
+            result.changed.add(definition.name)
     if bad_access:
         result.errors.append(SalesforceError(
             400, "INVALID_FIELD_FOR_INSERT_UPDATE",
@@ -131,13 +188,53 @@ def plan(sobject: fields.SObject, index: int, values: dict,
     if record is None:
         _defaults(sobject, final)
     _derive(sobject, final, values, record)
+    _check_setup_references(sobject, final, result)
     missing = [f.name for f in sobject.fields.values()
-               if not f.nillable and f.createable and final.get(f.name) in (None, "")]
+               if not f.nillable and f.createable and final.get(f.name) in (None, "")
+               and not any(r.field == f.name for r in result.refs)]
     if missing:
         result.errors.append(SalesforceError(
             400, "REQUIRED_FIELD_MISSING", f"Required fields are missing: [{', '.join(missing)}]", missing))
     result.final = final
     return result
+
+
+def _plan_ref(result: Plan, reference: fields.Field, raw: dict, record: Record | None, system: bool) -> None:
+    allowed = reference.createable if record is None else reference.updateable
+    if not allowed and not system:
+        result.errors.append(SalesforceError(
+            400, "INVALID_FIELD_FOR_INSERT_UPDATE",
+            f"Unable to create/update fields: {reference.name}.", [reference.name]))
+        return
+    target = fields.sobject(reference.reference_to[0]) if reference.reference_to else None
+    keys = [k for k in raw if k != "attributes"]
+    ext = target.field(keys[0]) if target is not None and len(keys) == 1 else None
+    if ext is None or not ext.external_id or raw[keys[0]] in (None, ""):
+        result.errors.append(SalesforceError(
+            400, "INVALID_FIELD", f"{reference.relationship_name}: a parent reference names exactly one "
+            f"external ID field of {reference.reference_to[0] if reference.reference_to else '?'} and its value",
+            [reference.name]))
+        return
+    result.refs.append(Ref(reference.name, target.name, ext.name, str(raw[keys[0]])))
+    result.changed.add(reference.name)
+
+
+def _check_setup_references(sobject: fields.SObject, final: dict, result: Plan) -> None:
+    """Record types are validated per object; owners must be active users of the org."""
+    if "RecordTypeId" in result.changed and final.get("RecordTypeId"):
+        valid = {t.id for t in sobject.record_types}
+        if final["RecordTypeId"] not in valid:
+            result.errors.append(SalesforceError(
+                400, "INVALID_CROSS_REFERENCE_KEY",
+                f"Record Type ID: this ID value isn't valid for the user: {final['RecordTypeId']}",
+                ["RecordTypeId"]))
+    if "OwnerId" in result.changed and final.get("OwnerId"):
+        if final["OwnerId"] not in org.user_ids():
+            result.errors.append(SalesforceError(
+                400, "INVALID_CROSS_REFERENCE_KEY", "Owner ID: id value of incorrect type", ["OwnerId"]))
+        elif final["OwnerId"] not in org.user_ids(active_only=True):
+            result.errors.append(SalesforceError(
+                400, "INACTIVE_OWNER_OR_USER", "operation performed with inactive user as owner", ["OwnerId"]))
 
 
 def _coerce(sobject, definition: fields.Field, raw):
@@ -152,6 +249,9 @@ def _coerce(sobject, definition: fields.Field, raw):
         return None, SalesforceError(400, "JSON_PARSER_ERROR",
                                      f"Cannot deserialize instance of boolean from {raw!r} for {name}", [name])
     if kind in ("int", "double", "currency", "percent"):
+        if isinstance(raw, bool) or not isinstance(raw, (int, float, str)):
+            return None, SalesforceError(400, "JSON_PARSER_ERROR",
+                                         f"Cannot deserialize instance of {kind} from {raw!r} for {name}", [name])
         try:
             number = float(raw)
         except (TypeError, ValueError):
@@ -214,13 +314,22 @@ def _derive(sobject: fields.SObject, final: dict, values: dict, record: Record |
         final["Probability"] = float(probability)
 
 
+def _unique_fields(sobject: str) -> list[str]:
+    return [f.name for f in describe(sobject).fields.values() if f.external_id and f.unique]
+
+
+def _lookup_fields(sobject: str) -> list[str]:
+    """Fields kept in sf_lookup: every external id, and Email (duplicate rules, SOQL narrowing)."""
+    return [f.name for f in describe(sobject).fields.values() if f.external_id or f.type == "email"]
+
+
 def check_unique(session: Session, plans: list[Plan]) -> None:
-    """DUPLICATE_VALUE for external-id values held by another record or twice in the batch."""
+    """DUPLICATE_VALUE for unique external-id values held by another record or twice in the batch."""
     claims: dict[tuple, Plan] = {}
     for p in plans:
         if p.errors:
             continue
-        for name in describe(p.sobject).external_ids:
+        for name in _unique_fields(p.sobject):
             value = p.final.get(name)
             if value is None:
                 continue
@@ -234,32 +343,132 @@ def check_unique(session: Session, plans: list[Plan]) -> None:
     for sobject, name, value in claims:
         grouped.setdefault((sobject, name), []).append(value)
     for (sobject, name), values in grouped.items():
-        rows = session.execute(sa.select(_x.c.value, _x.c.record_id).where(
-            _x.c.sobject == sobject, _x.c.field == name, _x.c.value.in_(values)))
+        rows = session.execute(sa.select(_l.c.value, _l.c.record_id).where(
+            _l.c.sobject == sobject, _l.c.field == name, _l.c.value.in_(values)))
         for row in rows:
             p = claims[(sobject, name, row.value)]
             if p.record is None or p.record.id != row.record_id:
+                if not any(e.error_code == "DUPLICATE_VALUE" for e in p.errors):
+                    p.errors.append(SalesforceError(
+                        400, "DUPLICATE_VALUE", f"duplicate value found: {name} duplicates value on "
+                        f"record with id: {row.record_id}", []))
+
+
+def resolve_refs(session: Session, plans: list[Plan]) -> None:
+    """Turn `"Account": {"Portal_Org_Id__c": "O-1"}` into AccountId, one lookup per (object, field)."""
+    wanted: dict[tuple[str, str], set[str]] = {}
+    for p in plans:
+        for ref in p.refs:
+            wanted.setdefault((ref.sobject, ref.ext_field), set()).add(ref.value)
+    found = {key: matching(session, key[0], key[1], values) for key, values in wanted.items()}
+    for p in plans:
+        for ref in p.refs:
+            hits = found[(ref.sobject, ref.ext_field)].get(ref.value, [])
+            if not hits:
                 p.errors.append(SalesforceError(
-                    400, "DUPLICATE_VALUE", f"duplicate value found: {name} duplicates value on "
-                    f"record with id: {row.record_id}", []))
+                    400, "INVALID_FIELD", f"Foreign key external ID: {ref.value} not found for field "
+                    f"{ref.ext_field} in entity {ref.sobject}", []))
+            elif len(hits) > 1:
+                p.errors.append(SalesforceError(
+                    400, "INVALID_FIELD", f"More than 1 record found for external id field {ref.ext_field} "
+                    f"in entity {ref.sobject}: {', '.join(hits)}", []))
+            else:
+                p.final[ref.field] = hits[0]
+        if p.refs and not p.errors:
+            sobject = describe(p.sobject)
+            missing = [f.name for f in sobject.fields.values()
+                       if not f.nillable and f.createable and p.final.get(f.name) in (None, "")]
+            if missing:
+                p.errors.append(SalesforceError(
+                    400, "REQUIRED_FIELD_MISSING", f"Required fields are missing: [{', '.join(missing)}]",
+                    missing))
 
 
 def check_references(session: Session, plans: list[Plan]) -> None:
-    wanted = {p.final.get("AccountId") for p in plans if not p.errors and p.final.get("AccountId")}
-    present = fetch(session, wanted, sobject="Account") if wanted else {}
+    """Reference fields set in this write must point at a live record of the referenced object."""
+    wanted: dict[str, set[str]] = {}
     for p in plans:
-        account = p.final.get("AccountId")
-        if not p.errors and account and account not in present:
-            p.errors.append(SalesforceError(
-                400, "INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id", ["AccountId"]))
+        if p.errors:
+            continue
+        sobject = describe(p.sobject)
+        for name in p.changed:
+            definition = sobject.fields.get(name)
+            value = p.final.get(name)
+            if definition is None or definition.type != "reference" or not value:
+                continue
+            target = definition.reference_to[0] if definition.reference_to else None
+            if target in ("Account", "Contact", "Opportunity", "Lead"):
+                wanted.setdefault(target, set()).add(value)
+    present = {target: fetch(session, values, sobject=target) for target, values in wanted.items()}
+    for p in plans:
+        if p.errors:
+            continue
+        sobject = describe(p.sobject)
+        for name in sorted(p.changed):
+            definition = sobject.fields.get(name)
+            value = p.final.get(name)
+            if definition is None or definition.type != "reference" or not value:
+                continue
+            target = definition.reference_to[0] if definition.reference_to else None
+            if target in present and value not in present[target]:
+                p.errors.append(SalesforceError(
+                    400, "INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id", [name]))
+
+
+def check_duplicates(session: Session, plans: list[Plan], *, allow_save: bool) -> None:
+    """The org's duplicate rules on Lead and Contact email (FACTS §2.9 DUPLICATES_DETECTED).
+
+    Matching is exact on Email, case-insensitive, against existing live records of the same
+    object; records of one batch are not matched against each other, as in Salesforce's imports.
+    """
+    mode = org.duplicate_rules()
+    if mode == "off" or (mode == "alert" and allow_save):
+        return
+    candidates = [p for p in plans if not p.errors and p.sobject in ("Lead", "Contact")
+                  and p.final.get("Email") and (p.record is None or "Email" in p.changed)]
+    by_object: dict[str, list[Plan]] = {}
+    for p in candidates:
+        by_object.setdefault(p.sobject, []).append(p)
+    for sobject, group in by_object.items():
+        found = matching(session, sobject, "Email", [p.final["Email"] for p in group])
+        for p in group:
+            others = [i for i in found.get(p.final["Email"], []) if p.record is None or i != p.record.id]
+            if others:
+                p.errors.append(duplicates_detected(sobject, others, allow_save=mode == "alert"))
+
+
+def duplicates_detected(sobject: str, record_ids: list[str], *, allow_save: bool) -> SalesforceError:
+    message = "You're creating a duplicate record. We recommend you use an existing record instead."
+    version = "v" + str(68) + ".0"
+    result = {
+        "allowSave": allow_save, "duplicateRule": f"Standard_{sobject}_Duplicate_Rule",
+        "duplicateRuleEntityType": sobject, "errorMessage": message,
+        "matchResults": [{
+            "entityType": sobject, "errors": [], "matchEngine": "ExactMatchEngine",
+            "matchRecords": [{"additionalInformation": [], "fieldDiffs": [], "matchConfidence": 100.0,
+                              "record": {"attributes": {"type": sobject,
+                                                        "url": f"/services/data/{version}/sobjects/{sobject}/{i}"},
+                                         "Id": i}} for i in record_ids],
+            "rule": f"Standard_{sobject}_Match_Rule_v1_1", "size": len(record_ids), "success": True}],
+    }
+    # "duplicateResut" (sic) is the key Salesforce's REST API really sends (FACTS §2.9).
+    return SalesforceError(400, "DUPLICATES_DETECTED", message, [], extra={"duplicateResut": result})
 
 
 # --- applying ----------------------------------------------------------------------------------
 
-def save(session: Session, plans: list[Plan], *, all_or_none: bool = False) -> list[Plan]:
-    """Write every plan without errors (none at all if all_or_none and one failed)."""
+def save(session: Session, plans: list[Plan], *, all_or_none: bool = False,
+         duplicate_rules: bool = False, allow_save: bool = False) -> list[Plan]:
+    """Write every plan without errors (none at all if all_or_none and one failed).
+
+    duplicate_rules: run the org's duplicate rules (API writes do; lead conversion and the
+    record pages don't); allow_save: the caller sent `Sforce-Duplicate-Rule-Header: allowSave=true`.
+    """
+    resolve_refs(session, plans)
     check_unique(session, plans)
     check_references(session, plans)
+    if duplicate_rules:
+        check_duplicates(session, plans, allow_save=allow_save)
     if all_or_none and any(p.errors for p in plans):
         rolled_back = SalesforceError(
             400, "ALL_OR_NONE_OPERATION_ROLLED_BACK",
@@ -288,13 +497,20 @@ def save(session: Session, plans: list[Plan], *, all_or_none: bool = False) -> l
         session.execute(sa.update(_r).where(_r.c.id == sa.bindparam("b_id")).values(
             fields=sa.bindparam("b_fields"), modstamp=sa.bindparam("b_now")),
             [{"b_id": p.record.id, "b_fields": json.dumps(p.final), "b_now": now} for p in updates])
-        session.execute(sa.delete(_x).where(_x.c.record_id.in_([p.record.id for p in updates])))
-    rows = [{"sobject": p.sobject, "field": name, "value": str(p.final[name]).lower(),
-             "record_id": p.result.id}
-            for p in creates + updates for name in describe(p.sobject).external_ids
-            if p.final.get(name) is not None]
-    if rows:
-        session.execute(sa.insert(_x), rows)
+        updated_ids = [p.record.id for p in updates]
+        session.execute(sa.delete(_x).where(_x.c.record_id.in_(updated_ids)))
+        session.execute(sa.delete(_l).where(_l.c.record_id.in_(updated_ids)))
+    written = creates + updates
+    unique_rows = [{"sobject": p.sobject, "field": name, "value": str(p.final[name]).lower(),
+                    "record_id": p.result.id}
+                   for p in written for name in _unique_fields(p.sobject) if p.final.get(name) is not None]
+    if unique_rows:
+        session.execute(sa.insert(_x), unique_rows)
+    lookup_rows = [{"sobject": p.sobject, "field": name, "value": str(p.final[name]).lower()[:255],
+                    "record_id": p.result.id}
+                   for p in written for name in _lookup_fields(p.sobject) if p.final.get(name) is not None]
+    if lookup_rows:
+        session.execute(sa.insert(_l), lookup_rows)
     return plans
 
 
@@ -304,36 +520,48 @@ def raise_first(p: Plan) -> Record:
     return p.result
 
 
-def create(session: Session, sobject_name: str, values: dict) -> Record:
+def create(session: Session, sobject_name: str, values: dict, *, duplicate_rules: bool = False,
+           allow_save: bool = False) -> Record:
     """Create one record. Raises SalesforceError (REQUIRED_FIELD_MISSING, DUPLICATE_VALUE, ...)."""
-    sobject = describe(sobject_name)
+    sobject = writable(sobject_name)
     if "Id" in (values or {}):
         raise SalesforceError(400, "INVALID_FIELD_FOR_INSERT_UPDATE",
                               "Unable to create/update fields: Id.", ["Id"])
-    return raise_first(save(session, [plan(sobject, 0, values, None)])[0])
+    return raise_first(save(session, [plan(sobject, 0, values, None)], duplicate_rules=duplicate_rules,
+                            allow_save=allow_save)[0])
 
 
 def update(session: Session, sobject_name: str, record_id: str, values: dict, *,
-           system: bool = False) -> Record:
+           system: bool = False, duplicate_rules: bool = False, allow_save: bool = False) -> Record:
     """Update one record's fields. Raises SalesforceError."""
-    sobject = describe(sobject_name)
+    sobject = writable(sobject_name)
     record = get(session, sobject.name, record_id)
-    return raise_first(save(session, [plan(sobject, 0, values, record, system=system)])[0])
+    return raise_first(save(session, [plan(sobject, 0, values, record, system=system)],
+                            duplicate_rules=duplicate_rules, allow_save=allow_save)[0])
 
 
 def upsert_plans(session: Session, sobject: fields.SObject, field_name: str,
                  items: list[tuple[str, dict]], *, update_only: bool = False) -> list[Plan]:
-    """Plans for upserting (external id value, values) pairs by an external-id field (or Id)."""
+    """Plans for upserting (external id value, values) pairs by an external-id field (or Id).
+
+    A value held by several records (a non-unique external id) fails with DUPLICATE_EXTERNAL_ID,
+    status 300, the way the single-record resource answers 300 Multiple Choices.
+    """
     definition = external_id_field(sobject, field_name)
     if definition.name == "Id":
         found = fetch(session, [v for v, _ in items], sobject=sobject.name)
-        matches = {v: ids.to_18(v) for v, _ in items if ids.looks_like_id(v) and ids.to_18(v) in found}
+        matches = {v: [ids.to_18(v)] for v, _ in items if ids.looks_like_id(v) and ids.to_18(v) in found}
     else:
-        matches = by_external_id(session, sobject.name, definition.name, [v for v, _ in items])
-        found = fetch(session, matches.values(), sobject=sobject.name)
+        matches = matching(session, sobject.name, definition.name, [v for v, _ in items])
+        found = fetch(session, [i for hits in matches.values() for i in hits], sobject=sobject.name)
     plans = []
     for index, (value, values) in enumerate(items):
-        values = dict(values or {})
+        if not isinstance(values, dict):
+            p = Plan(index, sobject.name, None)
+            p.errors.append(SalesforceError(400, "JSON_PARSER_ERROR", "Expected a JSON object"))
+            plans.append(p)
+            continue
+        values = dict(values)
         given = values.pop(definition.name, None)
         if given is not None and str(given).lower() != str(value).lower():
             p = Plan(index, sobject.name, None)
@@ -341,7 +569,13 @@ def upsert_plans(session: Session, sobject: fields.SObject, field_name: str,
                                             f"Do not specify {definition.name} in the request body", [definition.name]))
             plans.append(p)
             continue
-        record = found.get(matches.get(value, ""))
+        hits = matches.get(value, [])
+        if len(hits) > 1:
+            p = Plan(index, sobject.name, None)
+            p.errors.append(multiple_matches(definition.name, hits))
+            plans.append(p)
+            continue
+        record = found.get(hits[0]) if hits else None
         if record is None and (definition.name == "Id" or update_only):
             p = Plan(index, sobject.name, None)
             p.errors.append(SalesforceError(404, "NOT_FOUND", "The requested resource does not exist"))
@@ -375,28 +609,47 @@ def delete(session: Session, record_ids: list[str]) -> dict[str, SalesforceError
             [{"b_id": r.id, "b_fields": json.dumps(dict(r.fields, IsDeleted=True, SystemModstamp=stamp))}
              for r in live])
         session.execute(sa.delete(_x).where(_x.c.record_id.in_([r.id for r in live])))
+        session.execute(sa.delete(_l).where(_l.c.record_id.in_([r.id for r in live])))
     return outcome
 
 
 def convert_lead(session: Session, lead_id: str, *, create_opportunity: bool = True,
-                 opportunity_name: str | None = None) -> Record:
-    """Convert a lead as Salesforce's convertLead does: create Account, Contact and (optionally)
-    Opportunity, then mark the lead converted. Raises SalesforceError if already converted."""
+                 opportunity_name: str | None = None, account_id: str | None = None,
+                 contact_id: str | None = None) -> Record:
+    """Convert a lead as Salesforce's convertLead does: create (or reuse) the Account and the
+    Contact, optionally create an Opportunity, then mark the lead converted (FACTS §2.8).
+    Raises SalesforceError if already converted or if a given account/contact does not exist."""
     lead = get(session, "Lead", lead_id)
     if lead.fields.get("IsConverted"):
         raise SalesforceError(400, "INVALID_STATUS", "This lead was already converted.")
     values = lead.fields
+
     # Same-named custom fields are mapped onto the new records, as an admin would set up lead
-    # field mapping for the portal's fields.
+    # field mapping for the portal's fields; unique ones go to one record only (below).
     def mapped(sobject_name):
         target = describe(sobject_name)
         return {k: v for k, v in values.items() if k.endswith("__c") and target.field(k)
                 and not target.field(k).unique and v is not None}
-    account = create(session, "Account", dict(mapped("Account"), Name=values.get("Company") or values["LastName"]))
-    contact = create(session, "Contact", dict(
-        mapped("Contact"), LastName=values["LastName"], FirstName=values.get("FirstName"),
-        Email=values.get("Email"), Phone=values.get("Phone"), Title=values.get("Title"),
-        LeadSource=values.get("LeadSource"), AccountId=account.id))
+    if account_id:
+        account = get(session, "Account", account_id)
+    else:
+        account = create(session, "Account", dict(mapped("Account"),
+                                                   Name=values.get("Company") or values["LastName"]))
+    referral_id = values.get("Portal_Referral_Id__c")
+    # The referral id follows the lead to its opportunity, or to the contact without one.
+    contact_gets_referral = bool(referral_id) and not create_opportunity and \
+        describe("Contact").field("Portal_Referral_Id__c") is not None
+    if contact_id:
+        contact = get(session, "Contact", contact_id)
+        if contact.fields.get("AccountId") != account.id:
+            contact = update(session, "Contact", contact.id, {"AccountId": account.id}, system=True)
+    else:
+        contact_values = dict(mapped("Contact"), LastName=values["LastName"], FirstName=values.get("FirstName"),
+                              Email=values.get("Email"), Phone=values.get("Phone"), Title=values.get("Title"),
+                              LeadSource=values.get("LeadSource"), AccountId=account.id)
+        if contact_gets_referral:
+            contact_values["Portal_Referral_Id__c"] = referral_id
+        contact = create(session, "Contact", contact_values)
     changes = {"IsConverted": True, "Status": fields.CONVERTED_STATUS, "ConvertedDate": clock.today_iso(),
                "ConvertedAccountId": account.id, "ConvertedContactId": contact.id}
     if create_opportunity:
@@ -404,9 +657,8 @@ def convert_lead(session: Session, lead_id: str, *, create_opportunity: bool = T
                                   Name=opportunity_name or f"{values.get('Company') or values['LastName']}-",
                                   StageName="Prospecting", CloseDate=_in_days(30),
                                   AccountId=account.id, LeadSource=values.get("LeadSource"))
-        # The referral id is unique per object, so the opportunity may carry the lead's too.
-        if values.get("Portal_Referral_Id__c"):
-            opportunity_values["Portal_Referral_Id__c"] = values["Portal_Referral_Id__c"]
+        if referral_id and describe("Opportunity").field("Portal_Referral_Id__c") is not None:
+            opportunity_values["Portal_Referral_Id__c"] = referral_id
         opportunity = create(session, "Opportunity", opportunity_values)
         changes["ConvertedOpportunityId"] = opportunity.id
     return update(session, "Lead", lead.id, changes, system=True)
@@ -440,9 +692,20 @@ def deleted_since(session: Session, sobject: str, start_ms: int, end_ms: int) ->
 
 
 def query_rows(session: Session, sobject: str, *, include_deleted: bool, low_ms: int | None,
-               high_ms: int | None) -> list[Record]:
-    """Candidate rows for a SOQL query, narrowed in SQL by the modstamp bounds it implies."""
+               high_ms: int | None, narrow: tuple[str, list] | None = None) -> list[Record]:
+    """Candidate rows for a SOQL query, narrowed in SQL by the modstamp bounds it implies and by
+    an indexed condition (`Id`, an external id or Email `=`/`IN`) when it has one."""
+    if describe(sobject).setup:
+        return setup_rows(sobject)
     statement = sa.select(_r).where(_r.c.sobject == sobject)
+    if narrow is not None:
+        name, values = narrow
+        if name == "Id":
+            statement = statement.where(_r.c.id.in_([ids.to_18(v) for v in values if ids.looks_like_id(v)]))
+        else:
+            statement = statement.where(_r.c.id.in_(sa.select(_l.c.record_id).where(
+                _l.c.sobject == sobject, _l.c.field == name,
+                _l.c.value.in_([str(v).lower() for v in values]))))
     if not include_deleted:
         statement = statement.where(_r.c.is_deleted.is_(False))
     if low_ms is not None:

@@ -16,7 +16,7 @@ links = Blueprint("links", __name__)
 PAGE_SIZE = 50
 NAV = [("Lead", "Leads"), ("Account", "Accounts"), ("Contact", "Contacts"), ("Opportunity", "Opportunities")]
 COLUMNS = {"Lead": ["LastName", "FirstName", "Company", "Status", "IsConverted"],
-           "Account": ["Name", "Partner_Status__c", "Website"],
+           "Account": ["Name", "Portal_Partner_Status__c", "Website"],
            "Contact": ["LastName", "FirstName", "Email", "AccountId"],
            "Opportunity": ["Name", "StageName", "Amount", "CloseDate"]}
 TITLE = {"Lead": ("FirstName", "LastName"), "Account": ("Name",), "Contact": ("FirstName", "LastName"),
@@ -29,6 +29,14 @@ def _chrome(active: str) -> dict:
             "list_endpoint": "salesforce.ui.records"}
 
 
+def _data_object(name: str) -> fields.SObject:
+    """Lead, Account, Contact or Opportunity; setup objects have no pages here."""
+    sobject = records.describe(name)
+    if sobject.setup:
+        raise SalesforceError(404, "NOT_FOUND", "The requested resource does not exist")
+    return sobject
+
+
 @bp.get("/")
 def index():
     return redirect(url_for(".records", object_type="Lead"))
@@ -36,21 +44,23 @@ def index():
 
 @bp.get("/<object_type>", endpoint="records")
 def record_list(object_type):
-    sobject = records.describe(object_type)
+    sobject = _data_object(object_type)
     page = max(int(request.args.get("page", 1)), 1)
     rows, total = records.page(store.session(), sobject.name, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE)
+    # An org may lack the portal's custom fields (org.py): show the columns it has.
+    columns = [c for c in COLUMNS.get(sobject.name, ["Id"]) if c in sobject.fields]
     return render_template(
         "list.html", **_chrome(sobject.name), title=dict(NAV)[sobject.name], total=total, page=page,
         has_next=page * PAGE_SIZE < total,
-        columns=[{"label": sobject.fields[c].label} for c in COLUMNS[sobject.name]],
+        columns=[{"label": sobject.fields[c].label} for c in columns],
         rows=[{"url": url_for(".record", object_type=sobject.name, record_id=r.id),
-               "cells": [r.fields.get(c) for c in COLUMNS[sobject.name]],
+               "cells": [r.fields.get(c) for c in columns],
                "modified": clock.salesforce_datetime(r.modstamp)} for r in rows])
 
 
 @bp.get("/<object_type>/<record_id>")
 def record(object_type, record_id, error: str | None = None):
-    sobject = records.describe(object_type)
+    sobject = _data_object(object_type)
     found = records.get(store.session(), sobject.name, record_id)
     values = found.fields
     editable = [_field(f, values.get(name)) for name, f in sobject.fields.items()
@@ -90,7 +100,7 @@ def record(object_type, record_id, error: str | None = None):
 
 @bp.post("/<object_type>/<record_id>")
 def update(object_type, record_id):
-    sobject = records.describe(object_type)
+    sobject = _data_object(object_type)
     session = store.session()
     current = records.get(session, sobject.name, record_id).fields
     changes = {}

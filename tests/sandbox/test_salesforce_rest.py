@@ -130,11 +130,11 @@ def test_describe_lists_fields_picklists_and_record_types(salesforce_session):
     body = salesforce_session.get(f"{API}/sobjects/Account/describe").json()
     by_name = {f["name"]: f for f in body["fields"]}
     assert by_name["Name"]["nillable"] is False and by_name["Name"]["createable"] is True
-    assert by_name["Portal_Account_Id__c"]["externalId"] is True and by_name["Portal_Account_Id__c"]["unique"]
-    assert [v["value"] for v in by_name["Partner_Status__c"]["picklistValues"]] == [
-        "Prospect", "Onboarding", "Active", "Inactive"]
+    assert by_name["Portal_Org_Id__c"]["externalId"] is True and by_name["Portal_Org_Id__c"]["unique"]
+    assert [v["value"] for v in by_name["Portal_Partner_Status__c"]["picklistValues"]] == [
+        "Active Partner", "Inactive Partner", "Active Distributor", "Inactive Distributor"]
     assert by_name["Sync_with_Portal__c"]["type"] == "boolean"
-    assert {t["name"] for t in body["recordTypeInfos"]} == {"Master", "Partner", "Customer"}
+    assert {t["name"] for t in body["recordTypeInfos"]} == {"Master", "Partner", "Distributor", "Customer"}
     lead = salesforce_session.get(f"{API}/sobjects/Lead/describe").json()
     status = next(f for f in lead["fields"] if f["name"] == "Status")
     assert status["defaultedOnCreate"] is True and status["restrictedPicklist"] is True

@@ -24,6 +24,10 @@ def _inputs(limit: int) -> list:
         raise errors.validation("Invalid input JSON: expected {\"inputs\": [...]}")
     if len(inputs) > limit:
         raise errors.validation(f"Batch input size {len(inputs)} exceeds the limit of {limit}")
+    for index, item in enumerate(inputs):
+        if not isinstance(item, dict):
+            raise errors.validation(f"Invalid input JSON on line 1: inputs[{index}] must be a JSON "
+                                    f"object, not {type(item).__name__ if item is not None else 'null'}")
     return inputs
 
 
@@ -32,6 +36,14 @@ def _id(value) -> int:
     if not text.isdigit():
         raise errors.validation(f"{text!r} is not a valid record id")
     return int(text)
+
+
+def _list(value) -> list:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise errors.validation("Invalid input JSON on line 1: to must be a list of {\"id\": ...}")
+    return value
 
 
 def _pair_json(from_type, from_id, to_type, to_id, type_ids) -> dict:
@@ -51,7 +63,7 @@ def _batch(results: list, started: int) -> dict:
 def associate_default(object_type, object_id, to_type, to_id):
     started = clock.now_ms()
     from_type, to_type = object_types.canonical(object_type), object_types.canonical(to_type)
-    type_id = associations.DEFAULT[(from_type, to_type)]
+    type_id = associations.default_type(from_type, to_type)
     associations.associate(store.session(), from_type, to_type, [(object_id, to_id, [type_id])])
     spec = {"associationCategory": associations.HUBSPOT_DEFINED, "associationTypeId": type_id}
     return jsonify(_batch([{"from": {"id": str(object_id)}, "to": {"id": str(to_id)},
@@ -93,7 +105,7 @@ def list_for_record(object_type, object_id, to_type):
 def batch_associate_default(from_type, to_type):
     started = clock.now_ms()
     from_type, to_type = object_types.canonical(from_type), object_types.canonical(to_type)
-    type_id = associations.DEFAULT[(from_type, to_type)]
+    type_id = associations.default_type(from_type, to_type)
     pairs = [(_id(i.get("from")), _id(i.get("to")), [type_id]) for i in _inputs(MAX_CREATE)]
     associations.associate(store.session(), from_type, to_type, pairs)
     spec = {"associationCategory": associations.HUBSPOT_DEFINED, "associationTypeId": type_id}
@@ -128,7 +140,7 @@ def batch_read(from_type, to_type):
 @gate.route(bp, BATCH + "/archive", BATCH_DATED + "/archive", methods=["POST"])
 def batch_archive(from_type, to_type):
     from_type, to_type = object_types.canonical(from_type), object_types.canonical(to_type)
-    pairs = [(_id(i.get("from")), _id(t)) for i in _inputs(MAX_CREATE) for t in i.get("to") or []]
+    pairs = [(_id(i.get("from")), _id(t)) for i in _inputs(MAX_CREATE) for t in _list(i.get("to"))]
     associations.remove(store.session(), from_type, to_type, pairs)
     return "", 204
 

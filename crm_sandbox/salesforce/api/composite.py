@@ -31,8 +31,10 @@ def _records_body() -> tuple[list, bool]:
 
 
 def _type_of(item) -> fields.SObject | None:
-    name = ((item or {}).get("attributes") or {}).get("type") if isinstance(item, dict) else None
-    return fields.sobject(name) if name else None
+    attributes = item.get("attributes") if isinstance(item, dict) else None
+    name = attributes.get("type") if isinstance(attributes, dict) else None
+    sobject = fields.sobject(name) if isinstance(name, str) and name else None
+    return sobject if sobject is not None and not sobject.setup else None
 
 
 def _bad(index: int, sobject: str, code: str, message: str) -> records.Plan:
@@ -53,7 +55,7 @@ def create(version):
             plans.append(_bad(index, sobject.name, "INVALID_FIELD", "Don't set the Id field on create"))
         else:
             plans.append(records.plan(sobject, index, item, None))
-    records.save(store.session(), plans, all_or_none=all_or_none)
+    records.save(store.session(), plans, all_or_none=all_or_none, **shapes.save_options())
     return jsonify([shapes.save_result(p) for p in plans])
 
 
@@ -76,13 +78,13 @@ def update(version):
             plans.append(p)
         else:
             plans.append(records.plan(sobject, index, item, record))
-    records.save(session, plans, all_or_none=all_or_none)
+    records.save(session, plans, all_or_none=all_or_none, **shapes.save_options())
     return jsonify([shapes.save_result(p) for p in plans])
 
 
 @bp.patch(COLLECTION + "/<sobject>/<ext_field>")
 def upsert(version, sobject, ext_field):
-    described = records.describe(sobject)
+    described = records.writable(sobject)
     items, all_or_none = _records_body()
     definition = records.external_id_field(described, ext_field)
     pairs, bad = [], {}
@@ -90,7 +92,7 @@ def upsert(version, sobject, ext_field):
         if not isinstance(item, dict) or _type_of(item) is not described:
             bad[index] = _bad(index, described.name, "INVALID_TYPE",
                               f"The list can contain objects only of type {described.name}")
-        elif item.get(definition.name) in (None, ""):
+        elif item.get(definition.name) in (None, "") or isinstance(item.get(definition.name), (dict, list)):
             bad[index] = _bad(index, described.name, "MISSING_ARGUMENT",
                               f"{definition.name} not specified")
         else:
@@ -103,7 +105,7 @@ def upsert(version, sobject, ext_field):
         p = bad.get(index) or by_index[index]
         p.index = index
         plans.append(p)
-    records.save(session, plans, all_or_none=all_or_none)
+    records.save(session, plans, all_or_none=all_or_none, **shapes.save_options())
     return jsonify([shapes.save_result(p, created=True) for p in plans])
 
 

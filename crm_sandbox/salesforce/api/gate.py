@@ -43,8 +43,9 @@ def _before_authenticated() -> Response | None:
                                       f"API version {version} is retired").response()
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
     extras = runtime.crm(CRM).extras
-    if scheme.lower() not in ("bearer", "oauth") or not auth.session_valid(
-            runtime.sandbox().settings, token.strip(), extras.get("sessions_not_before_ms", 0)):
+    token = token.strip()
+    if scheme.lower() not in ("bearer", "oauth") or token in extras.get("revoked_sessions", ()) or \
+            not auth.session_valid(runtime.sandbox().settings, token, extras.get("sessions_not_before_ms", 0)):
         return errors.invalid_session().response()
     daily = runtime.crm(CRM).limits.daily
     accepted, _ = daily.acquire()
@@ -67,6 +68,10 @@ def _after(response: Response) -> Response:
     return runtime.count(CRM, response)
 
 
-def expire_sessions() -> None:
-    """Every token issued so far answers INVALID_SESSION_ID from now on."""
-    runtime.crm(CRM).extras["sessions_not_before_ms"] = int(time.time() * 1000) + 1
+def expire_sessions(token: str | None = None) -> None:
+    """Every token issued so far (or just `token`) answers INVALID_SESSION_ID from now on."""
+    extras = runtime.crm(CRM).extras
+    if token:
+        extras.setdefault("revoked_sessions", set()).add(token)
+    else:
+        extras["sessions_not_before_ms"] = int(time.time() * 1000) + 1

@@ -30,6 +30,18 @@ def wanted_fields(sobject: fields.SObject, text: str | None) -> list[str] | None
     return names
 
 
+def allow_save() -> bool:
+    """`Sforce-Duplicate-Rule-Header: allowSave=true` (FACTS §2.9): save despite an alert rule."""
+    header = request.headers.get("Sforce-Duplicate-Rule-Header", "")
+    options = dict(part.strip().partition("=")[::2] for part in header.split(";") if "=" in part)
+    return options.get("allowSave", "").strip().lower() == "true"
+
+
+def save_options() -> dict:
+    """How API writes save: through the duplicate rules, honouring the header."""
+    return {"duplicate_rules": True, "allow_save": allow_save()}
+
+
 def json_body():
     body = request.get_json(silent=True)
     if body is None:

@@ -45,7 +45,7 @@ def limits(version):
 @bp.get(DATA + "/sobjects/")
 def describe_global(version):
     return jsonify({"encoding": "UTF-8", "maxBatchSize": 200,
-                    "sobjects": [describe_.basic(s, version) for s in fields.SOBJECTS.values()]})
+                    "sobjects": [describe_.basic(s, version) for s in fields.schema().values()]})
 
 
 @bp.get(DATA + "/sobjects/<sobject>")
@@ -67,7 +67,7 @@ def create(version, sobject):
     body = shapes.json_body()
     if not isinstance(body, dict):
         raise SalesforceError(400, "JSON_PARSER_ERROR", "Expected a JSON object")
-    record = records.create(store.session(), records.describe(sobject).name, body)
+    record = records.create(store.session(), records.writable(sobject).name, body, **shapes.save_options())
     return jsonify(shapes.save_result(record)), 201
 
 
@@ -81,13 +81,15 @@ def read(version, sobject, record_id):
 @bp.patch(DATA + "/sobjects/<sobject>/<record_id>")
 def update(version, sobject, record_id):
     body = shapes.json_body()
-    records.update(store.session(), records.describe(sobject).name, record_id, body)
+    if not isinstance(body, dict):
+        raise SalesforceError(400, "JSON_PARSER_ERROR", "Expected a JSON object")
+    records.update(store.session(), records.writable(sobject).name, record_id, body, **shapes.save_options())
     return "", 204
 
 
 @bp.delete(DATA + "/sobjects/<sobject>/<record_id>")
 def delete(version, sobject, record_id):
-    records.describe(sobject)
+    records.writable(sobject)
     error = records.delete(store.session(), [record_id])[record_id]
     if error:
         raise error
@@ -102,25 +104,39 @@ def read_by_external_id(version, sobject, ext_field, value):
     if definition.name == "Id":
         record = records.get(session, described.name, value)
     else:
-        found = records.by_external_id(session, described.name, definition.name, [value])
-        if value not in found:
+        hits = records.matching(session, described.name, definition.name, [value]).get(value, [])
+        if not hits:
             raise SalesforceError(404, "NOT_FOUND", "The requested resource does not exist")
-        record = records.get(session, described.name, found[value])
+        if len(hits) > 1:
+            return _multiple_choices(version, described.name, hits)
+        record = records.get(session, described.name, hits[0])
     return jsonify(shapes.record_json(record, version, shapes.wanted_fields(described, request.args.get("fields"))))
 
 
 @bp.patch(DATA + "/sobjects/<sobject>/<ext_field>/<path:value>")
 def upsert(version, sobject, ext_field, value):
-    described = records.describe(sobject)
+    described = records.writable(sobject)
     body = shapes.json_body()
+    if not isinstance(body, dict):
+        raise SalesforceError(400, "JSON_PARSER_ERROR", "Expected a JSON object")
     update_only = request.args.get("updateOnly", "false").lower() == "true"
     session = store.session()
     plans = records.upsert_plans(session, described, ext_field, [(value, body)], update_only=update_only)
-    records.save(session, plans)
     p = plans[0]
+    if p.errors and p.errors[0].error_code == "DUPLICATE_EXTERNAL_ID":
+        hits = records.matching(session, described.name, ext_field, [value]).get(value, [])
+        return _multiple_choices(version, described.name, hits)
+    records.save(session, plans, **shapes.save_options())
     records.raise_first(p)
     # API 46.0 and later answer 201/200 with {id, success, errors, created} (FACTS §2.3).
     return jsonify(shapes.save_result(p, created=True)), (201 if p.record is None else 200)
+
+
+def _multiple_choices(version: str, sobject: str, record_ids: list[str]):
+    """300: the external id matches several records; the body lists their URLs (FACTS §2.3)."""
+    response = jsonify([f"/services/data/{version}/sobjects/{sobject}/{i}" for i in record_ids])
+    response.status_code = 300
+    return response
 
 
 @bp.get(DATA + "/sobjects/<sobject>/updated")
