@@ -1,4 +1,4 @@
 """Local HubSpot and Salesforce sandboxes for the referral portal; see README.md."""
-from crm_sandbox.app import create_app
+from crm_sandbox.app import InstanceRoot, create_app
 
-__all__ = ["create_app"]
+__all__ = ["InstanceRoot", "create_app"]

@@ -86,3 +86,23 @@ class _RestoreSandboxPrefix:
             environ["SCRIPT_NAME"] = script.rstrip("/")[: -len("/sandbox")]
             environ["PATH_INFO"] = "/sandbox" + environ.get("PATH_INFO", "")
         return self.app(environ, start_response)
+
+
+class InstanceRoot:
+    """Serve one sandbox CRM at the root of its own host, as the vendor does.
+
+    A Salesforce instance_url is a bare host (`https://acme.my.salesforce.com`), and some clients
+    (simple-salesforce) keep only its host and port. Wrapped, `/services/data/...` reaches
+    `/sandbox/salesforce/services/data/...` and the token endpoint answers `instance_url` = the
+    host root. Paths already under `/sandbox/` (the record pages' own links) pass unchanged.
+    """
+
+    def __init__(self, app, crm: str = "salesforce"):
+        self.app, self.crm = app, crm
+
+    def __call__(self, environ, start_response):
+        path = environ.get("PATH_INFO", "")
+        if not path.startswith("/sandbox/"):
+            environ["PATH_INFO"] = f"/sandbox/{self.crm}" + path
+        environ[runtime.INSTANCE_ROOT] = self.crm
+        return self.app(environ, start_response)

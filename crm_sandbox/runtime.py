@@ -65,8 +65,14 @@ def crm(name: str) -> CrmRuntime:
     return sandbox().crms[name]
 
 
+INSTANCE_ROOT = "crm_sandbox.instance_root"
+
+
 def base_url(name: str) -> str:
-    """`<host>/sandbox/<crm>` as the caller reached it, so links and instance_url work from outside."""
+    """`<host>/sandbox/<crm>` as the caller reached it, so links and instance_url work from outside;
+    just `<host>` when the CRM is served at the root of its own host (`app.InstanceRoot`)."""
+    if request.environ.get(INSTANCE_ROOT) == name:
+        return request.url_root.rstrip("/")
     return request.url_root.rstrip("/") + "/sandbox/" + name
 
 

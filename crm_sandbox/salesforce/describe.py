@@ -17,8 +17,14 @@ def field_json(sobject: fields.SObject, f: fields.Field) -> dict:
         "externalId": f.external_id, "unique": f.unique,
         "idLookup": f.name == "Id" or f.external_id or f.name == "Email",
         "custom": f.custom, "filterable": True, "sortable": f.type != "textarea",
+        "groupable": f.type not in ("textarea", "double", "currency", "percent", "datetime"),
+        "calculated": False, "autoNumber": False, "caseSensitive": False, "nameField": f.name == "Name",
+        "dependentPicklist": False, "cascadeDelete": False, "polymorphicForeignKey": f.name == "OwnerId",
+        "precision": 18 if f.type in ("currency", "double", "percent") else 0,
+        "scale": 2 if f.type in ("currency", "double", "percent") else 0,
+        "digits": 9 if f.type == "int" else 0,
         "referenceTo": list(f.reference_to),
-        "relationshipName": f.name[:-2] if f.type == "reference" and f.name.endswith("Id") and f.name != "Id" else None,
+        "relationshipName": f.relationship_name,
         "restrictedPicklist": f.restricted,
         "picklistValues": [{"active": True, "defaultValue": default, "label": value, "validFor": None,
                             "value": value} for value, default in f.picklist],
@@ -34,10 +40,11 @@ def record_type_json(sobject: fields.SObject, version: str, t: fields.RecordType
 
 def basic(sobject: fields.SObject, version: str) -> dict:
     base = f"/services/data/{version}/sobjects/{sobject.name}"
-    return {"name": sobject.name, "label": sobject.label, "labelPlural": sobject.label + "s",
-            "keyPrefix": ids.PREFIXES[sobject.name], "custom": False, "createable": True,
-            "updateable": True, "deletable": True, "queryable": True, "retrieveable": True,
-            "searchable": True, "replicateable": True,
+    writable = not sobject.setup
+    return {"name": sobject.name, "label": sobject.label, "labelPlural": sobject.plural,
+            "keyPrefix": ids.PREFIXES[sobject.name], "custom": False, "createable": writable,
+            "updateable": writable, "deletable": writable, "queryable": True, "retrieveable": True,
+            "searchable": writable, "replicateable": writable,
             "urls": {"sobject": base, "describe": base + "/describe", "rowTemplate": base + "/{ID}"}}
 
 
@@ -45,4 +52,7 @@ def describe(sobject: fields.SObject, version: str) -> dict:
     body = basic(sobject, version)
     body["fields"] = [field_json(sobject, f) for f in sobject.fields.values()]
     body["recordTypeInfos"] = [record_type_json(sobject, version, t) for t in sobject.record_types]
+    body["childRelationships"] = [{"cascadeDelete": False, "childSObject": c.sobject, "field": c.field,
+                                   "relationshipName": c.name, "restrictedDelete": False}
+                                  for c in sobject.children]
     return body

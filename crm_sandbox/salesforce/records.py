@@ -319,8 +319,11 @@ def _unique_fields(sobject: str) -> list[str]:
 
 
 def _lookup_fields(sobject: str) -> list[str]:
-    """Fields kept in sf_lookup: every external id, and Email (duplicate rules, SOQL narrowing)."""
-    return [f.name for f in describe(sobject).fields.values() if f.external_id or f.type == "email"]
+    """Fields kept in sf_lookup: every external id, Email (duplicate rules, SOQL narrowing) and
+    the reference field of each child relationship (`(SELECT Id FROM Contacts)` on Account)."""
+    child_fields = {c.field for s in fields.schema().values() for c in s.children if c.sobject == sobject}
+    return [f.name for f in describe(sobject).fields.values()
+            if f.external_id or f.type == "email" or f.name in child_fields]
 
 
 def check_unique(session: Session, plans: list[Plan]) -> None:

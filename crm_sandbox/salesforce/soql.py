@@ -1,12 +1,15 @@
 """A SOQL subset (FACTS §2.6):
 
-    SELECT f1, f2 | COUNT() FROM Object
+    SELECT f1, Parent.f2, (SELECT f3 FROM Children [WHERE ...] [ORDER BY ...] [LIMIT n]) | COUNT()
+    FROM Object
     [WHERE cond {AND|OR cond} with parentheses and NOT; =, !=, <>, <, >, <=, >=, LIKE, IN, NOT IN]
     [ORDER BY f [ASC|DESC] [NULLS FIRST|LAST], ...] [LIMIT n] [OFFSET n]
 
 Literals: 'strings', numbers, true/false, null, dates (2026-09-01), datetimes
 (2026-09-01T00:00:00Z), TODAY, YESTERDAY, TOMORROW, LAST_N_DAYS:n, NEXT_N_DAYS:n.
-String comparisons are case-insensitive, as in Salesforce.
+String comparisons are case-insensitive, as in Salesforce. Field paths follow parent
+relationships (`Account.Name`, `Account.Owner.Email`, `RecordType.DeveloperName`) in SELECT, WHERE
+and ORDER BY; child sub-queries follow child relationships (`Contacts`, `Opportunities` on Account).
 """
 from __future__ import annotations
 
@@ -29,9 +32,21 @@ _TOKEN = re.compile(r"""
 """, re.VERBOSE)
 
 
+@dataclass(frozen=True)
+class Path:
+    """A selected or compared field: `Name`, or through parents, `Account.Owner.Name`."""
+    parts: tuple           # canonical names: ("Account", "Owner", "Name")
+    definition: fields.Field
+    targets: tuple = ()    # the sObject reached by each relationship hop: ("Account", "User")
+
+    @property
+    def relationships(self) -> tuple:
+        return self.parts[:-1]
+
+
 @dataclass
 class Condition:
-    field: str
+    path: Path
     op: str
     value: object
 
@@ -45,12 +60,36 @@ class BoolOp:
 @dataclass
 class Query:
     sobject: fields.SObject
-    fields: list[str]
+    fields: list = field(default_factory=list)       # Path or Query (a child sub-query), in order
     count_only: bool = False
     where: object = None
-    order: list[tuple[str, bool, bool]] = field(default_factory=list)  # (field, desc, nulls_last)
+    order: list = field(default_factory=list)        # (Path, descending, nulls_last)
     limit: int | None = None
     offset: int = 0
+    child: fields.Child | None = None                # set on a child sub-query
+
+    @property
+    def paths(self) -> list[Path]:
+        return [f for f in self.fields if isinstance(f, Path)]
+
+    @property
+    def subqueries(self) -> list["Query"]:
+        return [f for f in self.fields if isinstance(f, Query)]
+
+    def chains(self, *, selected: bool, filtering: bool) -> set[tuple]:
+        """Relationship chains (("Account",), ("Account", "Owner")) to resolve before evaluating."""
+        paths = list(self.paths) if selected else []
+        if filtering:
+            paths += [p for p, _, _ in self.order] + _condition_paths(self.where)
+        return {p.relationships[:depth] for p in paths for depth in range(1, len(p.relationships) + 1)}
+
+
+def _condition_paths(node) -> list[Path]:
+    if node is None:
+        return []
+    if isinstance(node, BoolOp):
+        return [p for part in node.parts for p in _condition_paths(part)]
+    return [node.path]
 
 
 def _tokens(text: str) -> list[tuple[str, str]]:
@@ -105,27 +144,50 @@ class _Parser:
 def parse(text: str) -> Query:
     """Parse SOQL; raises MALFORMED_QUERY or INVALID_FIELD / INVALID_TYPE like Salesforce."""
     p = _Parser(text)
+    query = _select(p, parent=None)
+    if p.peek() is not None:
+        raise errors.malformed_query(f"unexpected token: '{p.peek()[1]}'")
+    return query
+
+
+def _select(p: _Parser, parent: fields.SObject | None) -> Query:
+    """SELECT ... FROM ... [WHERE] [ORDER BY] [LIMIT] [OFFSET]; a child sub-query when parent is set."""
     p.expect("SELECT")
-    selected, count_only = [], False
+    items, count_only = [], False
     if p.keyword("COUNT"):
         if not (p.punct("(") and p.punct(")")):
             raise errors.malformed_query("COUNT() takes no field in this sandbox")
         count_only = True
     else:
-        selected.append(p.take("word"))
+        items.append(_select_item(p, parent))
         while p.punct(","):
-            selected.append(p.take("word"))
+            items.append(_select_item(p, parent))
     p.expect("FROM")
     name = p.take("word")
-    sobject = fields.sobject(name)
-    if sobject is None:
-        raise errors.SalesforceError(400, "INVALID_TYPE", f"sObject type '{name}' is not supported.")
-    query = Query(sobject, [_field(sobject, f) for f in selected], count_only)
+    child = None
+    if parent is not None:
+        child = parent.child(name)
+        if child is None:
+            raise errors.SalesforceError(
+                400, "INVALID_TYPE", f"Didn't understand relationship '{name}' in FROM part of query call. "
+                "If you are attempting to use a custom relationship, be sure to append the '__r' after the "
+                "custom relationship name. Please reference your WSDL or the describe call for the "
+                "appropriate names.")
+        sobject = fields.sobject(child.sobject)
+    else:
+        sobject = fields.sobject(name)
+        if sobject is None:
+            raise errors.SalesforceError(400, "INVALID_TYPE", f"sObject type '{name}' is not supported. If you "
+                                         "are attempting to use a custom object, be sure to append the '__c' "
+                                         "after the entity name.")
+    query = Query(sobject, [], count_only, child=child)
+    for item in items:
+        query.fields.append(path(sobject, item) if isinstance(item, str) else item(sobject))
     if p.keyword("WHERE"):
         query.where = _or(p, sobject)
     if p.keyword("ORDER", "BY"):
         while True:
-            name = _field(sobject, p.take("word"))
+            ordered = path(sobject, p.take("word"))
             descending = p.keyword("DESC")
             if not descending:
                 p.keyword("ASC")
@@ -134,28 +196,70 @@ def parse(text: str) -> Query:
                 nulls_last = False
             elif p.keyword("NULLS", "LAST"):
                 nulls_last = True
-            query.order.append((name, descending, nulls_last))
+            query.order.append((ordered, descending, nulls_last))
             if not p.punct(","):
                 break
     if p.keyword("LIMIT"):
-        query.limit = int(p.take("number"))
+        query.limit = int(float(p.take("number")))
     if p.keyword("OFFSET"):
-        query.offset = int(p.take("number"))
+        query.offset = int(float(p.take("number")))
         if query.offset > 2000:
             raise errors.SalesforceError(400, "NUMBER_OUTSIDE_VALID_RANGE",
                                          "Maximum SOQL offset allowed is 2000")
-    if p.peek() is not None:
-        raise errors.malformed_query(f"unexpected token: '{p.peek()[1]}'")
     return query
 
 
-def _field(sobject: fields.SObject, name: str) -> str:
-    definition = sobject.field(name)
+def _select_item(p: _Parser, parent: fields.SObject | None):
+    """A field path (text until FROM names the object) or a child sub-query (built once it does)."""
+    if p.peek() != ("punct", "("):
+        return p.take("word")
+    if parent is not None:
+        raise errors.malformed_query("Nesting of sub-queries is not supported")
+    p.i += 1
+    start, depth = p.i, 1
+    while depth:
+        token = p.peek()
+        if token is None:
+            raise errors.malformed_query("expecting ')'")
+        depth += {("punct", "("): 1, ("punct", ")"): -1}.get(token, 0)
+        p.i += 1
+    inner = _Parser("")
+    inner.tokens = p.tokens[start:p.i - 1]
+
+    def build(sobject: fields.SObject) -> Query:
+        sub = _select(inner, parent=sobject)
+        if inner.peek() is not None:
+            raise errors.malformed_query(f"unexpected token: '{inner.peek()[1]}'")
+        if sub.count_only or sub.subqueries:
+            raise errors.malformed_query("A child sub-query selects fields")
+        return sub
+    return build
+
+
+def path(sobject: fields.SObject, text: str) -> Path:
+    """Resolve `Name`, `Account.Name`, `Account.Owner.Email` against the schema."""
+    parts = text.split(".")
+    if len(parts) > 1 and parts[0].lower() == sobject.name.lower():
+        parts = parts[1:]  # SELECT Lead.Email FROM Lead
+    current, names, targets = sobject, [], []
+    for hop in parts[:-1]:
+        reference = current.relationship(hop)
+        target = fields.sobject(reference.reference_to[0]) if reference and reference.reference_to else None
+        if target is None:
+            raise errors.SalesforceError(
+                400, "INVALID_FIELD", f"Didn't understand relationship '{hop}' in field path. If you are "
+                "attempting to use a custom relationship, be sure to append the '__r' after the custom "
+                "relationship name. Please reference your WSDL or the describe call for the appropriate names.")
+        names.append(reference.relationship_name)
+        targets.append(target.name)
+        current = target
+    definition = current.field(parts[-1]) if parts[-1] else None
     if definition is None:
         raise errors.SalesforceError(
-            400, "INVALID_FIELD", f"No such column '{name}' on entity '{sobject.name}'. If you are "
-            "attempting to use a custom field, be sure to append the '__c' after the custom field name.")
-    return definition.name
+            400, "INVALID_FIELD", f"No such column '{parts[-1]}' on entity '{current.name}'. If you are "
+            "attempting to use a custom field, be sure to append the '__c' after the custom field name. "
+            "Please reference your WSDL or the describe call for the appropriate names.")
+    return Path(tuple(names) + (definition.name,), definition, tuple(targets))
 
 
 def _or(p: _Parser, sobject):
@@ -180,7 +284,7 @@ def _not(p: _Parser, sobject):
         if not p.punct(")"):
             raise errors.malformed_query("expecting ')'")
         return inner
-    name = _field(sobject, p.take("word"))
+    name = path(sobject, p.take("word"))
     if p.keyword("NOT", "IN"):
         return Condition(name, "NOT IN", _list(p))
     if p.keyword("IN"):
@@ -240,6 +344,18 @@ def _date_literal(word: str):
 
 
 # --- evaluation --------------------------------------------------------------------------------
+#
+# Records are plain field dicts; a resolved parent sits under its relationship name
+# (record["Account"] = the account's fields, or None), as `relations.attach_parents` leaves it.
+
+def value_at(record: dict, target: Path):
+    value = record
+    for name in target.relationships:
+        value = value.get(name) if isinstance(value, dict) else None
+        if value is None:
+            return None
+    return value.get(target.parts[-1]) if isinstance(value, dict) else None
+
 
 def _comparable(definition: fields.Field, value):
     """Bring a stored value and a literal to one comparable form for this field's type."""
@@ -253,9 +369,18 @@ def _comparable(definition: fields.Field, value):
     if kind == "date":
         return value.isoformat() if isinstance(value, date) else str(value)[:10]
     if kind in ("int", "double", "currency", "percent"):
-        return float(value)
+        try:
+            return float(value)
+        except (TypeError, ValueError):
+            raise errors.SalesforceError(400, "INVALID_QUERY_FILTER_OPERATOR",
+                                         f"value of filter criterion for field '{definition.name}' must be "
+                                         "of type double and should not be enclosed in quotes") from None
     if kind == "boolean":
         return bool(value)
+    if isinstance(value, (date, tuple)) or isinstance(value, bool):
+        raise errors.SalesforceError(400, "INVALID_QUERY_FILTER_OPERATOR",
+                                     f"value of filter criterion for field '{definition.name}' must be "
+                                     "of type string and should be enclosed in quotes")
     return str(value).lower()
 
 
@@ -269,8 +394,8 @@ def matches(query: Query, record: dict, node=None) -> bool:
         if node.op == "OR":
             return any(matches(query, record, n) for n in node.parts)
         return not matches(query, record, node.parts[0])
-    definition = query.sobject.fields[node.field]
-    left = _comparable(definition, record.get(node.field))
+    definition = node.path.definition
+    left = _comparable(definition, value_at(record, node.path))
     if isinstance(node.value, tuple) and node.value[0] == "range":
         low, high = (_comparable(definition, v) for v in node.value[1:])
         return left is not None and low <= left <= high
@@ -293,33 +418,50 @@ def matches(query: Query, record: dict, node=None) -> bool:
         return {"<": left < right, ">": left > right, "<=": left <= right, ">=": left >= right}[node.op]
     except TypeError:
         raise errors.SalesforceError(400, "INVALID_QUERY_FILTER_OPERATOR",
-                                     f"invalid operator on field {node.field}") from None
+                                     f"invalid operator on field {definition.name}") from None
 
 
 def sort(query: Query, records: list[dict]) -> list[dict]:
-    for name, descending, nulls_last in reversed(query.order):
-        definition = query.sobject.fields[name]
-        present = [r for r in records if r.get(name) is not None]
-        missing = [r for r in records if r.get(name) is None]
-        present.sort(key=lambda r: _comparable(definition, r.get(name)), reverse=descending)
+    for target, descending, nulls_last in reversed(query.order):
+        present = [r for r in records if value_at(r, target) is not None]
+        missing = [r for r in records if value_at(r, target) is None]
+        present.sort(key=lambda r: _comparable(target.definition, value_at(r, target)), reverse=descending)
         records = present + missing if nulls_last else missing + present
     return records
+
+
+def _top_level(query: Query) -> list:
+    node = query.where
+    return node.parts if isinstance(node, BoolOp) and node.op == "AND" else [node]
 
 
 def modstamp_bounds(query: Query) -> tuple[int | None, int | None]:
     """(low, high) ms bounds on SystemModstamp/LastModifiedDate implied by top-level ANDed
     conditions, so the database can narrow the rows before they are decoded."""
-    node = query.where
-    parts = node.parts if isinstance(node, BoolOp) and node.op == "AND" else [node]
     low = high = None
-    for part in parts:
-        if not isinstance(part, Condition) or part.field not in ("SystemModstamp", "LastModifiedDate"):
+    for part in _top_level(query):
+        if not isinstance(part, Condition) or part.path.parts not in (("SystemModstamp",), ("LastModifiedDate",)):
             continue
         if isinstance(part.value, tuple) or part.value is None:
             continue
-        value = _comparable(query.sobject.fields[part.field], part.value)
+        value = _comparable(part.path.definition, part.value)
         if part.op in (">", ">=", "="):
             low = value if low is None else max(low, value)
         if part.op in ("<", "<=", "="):
             high = value if high is None else min(high, value)
     return low, high
+
+
+def indexed_condition(query: Query) -> tuple[str, list] | None:
+    """A top-level `Id`, external-id or Email condition with `=` or `IN` on strings, which the
+    store answers from an index (`WHERE Email IN (...)`: the connector's duplicate look-ups)."""
+    for part in _top_level(query):
+        if not isinstance(part, Condition) or len(part.path.parts) != 1 or part.op not in ("=", "IN"):
+            continue
+        definition = part.path.definition
+        if not (definition.name == "Id" or definition.external_id or definition.type == "email"):
+            continue
+        values = part.value if part.op == "IN" else [part.value]
+        if values and all(isinstance(v, str) for v in values):
+            return definition.name, list(values)
+    return None

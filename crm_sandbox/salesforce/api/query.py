@@ -12,8 +12,8 @@ import re
 from flask import Blueprint, jsonify, request
 
 from crm_sandbox import store
-from crm_sandbox.salesforce import errors, records, soql
-from crm_sandbox.salesforce.api import gate, shapes
+from crm_sandbox.salesforce import errors, records, relations, soql
+from crm_sandbox.salesforce.api import gate
 
 bp = Blueprint("query", __name__)
 gate.install(bp)
@@ -44,7 +44,10 @@ def query_more(version, locator):
         state = json.loads(base64.urlsafe_b64decode(match.group(1) + "=" * (-len(match.group(1)) % 4)))
     except ValueError:
         raise errors.SalesforceError(400, "INVALID_QUERY_LOCATOR", "invalid query locator") from None
-    return _run(version, state["q"], include_deleted=state["all"], offset=int(match.group(2)), batch=state["b"])
+    if not isinstance(state, dict) or not {"q", "all", "b"} <= set(state):
+        raise errors.SalesforceError(400, "INVALID_QUERY_LOCATOR", "invalid query locator")
+    return _run(version, str(state["q"]), include_deleted=bool(state["all"]), offset=int(match.group(2)),
+                batch=int(state["b"]))
 
 
 def _batch_size() -> int:
@@ -57,20 +60,28 @@ def _run(version: str, text: str, *, include_deleted: bool, offset: int, batch: 
     if not text.strip():
         raise errors.malformed_query("A query string (q) is required")
     parsed = soql.parse(text)
+    session = store.session()
     low, high = soql.modstamp_bounds(parsed) if parsed.where is not None else (None, None)
-    rows = records.query_rows(store.session(), parsed.sobject.name, include_deleted=include_deleted,
-                              low_ms=low, high_ms=high)
-    matched = [r for r in rows if soql.matches(parsed, r.fields)]
-    by_fields = {id(r.fields): r for r in matched}
-    ordered = soql.sort(parsed, [r.fields for r in matched])
+    narrow = soql.indexed_condition(parsed) if parsed.where is not None else None
+    rows = records.query_rows(session, parsed.sobject.name, include_deleted=include_deleted,
+                              low_ms=low, high_ms=high, narrow=narrow)
+    candidates = [dict(r.fields) for r in rows]
+    # Parents a WHERE or ORDER BY reads are resolved for every candidate, the rest for the page only.
+    filtering = parsed.chains(selected=False, filtering=True)
+    relations.attach_parents(session, parsed.sobject, candidates, filtering)
+    ordered = soql.sort(parsed, [c for c in candidates if soql.matches(parsed, c)])
     ordered = ordered[parsed.offset:]
     if parsed.limit is not None:
         ordered = ordered[:parsed.limit]
     if parsed.count_only:
         return jsonify({"totalSize": len(ordered), "done": True, "records": []})
     page = ordered[offset:offset + batch]
+    relations.attach_parents(session, parsed.sobject, page,
+                             parsed.chains(selected=True, filtering=False) - filtering)
+    ids = [row["Id"] for row in page]
+    kids = {sub.child.name: relations.children(session, sub, ids) for sub in parsed.subqueries}
     body = {"totalSize": len(ordered), "done": offset + batch >= len(ordered),
-            "records": [shapes.record_json(by_fields[id(f)], version, parsed.fields) for f in page]}
+            "records": [relations.shape(parsed.sobject, row, parsed.fields, version, kids) for row in page]}
     if not body["done"]:
         state = base64.urlsafe_b64encode(json.dumps(
             {"q": text, "all": include_deleted, "b": batch}, separators=(",", ":")).encode()).rstrip(b"=").decode()
