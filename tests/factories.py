@@ -7,7 +7,7 @@ import factory
 from werkzeug.security import generate_password_hash
 
 from portal.extensions import db
-from portal.models import CommissionPlan, Organization, Referral, ReferralLink, User
+from portal.models import CommissionPlan, DealRegistration, Organization, Referral, ReferralLink, User
 
 from tests.conftest import TEST_PASSWORD
 
@@ -112,3 +112,21 @@ class ReferralLinkFactory(BaseFactory):
 
     class Params:
         inactive = factory.Trait(active=False)
+
+
+class DealRegistrationFactory(BaseFactory):
+    class Meta:
+        model = DealRegistration
+
+    partner_org = factory.SubFactory(OrganizationFactory)
+    owner = factory.LazyAttribute(lambda o: UserFactory(organization=o.partner_org, role="partner_admin"))
+    registered_by = factory.LazyAttribute(lambda o: o.owner)
+    customer_company = factory.Sequence(lambda n: f"End Customer {n} GmbH")
+    customer_domain = factory.Sequence(lambda n: f"endcustomer{n}.example")
+    contact_name = "Robin Buyer"
+    contact_email = factory.Sequence(lambda n: f"robin{n}@endcustomer{n}.example")
+    amount = Decimal("20000.00")
+    currency = "USD"
+    status = "submitted"
+    number = factory.Sequence(lambda n: f"D-F{n:05d}")
+    custom_fields = factory.LazyFunction(dict)

@@ -1,11 +1,12 @@
 """The data model, one module per area; imported here so Alembic and the app see every table."""
 from portal.models.accounts import AuthToken, Organization, OrgKind, OrgStatus, Role, User
 from portal.models.commissions import Commission, CommissionPlan, CommissionStatus, ExchangeRate, PlanKind
+from portal.models.deals import DealRegistration, DealStatus, DistributorAssignment
 from portal.models.crm import CrmCompany, CrmConnection, CrmLink, FieldMapping, QualificationRule, SyncLog
 from portal.models.mail import EmailMessage, MailStatus
 from portal.models.links import LinkVisit, ReferralLink
 from portal.models.notifications import Notification
-from portal.models.pipeline import Lead, LeadStatus
+from portal.models.pipeline import Lead, LeadRule, LeadStatus
 from portal.models.referrals import CustomField, Referral, ReferralStatus, Source, Stage, StatusEvent
 from portal.models.settings import Setting
 
@@ -15,4 +16,5 @@ __all__ = [
     "FieldMapping", "QualificationRule", "SyncLog", "CustomField", "EmailMessage", "Lead",
     "LeadStatus", "LinkVisit", "MailStatus", "Notification", "Organization", "OrgKind", "OrgStatus", "PlanKind", "Referral",
     "ReferralLink", "ReferralStatus", "Role", "Setting", "Source", "Stage", "StatusEvent", "User",
+    "DealRegistration", "DealStatus", "DistributorAssignment", "LeadRule",
 ]

@@ -42,6 +42,8 @@ class CommissionPlan(db.Model):
     currency: Mapped[str] = mapped_column(String(3), default="USD")
     tier: Mapped[str | None] = mapped_column(String(40))
     organization_id: Mapped[int | None] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
+    # referral: pays the referrer of a won referral; reseller: pays the reseller of a won deal registration.
+    audience: Mapped[str] = mapped_column(String(10), default="referral", server_default="referral")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
@@ -79,7 +81,11 @@ class ExchangeRate(db.Model):
 
 
 class Commission(db.Model):
-    """Always in its plan's currency. `amount` is empty only while the commission is held.
+    """The referrer's commission names its referral; the reseller's names its deal registration.
+
+    One won deal that came from a referral earns both, each once (the unique keys), each paid on its own.
+
+    Always in its plan's currency. `amount` is empty only while the commission is held.
 
     `source_amount`/`source_currency` are what the deal was won at; when they are in another currency
     than the commission, `fx_rate` (commission currency per source unit) and `fx_rate_date` say how
@@ -89,7 +95,9 @@ class Commission(db.Model):
     __tablename__ = "commissions"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    referral_id: Mapped[int] = mapped_column(ForeignKey("referrals.id", ondelete="CASCADE"), unique=True)
+    referral_id: Mapped[int | None] = mapped_column(ForeignKey("referrals.id", ondelete="CASCADE"), unique=True)
+    deal_registration_id: Mapped[int | None] = mapped_column(
+        ForeignKey("deal_registrations.id", ondelete="CASCADE"), unique=True)
     partner_org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"))
     plan_id: Mapped[int | None] = mapped_column(ForeignKey("commission_plans.id", ondelete="SET NULL"))
     amount: Mapped[Decimal | None] = mapped_column(Numeric(14, 3))
@@ -102,7 +110,21 @@ class Commission(db.Model):
     paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
-    referral: Mapped[Referral] = relationship(backref=db.backref("commission", uselist=False))
+    referral: Mapped[Referral | None] = relationship(backref=db.backref("commission", uselist=False))
+    deal_registration = relationship("DealRegistration", backref=db.backref("commission", uselist=False))
     plan: Mapped[CommissionPlan | None] = relationship()
 
+    partner_org: Mapped[Organization] = relationship()
+
     __table_args__ = (Index("ix_commissions_partner_status", "partner_org_id", "status"),)
+
+    @property
+    def source_number(self) -> str:
+        record = self.referral or self.deal_registration
+        return record.number if record is not None else "—"
+
+    @property
+    def company_name(self) -> str:
+        if self.referral is not None:
+            return self.referral.company_name
+        return self.deal_registration.customer_company if self.deal_registration is not None else "—"

@@ -156,7 +156,7 @@ class ReferralStatus(db.Model):
 
 
 class CustomField(db.Model):
-    """An admin-defined referral field: shown on the form, the detail page and in filters."""
+    """An admin-defined field of referrals or of deal registrations: on the form, the detail page and in filters."""
 
     __tablename__ = "custom_fields"
 
@@ -164,6 +164,7 @@ class CustomField(db.Model):
     key: Mapped[str] = mapped_column(String(40), unique=True)
     label: Mapped[str] = mapped_column(String(80))
     kind: Mapped[str] = mapped_column(String(10))  # text | number | date | select
+    scope: Mapped[str] = mapped_column(String(10), default="referral", server_default="referral")  # referral | deal
     options: Mapped[list] = mapped_column(JSON, default=list)
     required: Mapped[bool] = mapped_column(Boolean, default=False)
     active: Mapped[bool] = mapped_column(Boolean, default=True)

@@ -1,10 +1,12 @@
-"""Commission plans and the commission a won referral earns.
+"""Commission plans and the commissions a won referral and a won deal registration earn.
 
 The plan for a partner is its organization's own plan if it has one, else the plan for its tier.
 A commission is always in its plan's currency: a flat fee and a cap are stated in it. A percentage of
 a deal won in another currency is converted with the admin's rate table (the rate and its date are
 recorded on the commission) or, with no rate or when the setting says so, held for a person to
 decide. Never 1:1. Amounts are Decimal, rounded half-up to the currency's minor unit.
+Referral plans pay the referrer of a won referral; reseller plans (audience "reseller") pay the reseller
+of a won deal registration, beside it.
 """
 from __future__ import annotations
 
@@ -15,8 +17,8 @@ from decimal import Decimal
 from portal import money
 from portal.errors import DomainError
 from portal.extensions import db
-from portal.models import (Commission, CommissionPlan, CommissionStatus, ExchangeRate, Organization, PlanKind,
-                           Referral, User)
+from portal.models import (Commission, CommissionPlan, CommissionStatus, DealRegistration, ExchangeRate, Organization,
+                           PlanKind, Referral, User)
 from portal.models.accounts import TIERS
 from portal.models.types import utcnow
 from portal.services import settings
@@ -75,16 +77,20 @@ def rate_for(base_currency: str, quote_currency: str, on: date) -> Rate | None:
     return max(candidates, key=lambda found: found.valid_on) if candidates else None
 
 
-def plan_for(org: Organization) -> CommissionPlan | None:
+AUDIENCES = {"referral": "Referral plan (pays the referrer)", "reseller": "Reseller plan (pays the reseller of a won deal)"}
+
+
+def plan_for(org: Organization, audience: str = "referral") -> CommissionPlan | None:
+    active = db.and_(CommissionPlan.active.is_(True), CommissionPlan.audience == audience)
     override = db.session.scalar(db.select(CommissionPlan).where(
-        CommissionPlan.organization_id == org.id, CommissionPlan.active.is_(True)).order_by(CommissionPlan.id.desc()))
+        CommissionPlan.organization_id == org.id, active).order_by(CommissionPlan.id.desc()))
     if override is not None:
         return override
     if not org.tier:
         return None
     return db.session.scalar(db.select(CommissionPlan).where(
-        CommissionPlan.tier == org.tier, CommissionPlan.organization_id.is_(None),
-        CommissionPlan.active.is_(True)).order_by(CommissionPlan.id.desc()))
+        CommissionPlan.tier == org.tier, CommissionPlan.organization_id.is_(None), active)
+        .order_by(CommissionPlan.id.desc()))
 
 
 def create_for(referral: Referral) -> Commission | None:
@@ -95,13 +101,29 @@ def create_for(referral: Referral) -> Commission | None:
     plan = plan_for(referral.partner_org)
     if plan is None:
         return None
-    won_amount, won_currency = referral.won_amount or Decimal("0"), referral.currency.upper()
-    commission = Commission(referral=referral, partner_org_id=referral.partner_org_id, plan=plan,
-                            currency=plan.currency, source_amount=won_amount, source_currency=won_currency,
-                            status=CommissionStatus.PENDING.value)
+    return _earn(plan, referral.won_amount, referral.currency, referral.won_at, referral=referral,
+                 partner_org_id=referral.partner_org_id)
+
+
+def create_for_deal(deal: DealRegistration) -> Commission | None:
+    """The reseller's pending commission on a won deal registration, from its reseller plan (caller's transaction)."""
+    existing = db.session.scalar(db.select(Commission).where(Commission.deal_registration_id == deal.id))
+    if existing is not None:
+        return existing
+    plan = plan_for(deal.partner_org, "reseller")
+    if plan is None:
+        return None
+    return _earn(plan, deal.won_amount, deal.currency, deal.won_at, deal_registration=deal,
+                 partner_org_id=deal.partner_org_id)
+
+
+def _earn(plan: CommissionPlan, won_amount: Decimal | None, won_currency: str, won_at, **owner) -> Commission:
+    won_amount, won_currency = won_amount or Decimal("0"), won_currency.upper()
+    commission = Commission(plan=plan, currency=plan.currency, source_amount=won_amount, source_currency=won_currency,
+                            status=CommissionStatus.PENDING.value, **owner)
     db.session.add(commission)
     if plan.kind == PlanKind.PERCENT.value and won_currency != plan.currency:
-        won_on = (referral.won_at or utcnow()).date()
+        won_on = (won_at or utcnow()).date()
         rate = None if foreign_currency_policy() == "hold" else rate_for(won_currency, plan.currency, won_on)
         if rate is None:
             commission.status = CommissionStatus.HELD.value
@@ -193,7 +215,7 @@ def mark_paid(commission: Commission) -> Commission:
 
 def save_plan(*, name: str, kind: str, flat_amount: Decimal | None, percent: Decimal | None,
               cap_amount: Decimal | None, currency: str, tier: str | None, organization_id: int | None,
-              plan: CommissionPlan | None = None) -> CommissionPlan:
+              plan: CommissionPlan | None = None, audience: str = "referral") -> CommissionPlan:
     """Create or edit a plan. A plan applies to a tier, or to one organization (which then overrides its tier)."""
     if not (name or "").strip():
         raise DomainError("Give the plan a name.", field="name")
@@ -215,7 +237,10 @@ def save_plan(*, name: str, kind: str, flat_amount: Decimal | None, percent: Dec
         raise DomainError("A cap must be more than zero; leave it empty for none.", field="cap_amount")
     if currency not in money.CURRENCIES:
         raise DomainError("Choose a currency from the list.", field="currency")
+    if audience not in AUDIENCES:
+        raise DomainError("Choose whom the plan pays.", field="audience")
     plan = plan or CommissionPlan()
+    plan.audience = audience
     plan.name, plan.kind, plan.currency = name.strip(), kind, currency
     plan.flat_amount = money.quantize(flat_amount, currency) if kind == PlanKind.FLAT.value else None
     plan.percent = percent if kind == PlanKind.PERCENT.value else None
@@ -227,8 +252,8 @@ def save_plan(*, name: str, kind: str, flat_amount: Decimal | None, percent: Dec
 
 
 def list_plans() -> list[CommissionPlan]:
-    return list(db.session.scalars(db.select(CommissionPlan).order_by(CommissionPlan.organization_id.is_not(None),
-                                                                     CommissionPlan.tier, CommissionPlan.name)))
+    return list(db.session.scalars(db.select(CommissionPlan).order_by(
+        CommissionPlan.audience, CommissionPlan.organization_id.is_not(None), CommissionPlan.tier, CommissionPlan.name)))
 
 
 def _filtered(query, *, status: str = "", partner_org_id: int | None = None):
@@ -242,7 +267,8 @@ def _filtered(query, *, status: str = "", partner_org_id: int | None = None):
 def list_commissions(*, status: str = "", partner_org_id: int | None = None, page: int = 1, per_page: int = 25):
     """Commissions, newest first, optionally of one status and one partner."""
     query = _filtered(db.select(Commission), status=status, partner_org_id=partner_org_id)
-    query = query.options(db.joinedload(Commission.referral).joinedload(Referral.partner_org))
+    query = query.options(db.joinedload(Commission.referral), db.joinedload(Commission.deal_registration),
+                          db.joinedload(Commission.partner_org))
     return db.paginate(query.order_by(Commission.created_at.desc(), Commission.id.desc()),
                        page=page, per_page=per_page, error_out=False)
 

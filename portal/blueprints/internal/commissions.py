@@ -58,7 +58,8 @@ def _plan_form(form: CommissionPlanForm, *, plan):
             plan = commissions.save_plan(
                 plan=plan, name=form.name.data, kind=form.kind.data, flat_amount=form.flat_amount.data,
                 percent=form.percent.data, cap_amount=form.cap_amount.data, currency=form.currency.data,
-                tier=form.tier.data, organization_id=form.organization_id.data)
+                tier=form.tier.data, organization_id=form.organization_id.data,
+                audience=form.audience.data)
         except DomainError as err:
             form.attach(err)
         else:

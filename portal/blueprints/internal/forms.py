@@ -137,6 +137,9 @@ class CommissionPlanForm(Form):
     currency = SelectField("Currency", choices=[(c, c) for c in money.CURRENCIES], default="USD")
     tier = SelectField("Applies to the tier", choices=[("", "— Not a tier plan —")] + [(t, t.title()) for t in TIERS])
     organization_id = SelectField("Or to one organization (override)", coerce=int)
+    audience = RadioField("Whom it pays", default="referral",
+                          choices=[("referral", "The referrer of a won referral"),
+                                   ("reseller", "The reseller of a won deal registration")])
 
     def set_organizations(self, organizations) -> None:
         self.organization_id.choices = [(0, "— No single organization —")] + [
