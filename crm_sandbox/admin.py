@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify, request
 
-from crm_sandbox import runtime, store
+from crm_sandbox import clock, runtime, store
 
 
 def make_blueprint(name: str, *, wipe_tables: tuple, on_reset=None) -> Blueprint:
@@ -52,8 +52,31 @@ def make_blueprint(name: str, *, wipe_tables: tuple, on_reset=None) -> Blueprint
         runtime.crm(name).counters.clear()
         return jsonify(runtime.crm(name).counters.snapshot())
 
+    @bp.get("/clock")
+    def clock_now():
+        return jsonify(_clock())
+
+    @bp.post("/clock")
+    def advance_clock():
+        """Move this sandbox app's clock forward (both CRMs share it): {"advance_seconds": 3600}."""
+        body = _json_object()
+        unknown = set(body) - {"advance_seconds"}
+        if unknown or "advance_seconds" not in body:
+            raise ValueError("expected {\"advance_seconds\": <seconds, not negative>}")
+        seconds = float(body["advance_seconds"])
+        if not 0 <= seconds <= 400 * 86_400:
+            raise ValueError("advance_seconds must be between 0 and 400 days")
+        runtime.sandbox().clock_offset_ms += int(seconds * 1000)
+        return jsonify(_clock())
+
+    @bp.delete("/clock")
+    def reset_clock():
+        runtime.sandbox().clock_offset_ms = 0
+        return jsonify(_clock())
+
     @bp.post("/reset")
     def reset():
+        runtime.sandbox().clock_offset_ms = 0
         runtime.crm(name).reset()
         store.current().wipe(store.session(), wipe_tables)
         if on_reset:
@@ -61,6 +84,10 @@ def make_blueprint(name: str, *, wipe_tables: tuple, on_reset=None) -> Blueprint
         return jsonify({"reset": name})
 
     return bp
+
+
+def _clock() -> dict:
+    return {"now": clock.hubspot_iso(clock.now_ms()), "offset_ms": runtime.sandbox().clock_offset_ms}
 
 
 def _json_object() -> dict:

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import random
 import threading
-import time
 from collections import Counter
 from dataclasses import dataclass
+
+from crm_sandbox import clock
 
 
 @dataclass(frozen=True)
@@ -58,12 +59,12 @@ class Faults:
             self.fail_next, self.latency_ms = fail_next, latency_ms
             if "force_429_seconds" in settings:
                 seconds = float(settings["force_429_seconds"])
-                self.rate_limited_until = time.monotonic() + seconds if seconds > 0 else 0.0
+                self.rate_limited_until = clock.monotonic() + seconds if seconds > 0 else 0.0
         return self.snapshot()
 
     def snapshot(self) -> dict:
         with self._lock:
-            left = max(0.0, self.rate_limited_until - time.monotonic())
+            left = max(0.0, self.rate_limited_until - clock.monotonic())
             return {"fail_next": self.fail_next, "status": self.status,
                     "fail_ratio": self.fail_ratio, "latency_ms": self.latency_ms,
                     "force_429_seconds": round(left, 3)}
@@ -71,7 +72,7 @@ class Faults:
     def decide(self) -> Decision:
         with self._lock:
             latency = self.latency_ms / 1000
-            if time.monotonic() < self.rate_limited_until:
+            if clock.monotonic() < self.rate_limited_until:
                 return Decision(latency, rate_limited=True)
             if self.fail_next > 0:
                 self.fail_next -= 1

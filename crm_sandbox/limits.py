@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 import threading
-import time
 from collections import deque
+
+from crm_sandbox import clock
 
 
 class RollingWindow:
@@ -17,7 +18,7 @@ class RollingWindow:
 
     def acquire(self) -> tuple[bool, int]:
         """(accepted, remaining after this request)."""
-        now = time.monotonic()
+        now = clock.monotonic()
         with self._lock:
             while self._hits and self._hits[0] <= now - self.seconds:
                 self._hits.popleft()
@@ -33,14 +34,14 @@ class DailyAllocation:
     def __init__(self, max_requests: int):
         self.max = max_requests
         self.used = 0
-        self._started = time.monotonic()
+        self._started = clock.monotonic()
         self._lock = threading.Lock()
 
     def acquire(self) -> tuple[bool, int]:
         """(accepted, used after this request)."""
         with self._lock:
-            if time.monotonic() - self._started >= 86_400:
-                self.used, self._started = 0, time.monotonic()
+            if clock.monotonic() - self._started >= 86_400:
+                self.used, self._started = 0, clock.monotonic()
             if self.used >= self.max:
                 return False, self.used
             self.used += 1

@@ -55,6 +55,7 @@ class Sandbox:
         self.settings = settings
         self.store = Store(settings["SANDBOX_DATABASE_URL"])
         self.crms = {name: CrmRuntime(name, settings) for name in ("hubspot", "salesforce")}
+        self.clock_offset_ms = 0  # moved by POST /_admin/clock (crm_sandbox/clock.py)
 
 
 def sandbox() -> Sandbox:

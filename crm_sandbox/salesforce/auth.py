@@ -11,13 +11,13 @@ import hmac
 import json
 import os
 import secrets
-import time
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding
 
+from crm_sandbox import clock
 from crm_sandbox.salesforce import ids
 from crm_sandbox.salesforce.errors import OAuthError
 
@@ -40,7 +40,7 @@ def _key(settings: dict) -> bytes:
 
 def issue(settings: dict, instance_url: str, *, username: str, scope: str, refresh: bool) -> dict:
     """The token response Salesforce sends (FACTS §2.2), with instance_url = this sandbox."""
-    now_ms = int(time.time() * 1000)
+    now_ms = clock.now_ms()
     payload = {"sub": username, "iat": now_ms,
                "exp": now_ms + settings["SANDBOX_SALESFORCE_SESSION_SECONDS"] * 1000,
                "n": secrets.token_hex(4)}
@@ -73,7 +73,7 @@ def session_valid(settings: dict, token: str, not_before_ms: int) -> bool:
         payload = json.loads(_unb64(body))
     except ValueError:
         return False
-    now_ms = int(time.time() * 1000)
+    now_ms = clock.now_ms()
     return payload.get("exp", 0) > now_ms and payload.get("iat", 0) >= not_before_ms
 
 
@@ -112,7 +112,7 @@ def jwt_grant(settings: dict, assertion: str, sandbox_audience: str) -> str:
         raise OAuthError("invalid_client_id", "client identifier invalid")
     if claims.get("aud") not in AUDIENCES | {sandbox_audience}:
         raise OAuthError("invalid_grant", "audience is invalid")
-    now = time.time()
+    now = clock.now_s()
     exp = claims.get("exp")
     if not isinstance(exp, (int, float)) or exp <= now:
         raise OAuthError("invalid_grant", "expired authorization code")

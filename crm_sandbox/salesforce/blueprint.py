@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify
 
-from crm_sandbox.salesforce import admin, errors, org
+from crm_sandbox.salesforce import admin, errors, org, records
 from crm_sandbox.salesforce.api import composite, composite_requests, oauth, query, sobjects
 from crm_sandbox.ui import salesforce as ui
 
@@ -18,16 +18,23 @@ def make_blueprint(*, with_admin: bool, with_ui: bool) -> Blueprint:
         400, "INVALID_INPUT", str(err)).response())
     for api in (oauth.bp, sobjects.versions_bp, sobjects.bp, query.bp, composite.bp, composite_requests.bp):
         bp.register_blueprint(api)
-    # The org's schema and duplicate rules start from the settings (crm_sandbox/salesforce/org.py).
-    bp.record_once(lambda state: org.configure_from_settings(
-        state.app.extensions["crm_sandbox"].crms["salesforce"].extras,
-        state.app.extensions["crm_sandbox"].settings))
+    bp.record_once(lambda state: _start(state.app))
     if with_ui:
         bp.register_blueprint(ui.bp)
         bp.register_blueprint(ui.links)
     if with_admin:
         bp.register_blueprint(admin.make_blueprint())
     return bp
+
+
+def _start(app) -> None:
+    """The org's schema and duplicate rules start from the settings (org.py); a database written
+    by an older sandbox gets its look-up index."""
+    sandbox = app.extensions["crm_sandbox"]
+    org.configure_from_settings(sandbox.crms["salesforce"].extras, sandbox.settings)
+    with app.app_context(), sandbox.store.sessions() as session:
+        if records.rebuild_lookup(session):
+            session.commit()
 
 
 def not_found_response():

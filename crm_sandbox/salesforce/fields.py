@@ -30,6 +30,8 @@ OPPORTUNITY_STAGES = [
     ("Negotiation/Review", 90, False, False, "Commit"),
     ("Closed Won", 100, True, True, "Closed"), ("Closed Lost", 0, True, False, "Omitted"),
 ]
+OPPORTUNITY_CONTACT_ROLES = ["Business User", "Decision Maker", "Economic Buyer", "Economic Decision Maker",
+                             "Evaluator", "Executive Sponsor", "Influencer", "Technical Buyer", "Other"]
 # Issue #14: the Account picklist the organization sync reads and writes.
 PARTNER_STATUSES = ["Active Partner", "Inactive Partner", "Active Distributor", "Inactive Distributor"]
 # The org's users (queryable as User; every record's OwnerId is one of them).
@@ -130,13 +132,14 @@ def _text(name, label, length=255, **kw) -> Field:
     return Field(name, kw.pop("type", "string"), label, length=length, **kw)
 
 
-def _system(name: str) -> list[Field]:
+def _system(name: str, *, owned: bool = True) -> list[Field]:
     ro = dict(createable=False, updateable=False)
+    owner = [Field("OwnerId", "reference", "Owner ID", nillable=False, defaulted=True,
+                   reference_to=("User",), length=18)] if owned else []
     return [
         Field("Id", "id", f"{name} ID", nillable=False, defaulted=True, length=18, **ro),
         Field("IsDeleted", "boolean", "Deleted", nillable=False, defaulted=True, **ro),
-        Field("OwnerId", "reference", "Owner ID", nillable=False, defaulted=True,
-              reference_to=("User",), length=18),
+        *owner,
         Field("CreatedDate", "datetime", "Created Date", nillable=False, defaulted=True, **ro),
         Field("CreatedById", "reference", "Created By ID", nillable=False, defaulted=True,
               reference_to=("User",), length=18, **ro),
@@ -187,6 +190,11 @@ def _data_objects() -> list[SObject]:
         _text("Email", "Email", 80, type="email"),
         _text("Phone", "Phone", 40, type="phone"),
         _text("Title", "Title", 128),
+        _text("MobilePhone", "Mobile Phone", 40, type="phone"),
+        _text("Website", "Website", 255, type="url"),
+        _text("City", "City", 40),
+        _text("State", "State/Province", 80),
+        _text("Country", "Country", 80),
         Field("Status", "picklist", "Status", nillable=False, defaulted=True, restricted=True,
               picklist=_picklist([s for s, _ in LEAD_STATUSES], "Open - Not Contacted"),
               default_value="Open - Not Contacted", length=255),
@@ -219,6 +227,7 @@ def _data_objects() -> list[SObject]:
         _text("Industry", "Industry", 255),
         Field("Type", "picklist", "Account Type", length=255, picklist=_picklist(
             ["Prospect", "Customer - Direct", "Customer - Channel", "Channel Partner / Reseller", "Other"])),
+        Field("NumberOfEmployees", "int", "Employees"),
         _text("BillingCity", "Billing City", 40),
         _text("BillingCountry", "Billing Country", 80),
         _text("Description", "Account Description", 32000, type="textarea"),
@@ -229,13 +238,17 @@ def _data_objects() -> list[SObject]:
               restricted=True, custom=True, picklist=_picklist(PARTNER_STATUSES)),
     ]
     contact = SObject("Contact", "Contact", record_types=_record_types(
-        [("Partner Contact", "Partner_Contact"), ("Distributor Contact", "Distributor_Contact")], 31))
+        [("Partner Contact", "Partner_Contact"), ("Distributor Contact", "Distributor_Contact")], 31),
+        children=[Child("OpportunityContactRoles", "OpportunityContactRole", "ContactId")])
     contact.fields = _system("Contact") + [
         _text("FirstName", "First Name", 40),
         _text("LastName", "Last Name", 80, nillable=False),
         _text("Email", "Email", 80, type="email"),
         _text("Phone", "Business Phone", 40, type="phone"),
         _text("Title", "Title", 128),
+        _text("MobilePhone", "Mobile Phone", 40, type="phone"),
+        _text("MailingCity", "Mailing City", 40),
+        _text("MailingCountry", "Mailing Country", 80),
         Field("AccountId", "reference", "Account ID", reference_to=("Account",), length=18),
         Field("LeadSource", "picklist", "Lead Source", length=255, picklist=_picklist(_LEAD_SOURCES)),
         _record_type_field(),
@@ -246,7 +259,8 @@ def _data_objects() -> list[SObject]:
     ]
     opportunity = SObject("Opportunity", "Opportunity", label_plural="Opportunities",
                           record_types=_record_types(
-                              [("Partner Deal", "Partner_Deal"), ("Direct Deal", "Direct_Deal")], 21))
+                              [("Partner Deal", "Partner_Deal"), ("Direct Deal", "Direct_Deal")], 21),
+                          children=[Child("OpportunityContactRoles", "OpportunityContactRole", "OpportunityId")])
     opportunity.fields = _system("Opportunity") + [
         _text("Name", "Name", 120, nillable=False),
         Field("StageName", "picklist", "Stage", nillable=False, restricted=True, length=255,
@@ -267,9 +281,19 @@ def _data_objects() -> list[SObject]:
         _external("Portal_Referral_Id__c", "Portal Referral ID"),
         _checkbox("Sync_with_Portal__c", "Sync with Portal"),
     ]
-    for sobject in (lead, account, contact, opportunity):
+    # The contact's role on an opportunity (how "that Contact's open Opportunity" is found, and
+    # what "create the Opportunity with the contact role" writes).
+    role = SObject("OpportunityContactRole", "Opportunity Contact Role", record_types=_record_types([], 0))
+    role.fields = _system("Opportunity Contact Role", owned=False) + [
+        Field("OpportunityId", "reference", "Opportunity ID", nillable=False, updateable=False,
+              reference_to=("Opportunity",), length=18),
+        Field("ContactId", "reference", "Contact ID", nillable=False, reference_to=("Contact",), length=18),
+        Field("Role", "picklist", "Role", length=255, picklist=_picklist(OPPORTUNITY_CONTACT_ROLES)),
+        Field("IsPrimary", "boolean", "Primary", nillable=False, defaulted=True, default_value="false"),
+    ]
+    for sobject in (lead, account, contact, opportunity, role):
         sobject.fields = {f.name: f for f in sobject.fields}
-    return [lead, account, contact, opportunity]
+    return [lead, account, contact, opportunity, role]
 
 
 def _setup_objects() -> list[SObject]:

@@ -15,7 +15,7 @@ PREFIXES = {"Account": "001", "Contact": "003", "Opportunity": "006", "Lead": "0
             "RecordType": "012", "User": "005", "Organization": "00D",
             # Setup objects' prefixes as seen in orgs (LeadStatus 01J, OpportunityStage 01J… differ
             # by release; unverified): only their shape matters to a client.
-            "LeadStatus": "01J", "OpportunityStage": "01M"}
+            "LeadStatus": "01J", "OpportunityStage": "01M", "OpportunityContactRole": "00K"}
 
 
 def with_checksum(id15: str) -> str:

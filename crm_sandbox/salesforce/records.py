@@ -293,7 +293,8 @@ def _defaults(sobject: fields.SObject, final: dict) -> None:
         if definition.default_value is not None and final.get(definition.name) is None:
             value = definition.default_value
             final[definition.name] = (value == "true") if definition.type == "boolean" else value
-    final.setdefault("OwnerId", ids.USER_ID)
+    if "OwnerId" in sobject.fields:
+        final.setdefault("OwnerId", ids.USER_ID)
     default_type = next((t for t in sobject.record_types if t.default), None)
     if "RecordTypeId" in sobject.fields and default_type and not final.get("RecordTypeId"):
         final["RecordTypeId"] = default_type.id
@@ -318,7 +319,7 @@ def _unique_fields(sobject: str) -> list[str]:
     return [f.name for f in describe(sobject).fields.values() if f.external_id and f.unique]
 
 
-def _lookup_fields(sobject: str) -> list[str]:
+def lookup_fields(sobject: str) -> list[str]:
     """Fields kept in sf_lookup: every external id, Email (duplicate rules, SOQL narrowing) and
     the reference field of each child relationship (`(SELECT Id FROM Contacts)` on Account)."""
     child_fields = {c.field for s in fields.schema().values() for c in s.children if c.sobject == sobject}
@@ -511,10 +512,26 @@ def save(session: Session, plans: list[Plan], *, all_or_none: bool = False,
         session.execute(sa.insert(_x), unique_rows)
     lookup_rows = [{"sobject": p.sobject, "field": name, "value": str(p.final[name]).lower()[:255],
                     "record_id": p.result.id}
-                   for p in written for name in _lookup_fields(p.sobject) if p.final.get(name) is not None]
+                   for p in written for name in lookup_fields(p.sobject) if p.final.get(name) is not None]
     if lookup_rows:
         session.execute(sa.insert(_l), lookup_rows)
     return plans
+
+
+def rebuild_lookup(session: Session) -> int:
+    """Fill sf_lookup from the records when it is empty (a database written before it existed)."""
+    if session.execute(sa.select(_l.c.record_id).limit(1)).first() is not None:
+        return 0
+    rows = []
+    for row in session.execute(sa.select(_r).where(_r.c.is_deleted.is_(False))):
+        if fields.sobject(row.sobject) is None:
+            continue
+        values = json.loads(row.fields)
+        rows += [{"sobject": row.sobject, "field": name, "value": str(values[name]).lower()[:255],
+                  "record_id": row.id} for name in lookup_fields(row.sobject) if values.get(name) is not None]
+    if rows:
+        session.execute(sa.insert(_l), rows)
+    return len(rows)
 
 
 def raise_first(p: Plan) -> Record:
@@ -663,6 +680,8 @@ def convert_lead(session: Session, lead_id: str, *, create_opportunity: bool = T
         if referral_id and describe("Opportunity").field("Portal_Referral_Id__c") is not None:
             opportunity_values["Portal_Referral_Id__c"] = referral_id
         opportunity = create(session, "Opportunity", opportunity_values)
+        create(session, "OpportunityContactRole", {"OpportunityId": opportunity.id, "ContactId": contact.id,
+                                                   "IsPrimary": True})
         changes["ConvertedOpportunityId"] = opportunity.id
     return update(session, "Lead", lead.id, changes, system=True)
 

@@ -331,7 +331,7 @@ def _literal(p: _Parser):
 
 
 def _date_literal(word: str):
-    today = datetime.now(timezone.utc).date()
+    today = clock.today()
     fixed = {"TODAY": today, "YESTERDAY": today - timedelta(days=1), "TOMORROW": today + timedelta(days=1)}
     if word in fixed:
         return fixed[word]
@@ -452,14 +452,15 @@ def modstamp_bounds(query: Query) -> tuple[int | None, int | None]:
     return low, high
 
 
-def indexed_condition(query: Query) -> tuple[str, list] | None:
-    """A top-level `Id`, external-id or Email condition with `=` or `IN` on strings, which the
-    store answers from an index (`WHERE Email IN (...)`: the connector's duplicate look-ups)."""
+def indexed_condition(query: Query, indexed: set[str]) -> tuple[str, list] | None:
+    """A top-level condition with `=` or `IN` on strings over an indexed field (Id, external ids,
+    Email, child-relationship references), which the store answers from its index
+    (`WHERE Email IN (...)`: the connector's duplicate look-ups)."""
     for part in _top_level(query):
         if not isinstance(part, Condition) or len(part.path.parts) != 1 or part.op not in ("=", "IN"):
             continue
         definition = part.path.definition
-        if not (definition.name == "Id" or definition.external_id or definition.type == "email"):
+        if definition.name not in indexed:
             continue
         values = part.value if part.op == "IN" else [part.value]
         if values and all(isinstance(v, str) for v in values):

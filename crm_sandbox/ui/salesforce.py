@@ -30,9 +30,9 @@ def _chrome(active: str) -> dict:
 
 
 def _data_object(name: str) -> fields.SObject:
-    """Lead, Account, Contact or Opportunity; setup objects have no pages here."""
+    """Lead, Account, Contact or Opportunity; other objects have no pages here."""
     sobject = records.describe(name)
-    if sobject.setup:
+    if sobject.setup or sobject.name not in dict(NAV):
         raise SalesforceError(404, "NOT_FOUND", "The requested resource does not exist")
     return sobject
 

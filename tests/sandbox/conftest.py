@@ -185,3 +185,12 @@ def sf(salesforce_instance_url, salesforce_client, https_session):
     assert token["instance_url"] == salesforce_instance_url
     return Salesforce(instance_url=token["instance_url"], session_id=token["access_token"],
                       session=https_session, version="62.0")
+
+
+@pytest.fixture
+def advance_sandbox_clock(sandbox_url):
+    """Move the sandbox's clock forward (stamps, token lifetimes, windows) instead of sleeping."""
+    def advance(seconds: float) -> None:
+        requests.post(f"{sandbox_url}/sandbox/hubspot/_admin/clock", json={"advance_seconds": seconds},
+                      timeout=10).raise_for_status()
+    return advance

@@ -20,7 +20,7 @@ def _create_portal_referral_property(client):
         group_name="dealinformation", has_unique_value=True))
 
 
-def test_sdk_creates_reads_and_updates_a_contact(hubspot_client):
+def test_sdk_creates_reads_and_updates_a_contact(hubspot_client, advance_sandbox_clock):
     created = hubspot_client.crm.contacts.basic_api.create(SimplePublicObjectInputForCreate(
         properties={"email": "Ada@Example.com", "firstname": "Ada", "lastname": "Lovelace"}))
     assert created.id.isdigit()
@@ -28,7 +28,7 @@ def test_sdk_creates_reads_and_updates_a_contact(hubspot_client):
     assert created.properties["hs_object_id"] == created.id
     assert created.created_at is not None and created.archived is False
 
-    time.sleep(0.005)
+    advance_sandbox_clock(1)
     updated = hubspot_client.crm.contacts.basic_api.update(
         created.id, SimplePublicObjectInput(properties={"phone": "555-0100"}))
     assert updated.properties["phone"] == "555-0100"

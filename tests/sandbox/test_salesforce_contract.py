@@ -397,3 +397,40 @@ def test_jwt_bearer_flow_with_a_pyjwt_assertion(jwt_key, sandbox_config, salesfo
     forged = https_session.post(f"{salesforce_instance_url}/services/oauth2/token",
                                 data={"grant_type": JWT_GRANT, "assertion": stranger})
     assert forged.status_code == 400 and forged.json()["error"] == "invalid_grant"
+
+
+def test_contact_roles_link_contacts_to_opportunities(sf, salesforce_url):
+    lead_id = sf.Lead.create({"LastName": "Doe", "Company": "Acme"})["id"]
+    converted = _admin(salesforce_url, f"leads/{lead_id}/convert", {"create_opportunity": True})
+    contact_id = converted["ConvertedContactId"]
+    roles = sf.query("SELECT OpportunityId, IsPrimary, Opportunity.IsClosed FROM OpportunityContactRole "
+                     f"WHERE ContactId = '{contact_id}'")["records"]
+    assert [(r["OpportunityId"], r["IsPrimary"], r["Opportunity"]["IsClosed"]) for r in roles] == [
+        (converted["ConvertedOpportunityId"], True, False)]
+
+    answer = sf.restful("composite", method="POST", json={"allOrNone": True, "compositeRequest": [
+        {"method": "POST", "url": "/services/data/v62.0/sobjects/Opportunity", "referenceId": "deal",
+         "body": {"Name": "Second", "StageName": "Prospecting", "CloseDate": "2026-12-31",
+                  "AccountId": converted["ConvertedAccountId"]}},
+        {"method": "POST", "url": "/services/data/v62.0/sobjects/OpportunityContactRole", "referenceId": "role",
+         "body": {"OpportunityId": "@{deal.id}", "ContactId": contact_id, "Role": "Decision Maker"}}]})
+    assert [a["httpStatusCode"] for a in answer["compositeResponse"]] == [201, 201]
+    contact = sf.query("SELECT Id, (SELECT Role, Opportunity.Name FROM OpportunityContactRoles "
+                       f"ORDER BY Role) FROM Contact WHERE Id = '{contact_id}'")["records"][0]
+    assert [(r["Role"], r["Opportunity"]["Name"]) for r in contact["OpportunityContactRoles"]["records"]] == [
+        (None, "Acme-"), ("Decision Maker", "Second")]
+    with pytest.raises(SalesforceMalformedRequest) as missing:
+        sf.OpportunityContactRole.create({"ContactId": contact_id})
+    assert _error(missing)["errorCode"] == "REQUIRED_FIELD_MISSING"
+
+
+def test_moving_the_sandbox_clock_expires_sessions_and_moves_stamps(sf, advance_sandbox_clock):
+    lead_id = sf.Lead.create({"LastName": "Doe", "Company": "Acme"})["id"]
+    before = sf.Lead.get(lead_id)["SystemModstamp"]
+    advance_sandbox_clock(3600)
+    sf.Lead.update(lead_id, {"Title": "CEO"})
+    after = sf.Lead.get(lead_id)["SystemModstamp"]
+    assert after[:13] > before[:13]  # an hour later, to the hour
+    advance_sandbox_clock(7200)  # past SANDBOX_SALESFORCE_SESSION_SECONDS
+    with pytest.raises(SalesforceExpiredSession):
+        sf.Lead.get(lead_id)

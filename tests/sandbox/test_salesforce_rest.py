@@ -41,7 +41,7 @@ def test_bad_or_expired_session_is_invalid_session_id(salesforce_url, salesforce
     assert salesforce_session.get(f"{API}/sobjects").json()[0]["errorCode"] == "INVALID_SESSION_ID"
 
 
-def test_create_read_update_delete_a_lead(salesforce_session):
+def test_create_read_update_delete_a_lead(salesforce_session, advance_sandbox_clock):
     created = salesforce_session.post(f"{API}/sobjects/Lead", json={
         "FirstName": "Ada", "LastName": "Lovelace", "Company": "Analytical Engines", "Email": "ada@ae.example"})
     assert created.status_code == 201
@@ -54,7 +54,7 @@ def test_create_read_update_delete_a_lead(salesforce_session):
     assert read["Status"] == "Open - Not Contacted" and read["IsConverted"] is False
     assert read["SystemModstamp"].endswith("+0000")
 
-    time.sleep(0.01)
+    advance_sandbox_clock(1)
     assert salesforce_session.patch(f"{API}/sobjects/Lead/{lead_id}",
                                     json={"Status": "Working - Contacted"}).status_code == 204
     after = salesforce_session.get(f"{API}/sobjects/Lead/{lead_id}?fields=Status,SystemModstamp,LastModifiedDate").json()

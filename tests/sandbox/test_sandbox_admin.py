@@ -36,14 +36,14 @@ def test_salesforce_faults_use_its_error_shapes(salesforce_session, salesforce_u
     assert salesforce_session.get(f"{API}/sobjects").status_code == 200
 
 
-def test_forced_429_latency_and_ratio(hubspot_url, hubspot_headers):
+def test_forced_429_latency_and_ratio(hubspot_url, hubspot_headers, advance_sandbox_clock):
     url = f"{hubspot_url}/crm/v3/objects/deals"
     requests.post(f"{hubspot_url}/_admin/faults", json={"force_429_seconds": 0.3, "latency_ms": 50})
     started = time.perf_counter()
     throttled = requests.get(url, headers=hubspot_headers)
     assert time.perf_counter() - started >= 0.05
     assert throttled.status_code == 429 and throttled.json()["policyName"] == "TEN_SECONDLY_ROLLING"
-    time.sleep(0.35)
+    advance_sandbox_clock(1)  # past the forced 0.3 s of throttling
     assert requests.get(url, headers=hubspot_headers).status_code == 200
     requests.post(f"{hubspot_url}/_admin/faults", json={"latency_ms": 0, "fail_ratio": 1.0, "status": 502})
     assert requests.get(url, headers=hubspot_headers).status_code == 502

@@ -48,11 +48,12 @@ def test_converting_a_lead_on_its_page_creates_account_contact_and_opportunity(s
     assert again.status_code == 422
 
 
-def test_opportunity_stage_and_lead_status_change_on_the_page(salesforce_session, salesforce_url):
+def test_opportunity_stage_and_lead_status_change_on_the_page(salesforce_session, salesforce_url,
+                                                             advance_sandbox_clock):
     opportunity_id = salesforce_session.post(f"{API}/sobjects/Opportunity", json={
         "Name": "Deal", "StageName": "Prospecting", "CloseDate": "2026-12-31"}).json()["id"]
     before = salesforce_session.get(f"{API}/sobjects/Opportunity/{opportunity_id}").json()["SystemModstamp"]
-    time.sleep(0.01)
+    advance_sandbox_clock(1)
     requests.post(f"{salesforce_url}/ui/Opportunity/{opportunity_id}", data={"StageName": "Closed Won"})
     after = salesforce_session.get(f"{API}/sobjects/Opportunity/{opportunity_id}").json()
     assert after["IsWon"] is True and after["SystemModstamp"] > before

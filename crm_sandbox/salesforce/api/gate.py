@@ -4,11 +4,10 @@ Afterwards it adds `Sforce-Limit-Info: api-usage=n/max` (FACTS §2.10) and count
 """
 from __future__ import annotations
 
-import time
 
 from flask import Blueprint, Response, g, request
 
-from crm_sandbox import runtime
+from crm_sandbox import clock, runtime
 from crm_sandbox.salesforce import auth, errors
 
 CRM = "salesforce"
@@ -74,4 +73,4 @@ def expire_sessions(token: str | None = None) -> None:
     if token:
         extras.setdefault("revoked_sessions", set()).add(token)
     else:
-        extras["sessions_not_before_ms"] = int(time.time() * 1000) + 1
+        extras["sessions_not_before_ms"] = clock.now_ms() + 1

@@ -62,7 +62,8 @@ def _run(version: str, text: str, *, include_deleted: bool, offset: int, batch: 
     parsed = soql.parse(text)
     session = store.session()
     low, high = soql.modstamp_bounds(parsed) if parsed.where is not None else (None, None)
-    narrow = soql.indexed_condition(parsed) if parsed.where is not None else None
+    indexed = {"Id"} | set(records.lookup_fields(parsed.sobject.name)) if not parsed.sobject.setup else set()
+    narrow = soql.indexed_condition(parsed, indexed) if parsed.where is not None else None
     rows = records.query_rows(session, parsed.sobject.name, include_deleted=include_deleted,
                               low_ms=low, high_ms=high, narrow=narrow)
     candidates = [dict(r.fields) for r in rows]
