@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from portal.errors import NotFound
 from portal.extensions import db
-from portal.models import Commission, CommissionPlan, CustomField, Lead, Organization, Referral, ReferralLink, User
+from portal.models import (Commission, CommissionPlan, CustomField, DealRegistration, Lead, Organization, Referral,
+                           ReferralLink, User)
 
 
 def organization_for(user: User, organization_id: int) -> Organization:
@@ -110,3 +111,35 @@ def custom_field_for(user: User, field_id: int) -> CustomField:
     if field is None or not user.is_internal:
         raise NotFound()
     return field
+
+
+def visible_deals(user: User):
+    """A select of the deal registrations `user` may see: all for internal users; for a partner its
+    organization's (partner users those they own or registered, unless their admins share the
+    organization's); for a distributor also those that name it and do not hide from it."""
+    query = db.select(DealRegistration)
+    if user.is_internal:
+        return query
+    own = DealRegistration.partner_org_id == user.organization_id
+    if not user.is_partner_admin and not user.organization.members_see_all_referrals:
+        own = db.and_(own, db.or_(DealRegistration.owner_id == user.id, DealRegistration.registered_by_id == user.id))
+    if user.organization.kind == "distributor":
+        named = db.and_(DealRegistration.distributor_org_id == user.organization_id,
+                        DealRegistration.hidden_from_distributor.is_(False))
+        return query.where(db.or_(own, named))
+    return query.where(own)
+
+
+def deal_for(user: User, deal_id: int) -> DealRegistration:
+    deal = db.session.scalar(visible_deals(user).where(DealRegistration.id == deal_id))
+    if deal is None:
+        raise NotFound()
+    return deal
+
+
+def deals_for(user: User, deal_ids: list[int]) -> list[DealRegistration]:
+    """Those of `deal_ids` that `user` may see (the others are silently left out), in id order."""
+    if not deal_ids:
+        return []
+    return list(db.session.scalars(visible_deals(user).where(DealRegistration.id.in_(deal_ids))
+                                   .order_by(DealRegistration.id)))

@@ -1,4 +1,7 @@
-"""Admin-defined referral fields (text, number, date, single select) and their values."""
+"""Admin-defined fields (text, number, date, single select) and their values.
+
+A field belongs to one scope: the referral form, or the deal registration form.
+"""
 from __future__ import annotations
 
 import re
@@ -10,10 +13,11 @@ from portal.extensions import db
 from portal.models import CustomField
 
 KINDS = {"text": "Text", "number": "Number", "date": "Date", "select": "Single select"}
+SCOPES = {"referral": "Referrals", "deal": "Deal registrations"}
 
 
-def active() -> list[CustomField]:
-    return list(db.session.scalars(db.select(CustomField).where(CustomField.active.is_(True))
+def active(scope: str = "referral") -> list[CustomField]:
+    return list(db.session.scalars(db.select(CustomField).where(CustomField.active.is_(True), CustomField.scope == scope)
                                    .order_by(CustomField.position, CustomField.id)))
 
 
@@ -23,8 +27,11 @@ def list_all() -> list[CustomField]:
                                                                    CustomField.id)))
 
 
-def define(*, label: str, kind: str, options: list[str] | None = None, required: bool = False) -> CustomField:
-    """Add a custom field to the referral form, detail page and filters."""
+def define(*, label: str, kind: str, options: list[str] | None = None, required: bool = False,
+           scope: str = "referral") -> CustomField:
+    """Add a custom field to the referral (or deal registration) form, detail page and filters."""
+    if scope not in SCOPES:
+        raise DomainError("Choose referrals or deal registrations.", field="scope")
     label = (label or "").strip()
     if not label:
         raise DomainError("Give the field a name.", field="label")
@@ -33,12 +40,12 @@ def define(*, label: str, kind: str, options: list[str] | None = None, required:
     options = [o.strip() for o in (options or []) if o.strip()]
     if kind == "select" and len(options) < 2:
         raise DomainError("A single select needs at least two options, one per line.", field="options")
-    key = "cf_" + (re.sub(r"[^a-z0-9]+", "_", label.lower()).strip("_")[:30] or "field")
+    key = ("cf_" if scope == "referral" else "df_") + (re.sub(r"[^a-z0-9]+", "_", label.lower()).strip("_")[:30] or "field")
     if db.session.scalar(db.select(CustomField.id).where(CustomField.key == key)):
         raise DomainError("A field with this name exists already.", field="label")
     position = (db.session.scalar(db.select(db.func.max(CustomField.position))) or 0) + 10
     field = CustomField(key=key, label=label[:80], kind=kind, options=options if kind == "select" else [],
-                        required=required, position=position)
+                        required=required, position=position, scope=scope)
     db.session.add(field)
     db.session.commit()
     return field
@@ -51,10 +58,10 @@ def set_active(field: CustomField, is_active: bool) -> CustomField:
     return field
 
 
-def clean_values(values: dict) -> dict:
-    """Validate submitted values against the active definitions; returns JSON-safe values by key."""
+def clean_values(values: dict, scope: str = "referral") -> dict:
+    """Validate submitted values against the active definitions of `scope`; returns JSON-safe values by key."""
     cleaned = {}
-    for field in active():
+    for field in active(scope):
         raw = values.get(field.key)
         if raw in (None, ""):
             if field.required:

@@ -1,7 +1,7 @@
 """Leads: a referral sent to a reseller, who accepts or declines it by a respond-by date.
 
-The lead-to-deal-registration flow comes with its own issue; here a lead is created, answered,
-and expires when not answered in time.
+Here a lead is created, answered, and expires when not answered in time; handing leads out by
+rule and what a returned lead does are in lead_distribution.py, converting one in deals/.
 """
 from __future__ import annotations
 
@@ -33,6 +33,9 @@ def create(referral: Referral, *, reseller: Organization, respond_by: datetime |
         respond_by = utcnow() + timedelta(days=settings.get("leads")["respond_within_days"])
     if respond_by <= utcnow():
         raise DomainError("The respond-by date must be in the future.", field="respond_by")
+    # A new lead answers the referral's earlier returned ones: they no longer wait for a reseller.
+    db.session.execute(db.update(Lead).where(Lead.referral_id == referral.id, Lead.needs_reseller.is_(True))
+                       .values(needs_reseller=False))
     lead = Lead(referral=referral, assigned_org=reseller, respond_by=respond_by, status=LeadStatus.NEW.value)
     db.session.add(lead)
     db.session.flush()

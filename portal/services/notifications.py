@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from portal.jobs import mail
 from portal.extensions import db
-from portal.models import Lead, Notification, Organization, Referral, ReferralLink, Role, User
+from portal.models import DealRegistration, Lead, Notification, Organization, Referral, ReferralLink, Role, User
 from portal.models.types import utcnow
 from portal.urls import absolute_url, path_for
 
@@ -19,7 +19,19 @@ NOTIFICATION_EVENTS: dict[str, str] = {
     "commission_paid": "A commission is paid",
     "lead_assigned": "A lead is assigned to my organization",
     "link_referral": "A prospect sends the form of a referral link",
+    "deal_submitted": "A deal registration is submitted (or names my organization as distributor)",
+    "deal_pre_approved": "A deal registration is pre-approved",
     "deal_approved": "A deal registration is approved",
+    "deal_rejected": "A deal registration is rejected",
+    "deal_expiring": "A deal registration's protection ends soon",
+    "deal_expired": "A deal registration expired",
+    "deal_extension": "An extension of a deal registration is asked for, granted or refused",
+    "deal_won": "A deal registration is won",
+    "deal_lost": "A deal registration is lost",
+    "deal_owner": "A deal registration is registered for me by a distributor",
+    "lead_reminder": "A lead waits for an answer",
+    "lead_returned": "A lead comes back without a reseller",
+    "referral_deal": "The deal for my referral is registered or won",
 }
 
 
@@ -67,8 +79,76 @@ def lead_assigned(lead: Lead) -> None:
                    f"{lead.respond_by:%Y-%m-%d}.")
 
 
+def lead_reminder(lead: Lead) -> None:
+    """The respond-by date comes near and the reseller has not answered."""
+    referral = lead.referral
+    _send("lead_reminder", _org_users(lead.assigned_org, Role.PARTNER_ADMIN.value), referral=referral,
+          endpoint="partner.lead_detail", endpoint_args={"lead_id": lead.id},
+          subject=f"Reminder: answer the lead for {referral.company_name if referral else 'a customer'}",
+          headline=f"Please accept or decline this lead by {lead.respond_by:%Y-%m-%d %H:%M} UTC; "
+                   f"after that it goes back to the vendor.")
+
+
+def lead_returned(lead: Lead) -> None:
+    """A declined or expired lead waits for a new reseller: the vendor's managers hear about it."""
+    referral = lead.referral
+    if referral is None:
+        return
+    _send("lead_returned", _vendor_users(Role.MANAGER.value), referral=referral, endpoint="internal.referral_detail",
+          subject=f"{referral.number} needs a new reseller: {referral.company_name}",
+          headline=f"{lead.assigned_org.name} {'declined' if lead.status == 'declined' else 'did not answer'} "
+                   f"the lead for {referral.company_name}. Send it to another reseller.")
+
+
+def deal_to_vendor(event: str, deal: DealRegistration, *, subject: str, headline: str) -> None:
+    """Submitted, extension asked: the vendor's managers and the registration's vendor owner."""
+    recipients = _vendor_users(Role.MANAGER.value)
+    if deal.vendor_owner is not None:
+        recipients.append(deal.vendor_owner)
+    _send(event, recipients, referral=None, deal=deal, endpoint="internal.deal_detail",
+          endpoint_args={"deal_id": deal.id}, subject=subject, headline=headline)
+
+
+def deal_to_partner(event: str, deal: DealRegistration, *, subject: str, headline: str) -> None:
+    """A decision on a registration: its owner, whoever registered it, the partner's admins."""
+    recipients = [deal.owner, deal.registered_by] + _org_users(deal.partner_org, Role.PARTNER_ADMIN.value)
+    _send(event, recipients, referral=None, deal=deal, endpoint="partner.deal_detail",
+          endpoint_args={"deal_id": deal.id}, subject=subject, headline=headline)
+
+
+def deal_to_distributor(deal: DealRegistration) -> None:
+    """A registration names a distributor (and does not hide from it): its key contacts (admins) hear about it."""
+    if deal.distributor_org is None or deal.hidden_from_distributor:
+        return
+    _send("deal_submitted", _org_users(deal.distributor_org, Role.PARTNER_ADMIN.value), referral=None, deal=deal,
+          endpoint="partner.deal_detail", endpoint_args={"deal_id": deal.id},
+          subject=f"Deal registration {deal.number} through {deal.distributor_org.name}: {deal.customer_company}",
+          headline=f"{deal.partner_org.name} registered a deal for {deal.customer_company} that it buys through "
+                   f"{deal.distributor_org.name}.")
+
+
+def deal_owner_assigned(deal: DealRegistration) -> None:
+    """A distributor registered the deal on a partner's behalf: the partner user who owns it hears about it."""
+    if deal.owner is None:
+        return
+    _send("deal_owner", [deal.owner], referral=None, deal=deal, endpoint="partner.deal_detail",
+          endpoint_args={"deal_id": deal.id},
+          subject=f"Deal registration {deal.number} is yours: {deal.customer_company}",
+          headline=f"{deal.registered_by.name if deal.registered_by else 'Your distributor'} of "
+                   f"{deal.distributor_org.name if deal.distributor_org else 'your distributor'} registered the deal "
+                   f"for {deal.customer_company} with you as its owner.")
+
+
+def referral_deal(referral: Referral, *, subject: str, headline: str) -> None:
+    """The referrer follows the deal a reseller made of their referral."""
+    recipients = [referral.submitted_by] if referral.submitted_by is not None else []
+    recipients += _org_users(referral.partner_org, Role.PARTNER_ADMIN.value)
+    _send("referral_deal", recipients, referral=referral, endpoint="partner.referral_detail", subject=subject,
+          headline=headline)
+
+
 def _send(event: str, recipients: list[User], *, referral: Referral | None, endpoint: str, subject: str,
-          headline: str, endpoint_args: dict | None = None) -> None:
+          headline: str, endpoint_args: dict | None = None, deal: DealRegistration | None = None) -> None:
     args = endpoint_args or {"referral_id": referral.id}
     link, path = absolute_url(endpoint, **args), path_for(endpoint, **args)
     seen = set()
@@ -77,8 +157,8 @@ def _send(event: str, recipients: list[User], *, referral: Referral | None, endp
             continue
         seen.add(user.id)
         db.session.add(Notification(user_id=user.id, event=event, title=subject[:300], link=path))
-        mail.queue(event, to=user, subject=subject, template="referral_event", headline=headline,
-                   referral=referral, link=link)
+        mail.queue(event, to=user, subject=subject, template="deal_event" if deal else "referral_event",
+                   headline=headline, referral=referral, deal=deal, link=link)
 
 
 def _vendor_users(role: str) -> list[User]:

@@ -35,6 +35,9 @@ LEAD_DEAL_FIELDS: dict[str, str] = {
     "owner": "Vendor owner of the referral",
     "won_amount": "Won amount",
     "lost_reason": "Reason a referral was lost",
+    "deal_status": "Deal registration status",
+    "deal_expected_close": "Deal's expected close date",
+    "deal_amount": "Deal amount",
 }
 
 DEFAULTS: dict[str, dict] = {
@@ -43,10 +46,20 @@ DEFAULTS: dict[str, dict] = {
                    for name in STANDARD_FIELDS},
     },
     "duplicates": {"policy": "flag", "window_days": 90},
-    "lead_deal_visibility": {"fields": ["lead_status", "won_amount", "lost_reason"]},
-    "leads": {"respond_within_days": 5},
+    "lead_deal_visibility": {"fields": ["lead_status", "won_amount", "lost_reason", "deal_status"]},
+    # reminder_hours: how long before respond-by the reseller is reminded; auto_reassign: a declined or
+    # expired lead goes on to the next reseller in its rule's rotation instead of back to the vendor.
+    "leads": {"respond_within_days": 5, "reminder_hours": 24, "auto_reassign": False},
     # A percentage of a deal won in another currency than the plan's: "convert" (rate table) or "hold".
     "commissions": {"foreign_currency": "convert"},
+    # Deal registrations: how long an approved one protects the partner, when the partner is warned,
+    # and what a registration for a customer already claimed does (as for duplicate referrals).
+    "deals": {"protection_days": 90, "warn_days_before": 14, "conflict_policy": "flag"},
+    # Two-tier distribution: whether partners name the distributor they buy through (any, or only
+    # their assigned ones; required or optional), may hide a deal from it, and whether distributors
+    # register deals on behalf of partners (off, their assigned partners, or all partners).
+    "distribution": {"enabled": False, "choice": "any", "required": False, "allow_hide": True,
+                     "on_behalf": "assigned"},
     # The public referral pages (/r/<code>, /refer): see services/branding.py.
     "branding": {
         "vendor_name": "", "logo_url": "", "primary_color": "#2546c8",
@@ -127,5 +140,42 @@ def update_visibility(*, lead_deal_fields: list[str], respond_within_days: int) 
     if not 1 <= respond_within_days <= 90:
         raise DomainError("Use between 1 and 90 days.", field="respond_within_days")
     save("lead_deal_visibility", {"fields": list(lead_deal_fields)})
-    save("leads", {"respond_within_days": respond_within_days})
+    save("leads", {**get("leads"), "respond_within_days": respond_within_days})
+    db.session.commit()
+
+
+DISTRIBUTOR_CHOICES = {"any": "Any distributor", "assigned": "Only the distributors assigned to the partner"}
+ON_BEHALF_CHOICES = {"off": "No", "assigned": "For their assigned partners", "all": "For any partner"}
+
+
+def update_deals(*, protection_days: int, warn_days_before: int, conflict_policy: str) -> None:
+    """How long an approved registration protects the partner, the warning before it ends, the conflict policy."""
+    if not 1 <= protection_days <= 730:
+        raise DomainError("Use between 1 and 730 days.", field="protection_days")
+    if not 0 <= warn_days_before < protection_days:
+        raise DomainError("Warn between 0 days and the protection period before the end.", field="warn_days_before")
+    if conflict_policy not in DUPLICATE_POLICIES:
+        raise DomainError("Choose block, flag or allow.", field="conflict_policy")
+    save("deals", {"protection_days": protection_days, "warn_days_before": warn_days_before,
+                   "conflict_policy": conflict_policy})
+    db.session.commit()
+
+
+def update_distribution(*, enabled: bool, choice: str, required: bool, allow_hide: bool, on_behalf: str) -> None:
+    """Switch two-tier distribution on or off, and what partners and distributors may do with it."""
+    if choice not in DISTRIBUTOR_CHOICES:
+        raise DomainError("Choose which distributors partners may pick.", field="choice")
+    if on_behalf not in ON_BEHALF_CHOICES:
+        raise DomainError("Choose for whom distributors may register deals.", field="on_behalf")
+    save("distribution", {"enabled": bool(enabled), "choice": choice, "required": bool(required),
+                          "allow_hide": bool(allow_hide), "on_behalf": on_behalf})
+    db.session.commit()
+
+
+def update_lead_handling(*, reminder_hours: int, auto_reassign: bool) -> None:
+    """When resellers are reminded of an unanswered lead, and whether a returned lead goes on by itself."""
+    if not 0 <= reminder_hours <= 24 * 30:
+        raise DomainError("Use between 0 and 720 hours (0: no reminder).", field="reminder_hours")
+    current = get("leads")
+    save("leads", {**current, "reminder_hours": reminder_hours, "auto_reassign": bool(auto_reassign)})
     db.session.commit()

@@ -8,19 +8,24 @@ from __future__ import annotations
 import logging
 
 from portal.jobs import mail
-from portal.services import crm, leads
+from portal.services import crm, deals, lead_distribution
 
 log = logging.getLogger(__name__)
 
 
 def run() -> dict[str, int]:
-    """Enqueue delivery of every message still queued and expire overdue leads; returns the counts."""
+    """Enqueue delivery of every message still queued, remind resellers of leads about to lapse, expire
+    overdue leads (sending them back or on) and deal registrations (warning first); returns the counts."""
     requeued = 0
     for message_id in mail.pending_ids():
         mail.schedule_delivery(message_id, after_commit=False)
         requeued += 1
-    expired = leads.expire_overdue()
+    reminded = lead_distribution.send_reminders()
+    expired = lead_distribution.expire_overdue()
+    registrations = deals.sweep_expiry()
     pushes = crm.redrive()
-    if requeued or expired or pushes:
-        log.info("sweep re-drove %s queued messages, %s CRM pushes, expired %s leads", requeued, pushes, expired)
-    return {"mail": requeued, "leads_expired": expired, "crm_pushes": pushes}
+    if requeued or expired or pushes or reminded or any(registrations.values()):
+        log.info("sweep re-drove %s queued messages, %s CRM pushes, expired %s leads, reminded %s, deals %s",
+                 requeued, pushes, expired, reminded, registrations)
+    return {"mail": requeued, "leads_expired": expired, "leads_reminded": reminded, "crm_pushes": pushes,
+            **registrations}

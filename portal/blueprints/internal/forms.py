@@ -90,7 +90,8 @@ class CustomFieldForm(Form):
     label = StringField("Name", validators=[DataRequired(), Length(max=80)])
     kind = SelectField("Type", choices=list(custom_fields.KINDS.items()))
     options = TextAreaField("Options (single select: one per line)", validators=[Optional(), Length(max=5000)])
-    required = BooleanField("Required on the referral form")
+    required = BooleanField("Required on the form")
+    scope = SelectField("On the form of", default="referral", choices=list(custom_fields.SCOPES.items()))
 
     def option_list(self) -> list[str]:
         return (self.options.data or "").splitlines()
@@ -173,3 +174,70 @@ class BrandingForm(Form):
     intro = TextAreaField("Introduction", validators=[Optional(), Length(max=2000)])
     privacy_text = TextAreaField("Privacy note", validators=[Optional(), Length(max=2000)])
     attribution_days = IntegerField("Attribution window (days)", validators=[InputRequired(), NumberRange(min=1, max=365)])
+
+
+# ---- deal registrations ----------------------------------------------------------------------
+
+class DealApproveForm(Form):
+    owner_id = SelectField("Vendor owner", coerce=int)
+    expires_on = DateField("Protected until", validators=[Optional()])
+
+
+class DealWonForm(Form):
+    amount = DecimalField("Won amount", places=2, validators=[DataRequired(), NumberRange(min=0.01, max=10**11)])
+    currency = SelectField("Currency", choices=[(c, c) for c in money.CURRENCIES])
+    won_at = DateField("Won on", validators=[Optional()])
+
+
+class ExtensionGrantForm(Form):
+    expires_on = DateField("New end of the protection", validators=[DataRequired()])
+
+
+class ExtensionRefuseForm(Form):
+    reason = StringField("Reason (the partner sees it)", validators=[Optional(), Length(max=2000)])
+
+
+class DealBulkForm(Form):
+    action = SelectField("Action", choices=[("pre_approve", "Pre-approve"), ("approve", "Approve"),
+                                            ("reject", "Reject")])
+    reason = StringField("Reason (for rejecting)", validators=[Optional(), Length(max=2000)])
+
+
+class DealSettingsForm(Form):
+    protection_days = IntegerField("An approved registration protects the partner for (days)",
+                                   validators=[InputRequired(), NumberRange(min=1, max=730)])
+    warn_days_before = IntegerField("Warn the partner this many days before it ends",
+                                    validators=[InputRequired(), NumberRange(min=0, max=729)])
+    conflict_policy = RadioField("When the customer is already registered or referred",
+                                 choices=list(settings.DUPLICATE_POLICIES.items()))
+    distribution_enabled = BooleanField("Two-tier distribution: partners name the distributor they buy through")
+    distribution_choice = RadioField("Partners may pick", choices=list(settings.DISTRIBUTOR_CHOICES.items()))
+    distribution_required = BooleanField("Naming a distributor is required")
+    distribution_allow_hide = BooleanField("Partners may hide a deal from its distributor")
+    distribution_on_behalf = RadioField("Distributors register deals on behalf of partners",
+                                        choices=list(settings.ON_BEHALF_CHOICES.items()))
+
+
+class LeadRuleForm(Form):
+    name = StringField("Name", validators=[DataRequired(), Length(max=120)])
+    countries = StringField("Referrals from these countries (codes, comma-separated; empty: any)",
+                            validators=[Optional(), Length(max=300)])
+    field_key = SelectField("And whose field", validate_choice=False)
+    field_values = StringField("Has one of these values (comma-separated)", validators=[Optional(), Length(max=500)])
+    tiers = CheckboxesField("Go in turn to active partners of the tiers", choices=[(t, t.title()) for t in TIERS])
+    partner_countries = StringField("In these countries (codes, comma-separated; empty: any)",
+                                    validators=[Optional(), Length(max=300)])
+
+    @staticmethod
+    def split(value: str | None) -> list[str]:
+        return [part.strip() for part in (value or "").split(",") if part.strip()]
+
+
+class LeadHandlingForm(Form):
+    reminder_hours = IntegerField("Remind the reseller this many hours before the respond-by date (0: never)",
+                                  validators=[InputRequired(), NumberRange(min=0, max=720)])
+    auto_reassign = BooleanField("A declined or expired lead goes to the next reseller of its rule by itself")
+
+
+class DistributorsForm(Form):
+    distributor_ids = CheckboxesField("Buys through", coerce=int, choices=[])

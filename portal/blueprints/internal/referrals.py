@@ -13,7 +13,8 @@ from portal.blueprints.internal.blueprint import bp
 from portal.blueprints.internal.forms import (AcceptForm, BulkForm, CustomStatusForm, LostForm, RejectForm, RouteForm,
                                               WonForm)
 from portal.errors import DomainError
-from portal.services import access, accounts, crm, custom_fields, leads, organizations, referrals, statuses
+from portal.services import (access, accounts, crm, custom_fields, deals, lead_distribution, leads, organizations,
+                             referrals, statuses)
 
 
 @bp.get("/referrals")
@@ -31,7 +32,8 @@ def referrals_list():
 def review_queue():
     page = referrals.review_queue(q=request.args.get("q", ""), page=request.args.get("page", 1, type=int))
     return htmx.render_page("internal/referrals/queue.html", "internal/referrals/_partials/queue_rows.html",
-                            page=page, q=request.args.get("q", ""), labels=statuses.labels(), bulk_form=BulkForm())
+                            page=page, q=request.args.get("q", ""), labels=statuses.labels(), bulk_form=BulkForm(),
+                            returned=lead_distribution.needing_reseller() if page.page == 1 else [])
 
 
 @bp.post("/referrals/bulk")
@@ -104,6 +106,13 @@ def referral_route(referral_id: int):
         respond_by=_end_of_day(form.respond_by.data)), "Sent to the reseller as a lead.")
 
 
+@bp.post("/referrals/<int:referral_id>/route-by-rule")
+def referral_route_by_rule(referral_id: int):
+    referral = access.referral_for(current_user, referral_id)
+    return _act(referral, None, "route", lambda: lead_distribution.route_by_rule(referral, by=current_user),
+                "Sent to the next reseller of the lead rule.")
+
+
 @bp.post("/referrals/<int:referral_id>/won")
 def referral_won(referral_id: int):
     referral = access.referral_for(current_user, referral_id)
@@ -165,7 +174,7 @@ def _decision_page(referral, **forms):
                             referral=referral, labels=statuses.labels(), candidates=candidates,
                             timeline=referrals.timeline("referral", referral.id), lead=leads.current_for(referral),
                             custom=custom_fields.active(), can_move=statuses.can_move, crm_panel=crm.record_panel(referral),
-                            **forms)
+                            rule=lead_distribution.rule_for(referral), deal=deals.for_referral(referral.id), **forms)
 
 
 def _accept_form(**kwargs):

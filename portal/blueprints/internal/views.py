@@ -11,7 +11,8 @@ from portal.blueprints.internal.forms import InviteForm, OrganizationForm, OrgSt
 from portal.errors import DomainError
 from portal.web.forms import UserStatusForm
 from portal.models.accounts import TIERS
-from portal.services import access, accounts, commissions, organizations, reports
+from portal.models.deals import DEAL_STATUS_LABELS
+from portal.services import access, accounts, commissions, deals, distributors, organizations, reports
 
 
 
@@ -19,7 +20,8 @@ from portal.services import access, accounts, commissions, organizations, report
 def dashboard():
     overview = reports.overview(current_user)
     return render_template("internal/dashboard.html", overview=overview, chart=charts.monthly_bars(overview.months),
-                           queue_size=reports.review_queue_size(), top_partners=reports.top_partners())
+                           queue_size=reports.review_queue_size(), top_partners=reports.top_partners(),
+                           deal_counts=deals.count_by_status(current_user), deal_statuses=DEAL_STATUS_LABELS)
 
 
 # ---- organizations --------------------------------------------------------------------------
@@ -53,7 +55,9 @@ def organization_new():
 def organization_detail(organization_id: int):
     org = access.organization_for(current_user, organization_id)
     plan = None if org.is_vendor else commissions.plan_for(org)
-    return render_template("internal/organizations/detail.html", org=org, plan=plan)
+    return render_template("internal/organizations/detail.html", org=org, plan=plan,
+                           reseller_plan=None if org.is_vendor else commissions.plan_for(org, "reseller"),
+                           assignments=distributors.for_organization(org))
 
 
 @bp.route("/organizations/<int:organization_id>/edit", methods=["GET", "POST"])

@@ -24,3 +24,11 @@ class LinkForm(Form):
 
 class LinkActiveForm(Form):
     active = SelectField("Active", choices=[("1", "Active"), ("0", "Deactivated")])
+
+
+class ExtensionRequestForm(Form):
+    reason = TextAreaField("Why does the deal need longer?", validators=[DataRequired(), Length(max=2000)])
+
+
+class CloseLeadForm(Form):
+    reason = TextAreaField("Why is there no business?", validators=[DataRequired(), Length(max=2000)])

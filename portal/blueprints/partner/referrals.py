@@ -9,7 +9,7 @@ from portal.web.filters import filter_args, referral_filters
 from portal.blueprints.partner.blueprint import bp
 from portal.errors import DomainError
 from portal.models import Source
-from portal.services import access, custom_fields, leads, referrals, settings, statuses
+from portal.services import access, custom_fields, deals, leads, referrals, settings, statuses
 
 
 @bp.get("/referrals")
@@ -48,7 +48,7 @@ def referral_detail(referral_id: int):
     visible = set(settings.get("lead_deal_visibility")["fields"])
     return render_template("partner/referrals/detail.html", referral=referral, labels=statuses.labels(),
                            timeline=referrals.timeline("referral", referral.id), lead=leads.current_for(referral),
-                           visible=visible, custom=custom_fields.active())
+                           deal=deals.for_referral(referral.id), visible=visible, custom=custom_fields.active())
 
 
 def _select_fields():

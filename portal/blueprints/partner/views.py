@@ -10,13 +10,15 @@ from portal.web.guards import requires
 from portal.blueprints.partner.forms import SharingForm, TeamInviteForm
 from portal.errors import DomainError
 from portal.web.forms import UserStatusForm
-from portal.services import access, accounts, organizations, reports
+from portal.models.deals import DEAL_STATUS_LABELS
+from portal.services import access, accounts, deals, organizations, reports
 
 
 @bp.get("/")
 def dashboard():
     overview = reports.overview(current_user)
-    return render_template("partner/dashboard.html", overview=overview, chart=charts.monthly_bars(overview.months))
+    return render_template("partner/dashboard.html", overview=overview, chart=charts.monthly_bars(overview.months),
+                           deal_counts=deals.count_by_status(current_user), deal_statuses=DEAL_STATUS_LABELS)
 
 
 @bp.get("/team")

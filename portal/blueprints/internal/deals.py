@@ -1,0 +1,190 @@
+"""Internal deal registration pages: the review queue (one-click and bulk), all registrations, the decision page."""
+from __future__ import annotations
+
+from datetime import datetime, time, timezone
+
+from flask import flash, render_template, request, url_for
+from flask_login import current_user
+
+from portal import clock
+from portal.blueprints.internal.blueprint import bp
+from portal.blueprints.internal.forms import (DealApproveForm, DealBulkForm, DealWonForm, ExtensionGrantForm,
+                                              ExtensionRefuseForm, LostForm, RejectForm)
+from portal.errors import DomainError
+from portal.models.deals import DEAL_STATUS_LABELS
+from portal.services import access, accounts, custom_fields, deals, distributors, organizations
+from portal.web import htmx
+from portal.web.guards import requires
+from portal.web.filters import deal_filter_args, deal_filters
+
+
+@bp.get("/deals")
+def deals_list():
+    select_fields = [f for f in custom_fields.active("deal") if f.kind == "select"]
+    filters = deal_filters(select_fields)
+    page = deals.list_for_user(current_user, filters, page=request.args.get("page", 1, type=int))
+    return htmx.render_page("internal/deals/list.html", "internal/deals/_partials/rows.html", page=page,
+                            filters=filters, args=deal_filter_args(filters), custom_filters=select_fields,
+                            statuses=DEAL_STATUS_LABELS, partners=organizations.partners())
+
+
+@bp.get("/deals/queue")
+def deal_queue():
+    q, status, flagged = request.args.get("q", ""), request.args.get("status", ""), bool(request.args.get("flagged"))
+    page = deals.review_queue(q=q, status=status, flagged=flagged, page=request.args.get("page", 1, type=int))
+    return htmx.render_page("internal/deals/queue.html", "internal/deals/_partials/queue_rows.html", page=page, q=q,
+                            status=status, flagged=flagged, bulk_form=DealBulkForm(),
+                            extensions=deals.extension_requests() if page.page == 1 else [])
+
+
+@bp.post("/deals/bulk")
+def deals_bulk():
+    form = DealBulkForm()
+    chosen = access.deals_for(current_user, request.form.getlist("deal_ids", type=int))
+    if not form.validate_on_submit() or not chosen:
+        flash("Choose at least one registration and an action.", "error")
+    else:
+        try:
+            done, problems = deals.bulk(chosen, action=form.action.data, by=current_user, reason=form.reason.data)
+        except DomainError as err:
+            flash(err.message, "error")
+        else:
+            flash(f"{done} registration(s): {dict(form.action.choices)[form.action.data].lower()}d.", "success")
+            for problem in problems:
+                flash(problem, "warning")
+    return htmx.redirect(url_for(".deal_queue"))
+
+
+@bp.post("/deals/queue/<int:deal_id>/<any(pre_approve, approve):action>")
+def deal_queue_action(deal_id: int, action: str):
+    """One click from the queue; answers with the updated row."""
+    deal = access.deal_for(current_user, deal_id)
+    done, problems = deals.bulk([deal], action=action, by=current_user)
+    error = problems[0].split(": ", 1)[1] if problems else None
+    if htmx.is_fragment_request():
+        return render_template("internal/deals/_partials/queue_row.html", d=deal, error=error)
+    flash(error or f"{deal.number}: {deal.status_label.lower()}.", "error" if error else "success")
+    return htmx.redirect(url_for(".deal_queue"))
+
+
+@bp.get("/deals/<int:deal_id>")
+def deal_detail(deal_id: int):
+    return _decision_page(access.deal_for(current_user, deal_id))
+
+
+@bp.post("/deals/<int:deal_id>/pre-approve")
+def deal_pre_approve(deal_id: int):
+    deal = access.deal_for(current_user, deal_id)
+    return _act(deal, None, "pre_approve", lambda: deals.pre_approve(deal, by=current_user), "Pre-approved.")
+
+
+@bp.post("/deals/<int:deal_id>/approve")
+def deal_approve(deal_id: int):
+    deal = access.deal_for(current_user, deal_id)
+    form = _approve_form()
+    return _act(deal, form, "approve", lambda: deals.approve(
+        deal, by=current_user, owner=access.user_for(current_user, form.owner_id.data) if form.owner_id.data else None,
+        expires_at=_end_of_day(form.expires_on.data)), "Approved; the partner is protected.")
+
+
+@bp.post("/deals/<int:deal_id>/reject")
+def deal_reject(deal_id: int):
+    deal = access.deal_for(current_user, deal_id)
+    form = RejectForm(prefix="reject")
+    return _act(deal, form, "reject", lambda: deals.reject(deal, by=current_user, reason=form.reason.data),
+                "Rejected; the partner is told why.")
+
+
+@bp.post("/deals/<int:deal_id>/won")
+def deal_won(deal_id: int):
+    deal = access.deal_for(current_user, deal_id)
+    form = DealWonForm(prefix="won")
+    return _act(deal, form, "won", lambda: deals.mark_won(
+        deal, amount=form.amount.data, currency=form.currency.data, by=current_user,
+        won_at=_end_of_day(form.won_at.data, cap_now=True)), "Marked won; the commissions are pending.")
+
+
+@bp.post("/deals/<int:deal_id>/lost")
+def deal_lost(deal_id: int):
+    deal = access.deal_for(current_user, deal_id)
+    form = LostForm(prefix="lost")
+    return _act(deal, form, "lost", lambda: deals.mark_lost(deal, reason=form.reason.data, by=current_user),
+                "Marked lost.")
+
+
+@bp.post("/deals/<int:deal_id>/extension/grant")
+def deal_extension_grant(deal_id: int):
+    deal = access.deal_for(current_user, deal_id)
+    form = ExtensionGrantForm(prefix="grant")
+    return _act(deal, form, "grant", lambda: deals.grant_extension(
+        deal, by=current_user, expires_at=_end_of_day(form.expires_on.data)), "Extension granted.")
+
+
+@bp.post("/deals/<int:deal_id>/extension/refuse")
+def deal_extension_refuse(deal_id: int):
+    deal = access.deal_for(current_user, deal_id)
+    form = ExtensionRefuseForm(prefix="refuse")
+    return _act(deal, form, "refuse", lambda: deals.refuse_extension(deal, by=current_user, reason=form.reason.data),
+                "Extension refused.")
+
+
+@bp.post("/deals/<int:deal_id>/commission-paid")
+def deal_commission_paid(deal_id: int):
+    deal = access.deal_for(current_user, deal_id)
+    return _act(deal, None, "paid", lambda: deals.mark_commission_paid(deal, by=current_user),
+                "The reseller's commission is marked paid.")
+
+
+@bp.post("/organizations/<int:organization_id>/distributors")
+@requires("manage_orgs")
+def organization_distributors(organization_id: int):
+    """The distributors a partner buys through (two-tier distribution), from its organization page."""
+    org = access.organization_for(current_user, organization_id)
+    distributors.set_distributors(org, request.form.getlist("distributor_ids", type=int))
+    flash(f"Saved the distributors {org.name} buys through.", "success")
+    return htmx.redirect(url_for(".organization_detail", organization_id=org.id))
+
+
+def _act(deal, form, name, action, done_message):
+    """Validate, call the service, answer with the refreshed decision panel (htmx) or the page."""
+    if form is None or form.validate_on_submit():
+        try:
+            action()
+        except DomainError as err:
+            if form is None:
+                raise
+            form.attach(err)
+        else:
+            flash(done_message, "success")
+            if htmx.is_fragment_request():
+                return _decision_page(deal)
+            return htmx.redirect(url_for(".deal_detail", deal_id=deal.id))
+    return _decision_page(deal, **{f"{name}_form": form}), 422
+
+
+def _decision_page(deal, **forms):
+    forms.setdefault("approve_form", _approve_form(formdata=None))
+    forms.setdefault("reject_form", RejectForm(prefix="reject", formdata=None))
+    forms.setdefault("won_form", DealWonForm(prefix="won", formdata=None, currency=deal.currency, amount=deal.amount))
+    forms.setdefault("lost_form", LostForm(prefix="lost", formdata=None))
+    forms.setdefault("grant_form", ExtensionGrantForm(prefix="grant", formdata=None))
+    forms.setdefault("refuse_form", ExtensionRefuseForm(prefix="refuse", formdata=None))
+    found = deals.conflicts(deal.contact_email, deal.customer_domain, exclude_deal_id=deal.id,
+                            exclude_referral_id=deal.referral_id, exclude_org_id=deal.partner_org_id)
+    return htmx.render_page("internal/deals/detail.html", "internal/deals/_partials/decision.html", deal=deal,
+                            conflicts=found, timeline=deals.timeline(deal), labels=deals.labels(),
+                            custom=custom_fields.active("deal"), can_move=deals.can_move, **forms)
+
+
+def _approve_form(**kwargs):
+    form = DealApproveForm(prefix="approve", **kwargs)
+    form.owner_id.choices = [(0, "— No owner —")] + [(u.id, f"{u.name} ({u.role_label})")
+                                                     for u in accounts.owner_candidates()]
+    return form
+
+
+def _end_of_day(day, cap_now: bool = False):
+    if day is None:
+        return None
+    moment = datetime.combine(day, time(23, 59), timezone.utc)
+    return min(moment, clock.now()) if cap_now else moment

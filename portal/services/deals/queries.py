@@ -1,0 +1,102 @@
+"""Read queries for the deal registration pages: lists with filters, the review queue, counts, timelines."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timezone
+
+from sqlalchemy.orm import joinedload
+
+from portal.extensions import db
+from portal.models import DealRegistration, DealStatus, StatusEvent, User
+from portal.services import access
+from portal.services.referrals.queries import Window
+
+PER_PAGE = 25
+QUEUE_STATUSES = (DealStatus.SUBMITTED.value, DealStatus.PRE_APPROVED.value)
+
+
+@dataclass
+class DealFilters:
+    q: str = ""
+    status: str = ""
+    date_from: date | None = None
+    date_to: date | None = None
+    partner_org_id: int | None = None
+    custom: dict[str, str] = field(default_factory=dict)
+
+
+def list_for_user(user: User, filters: DealFilters, *, page: int = 1, per_page: int = PER_PAGE) -> Window:
+    """The registrations `user` may see, filtered, newest first; pages without counting them all."""
+    page = max(page, 1)
+    query = _filtered(access.visible_deals(user), filters).order_by(DealRegistration.created_at.desc(),
+                                                                     DealRegistration.id.desc())
+    query = query.options(joinedload(DealRegistration.partner_org), joinedload(DealRegistration.distributor_org))
+    items = list(db.session.scalars(query.offset((page - 1) * per_page).limit(per_page + 1)).unique())
+    return Window(items[:per_page], page, has_next=len(items) > per_page)
+
+
+def review_queue(*, q: str = "", status: str = "", flagged: bool = False, page: int = 1,
+                 per_page: int = PER_PAGE) -> Window:
+    """Registrations waiting for an internal decision (submitted, pre-approved), oldest first."""
+    page = max(page, 1)
+    wanted = (status,) if status in QUEUE_STATUSES else QUEUE_STATUSES
+    query = (db.select(DealRegistration).where(DealRegistration.status.in_(wanted))
+             .order_by(DealRegistration.created_at, DealRegistration.id)
+             .options(joinedload(DealRegistration.partner_org)))
+    if flagged:
+        query = query.where(DealRegistration.conflict_flag.is_(True))
+    query = _filtered(query, DealFilters(q=q)).offset((page - 1) * per_page).limit(per_page + 1)
+    items = list(db.session.scalars(query))
+    return Window(items[:per_page], page, has_next=len(items) > per_page)
+
+
+def extension_requests(*, limit: int = 50) -> list[DealRegistration]:
+    """Approved registrations whose partner asked for an extension, oldest request first."""
+    return list(db.session.scalars(db.select(DealRegistration).where(
+        DealRegistration.status == DealStatus.APPROVED.value, DealRegistration.extension_requested_at.is_not(None))
+        .order_by(DealRegistration.extension_requested_at).limit(limit)
+        .options(joinedload(DealRegistration.partner_org))))
+
+
+def count_by_status(user: User) -> dict[str, int]:
+    query = (access.visible_deals(user).with_only_columns(DealRegistration.status, db.func.count())
+             .group_by(DealRegistration.status))
+    return dict(db.session.execute(query).all())
+
+
+def timeline(deal: DealRegistration) -> list[StatusEvent]:
+    return list(db.session.scalars(db.select(StatusEvent).where(
+        StatusEvent.entity_type == "deal", StatusEvent.entity_id == deal.id).order_by(StatusEvent.at, StatusEvent.id)))
+
+
+def for_referral(referral_id: int) -> DealRegistration | None:
+    """The newest registration made of a referral (the referrer follows it on the referral's page)."""
+    return db.session.scalar(db.select(DealRegistration).where(DealRegistration.referral_id == referral_id)
+                             .order_by(DealRegistration.id.desc()))
+
+
+def for_lead(lead_id: int) -> DealRegistration | None:
+    return db.session.scalar(db.select(DealRegistration).where(DealRegistration.lead_id == lead_id)
+                             .order_by(DealRegistration.id.desc()))
+
+
+def _filtered(query, filters: DealFilters):
+    if filters.q:
+        text = filters.q.strip()
+        like = f"%{text.lower()}%"
+        query = query.where(db.or_(
+            db.func.lower(DealRegistration.customer_company).like(like),
+            db.func.lower(DealRegistration.contact_name).like(like), DealRegistration.contact_email.like(like),
+            DealRegistration.customer_domain.like(like), DealRegistration.number.like(f"%{text.upper()}%")))
+    if filters.status:
+        query = query.where(DealRegistration.status == filters.status)
+    if filters.date_from:
+        query = query.where(DealRegistration.created_at >= datetime.combine(filters.date_from, time.min, timezone.utc))
+    if filters.date_to:
+        query = query.where(DealRegistration.created_at <= datetime.combine(filters.date_to, time.max, timezone.utc))
+    if filters.partner_org_id:
+        query = query.where(DealRegistration.partner_org_id == filters.partner_org_id)
+    for key, value in filters.custom.items():
+        if value:
+            query = query.where(DealRegistration.custom_fields[key].as_string() == value)
+    return query
