@@ -6,11 +6,10 @@ import logging
 
 from flask import Flask, redirect, url_for
 from flask_login import current_user
-from sqlalchemy import event
 from sqlalchemy.orm import undefer
 
 from portal import config as portal_config
-from portal import cli, money
+from portal import cli, database, money
 from portal.jobs import cron, queues
 from portal.web import errorpages, guards
 from portal.blueprints import register_blueprints
@@ -34,7 +33,7 @@ def create_app(config: dict | None = None) -> Flask:
     limiter.init_app(app)
     _init_login(app)
     with app.app_context():
-        _tune_database(db.engine)
+        database.configure(app, db.engine)
 
     register_blueprints(app)
     _template_helpers(app)
@@ -87,25 +86,6 @@ def _init_login(app: Flask) -> None:
         user = db.session.scalar(db.select(User).where(User.session_token == session_token)
                                  .options(undefer(User.unread_notifications)))
         return user if user is not None and user.is_active else None
-
-
-def _tune_database(engine) -> None:
-    if engine.dialect.name != "sqlite":
-        return
-
-    @event.listens_for(engine, "connect")
-    def _sqlite_connect(dbapi_connection, _record):
-        # pysqlite's own transaction handling breaks SAVEPOINTs; let SQLAlchemy emit BEGIN itself.
-        dbapi_connection.isolation_level = None
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA busy_timeout=10000")
-        cursor.close()
-
-    @event.listens_for(engine, "begin")
-    def _sqlite_begin(conn):
-        conn.exec_driver_sql("BEGIN")
 
 
 def _security_headers(app: Flask) -> None:

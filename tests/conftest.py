@@ -20,7 +20,7 @@ from itsdangerous import URLSafeTimedSerializer
 from sqlalchemy import create_engine, make_url, text
 from werkzeug.serving import make_server
 
-from portal import create_app
+from portal import create_app, database
 from portal.jobs import queues
 from portal.extensions import db as _db
 from portal.extensions import limiter
@@ -168,7 +168,9 @@ def db(app):
     """A database whose changes vanish after the test, though services commit freely."""
     with app.app_context():
         connection = _db.engine.connect()
-        outer = connection.begin()
+        # One connection serves the test and its requests: on SQLite it is the writer from the start.
+        with database.writing():
+            outer = connection.begin()
         original = _db.session
         _db.session = _db._make_scoped_session(
             {"class_": _BoundSession, "bind": connection, "join_transaction_mode": "create_savepoint"})

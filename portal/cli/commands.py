@@ -6,6 +6,7 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 from flask_migrate import upgrade
 
+from portal import database
 from portal.jobs import queues
 from portal.errors import DomainError
 from portal.extensions import db
@@ -14,7 +15,16 @@ from portal.services import accounts, sweep
 from portal.cli import demo
 from portal.sync import engine
 
-group = AppGroup("portal", help="Referral Portal administration.")
+class _WritingGroup(AppGroup):
+    """Commands may write beside a running web process: their transactions take SQLite's write lock
+    up front (portal/database.py)."""
+
+    def invoke(self, ctx):
+        with database.writing():
+            return super().invoke(ctx)
+
+
+group = _WritingGroup("portal", help="Referral Portal administration.")
 
 
 def register(app: Flask) -> None:

@@ -24,6 +24,7 @@ from rq.timeouts import TimerDeathPenalty
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from portal import database
 from portal.extensions import db
 
 log = logging.getLogger(__name__)
@@ -131,7 +132,8 @@ class AppWorker(SimpleWorker):
     flask_app: Flask | None = None
 
     def perform_job(self, job, queue, execution):
-        with self.flask_app.app_context():
+        # A job may write: its transactions take SQLite's write lock up front (portal/database.py).
+        with self.flask_app.app_context(), database.writing():
             try:
                 return super().perform_job(job, queue, execution)
             finally:

@@ -17,6 +17,7 @@ from flask import current_app
 from itsdangerous import BadData, URLSafeSerializer
 from sqlalchemy.dialects import postgresql, sqlite
 
+from portal import database
 from portal.jobs import locks, mail
 from portal.errors import DomainError
 from portal.extensions import db
@@ -121,6 +122,7 @@ def visitor_id(cookie_value: str | None, *, address: str | None, user_agent: str
 
 def record_visit(link: ReferralLink, visitor: str) -> bool:
     """Count `visitor` once per link: True if they are new (and the click counter went up)."""
+    database.take_write_lock()  # a GET that writes (portal/database.py)
     values = {"link_id": link.id, "visitor_hash": _digest(f"visit|{visitor}"), "first_seen_at": utcnow()}
     dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
     # RETURNING says whether a row went in (rowcount is unreliable once RETURNING is implied).

@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 
 from portal.errors import DomainError, InvalidTransition
+from portal import database
 from portal.extensions import db
 from portal.models import ReferralStatus, Stage
 from portal.models.referrals import STAGE_LABELS
@@ -56,13 +57,17 @@ def stages_with_steps() -> list[Stage]:
 
 
 def ensure_builtin() -> None:
-    """Create the built-in statuses, one per stage, if missing (names keep any admin renaming)."""
-    existing = set(db.session.scalars(db.select(ReferralStatus.key)))
-    for position, stage in enumerate(Stage):
-        if stage.value not in existing:
-            db.session.add(ReferralStatus(key=stage.value, label=STAGE_LABELS[stage], stage=stage.value,
-                                          position=position * 10, builtin=True))
-    db.session.flush()
+    """Store the built-in statuses, one per stage, if missing (names keep any admin renaming).
+
+    `portal init` and the migrations store them; this is the safety net for a database built
+    otherwise, and it is race-free: two first writers at once both succeed, one row per status.
+    """
+    if db.session.scalar(db.select(db.func.count(ReferralStatus.id)).where(ReferralStatus.builtin.is_(True))) \
+            >= len(Stage):
+        return
+    rows = [{"key": stage.value, "label": STAGE_LABELS[stage], "stage": stage.value, "position": position * 10,
+             "builtin": True} for position, stage in enumerate(Stage)]
+    database.insert_missing(ReferralStatus, rows, conflict_on=["key"])
 
 
 def all_statuses() -> list[ReferralStatus]:
