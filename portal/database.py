@@ -93,9 +93,14 @@ def writing() -> Iterator[None]:
         _writing.reset(token)
 
 
-def start_writing() -> None:
-    """For the rest of this context (a CLI process), transactions take the write lock up front."""
-    _writing.set(True)
+@contextlib.contextmanager
+def reading() -> Iterator[None]:
+    """Transactions begun inside only read (a wait that polls): they leave the write lock to others."""
+    token = _writing.set(False)
+    try:
+        yield
+    finally:
+        _writing.reset(token)
 
 
 def take_write_lock() -> None:

@@ -11,7 +11,7 @@ from portal.jobs import queues
 from portal.errors import DomainError
 from portal.extensions import db
 from portal.models import CrmConnection, Organization
-from portal.services import accounts, sweep
+from portal.services import accounts, statuses, sweep
 from portal.cli import demo
 from portal.sync import engine
 
@@ -35,6 +35,9 @@ def register(app: Flask) -> None:
 def init_command():
     """Create the database, or upgrade it to the latest migration."""
     upgrade()
+    # The migrations store the built-in rows; a database whose rows were removed gets them back.
+    statuses.ensure_builtin()
+    db.session.commit()
     click.echo("Database is up to date.")
 
 

@@ -9,12 +9,13 @@ from portal.models.notifications import Notification
 from portal.models.pipeline import Lead, LeadRule, LeadStatus
 from portal.models.referrals import CustomField, Referral, ReferralStatus, Source, Stage, StatusEvent
 from portal.models.settings import Setting
+from portal.models.submissions import SubmissionKey
 
 __all__ = [
     "AuthToken", "Commission", "CommissionPlan", "CommissionStatus", "CrmCompany", "CrmConnection", "CrmLink",
     "ExchangeRate",
     "FieldMapping", "QualificationRule", "SyncLog", "CustomField", "EmailMessage", "Lead",
     "LeadStatus", "LinkVisit", "MailStatus", "Notification", "Organization", "OrgKind", "OrgStatus", "PlanKind", "Referral",
-    "ReferralLink", "ReferralStatus", "Role", "Setting", "Source", "Stage", "StatusEvent", "User",
+    "ReferralLink", "ReferralStatus", "Role", "Setting", "Source", "SubmissionKey", "Stage", "StatusEvent", "User",
     "DealRegistration", "DealStatus", "DistributorAssignment", "LeadRule",
 ]

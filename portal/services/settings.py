@@ -6,9 +6,11 @@ from __future__ import annotations
 
 from copy import deepcopy
 
+from portal import database
 from portal.errors import DomainError
 from portal.extensions import db
 from portal.models import Setting
+from portal.models.types import utcnow
 
 # The standard referral fields an admin can show, hide, or require.
 STANDARD_FIELDS: dict[str, str] = {
@@ -87,11 +89,12 @@ def save(key: str, value: dict) -> dict:
     if key not in DEFAULTS:
         raise DomainError(f"Unknown setting {key!r}.")
     row = db.session.get(Setting, key)
-    if row is None:
-        row = Setting(key=key, value=value)
-        db.session.add(row)
-    else:
-        row.value = value
+    # Two first saves at once both succeed (the later one's value stays): no get-or-create race.
+    if row is None and database.insert_missing(Setting, [{"key": key, "value": value, "updated_at": utcnow()}],
+                                               conflict_on=["key"]):
+        return value
+    row = row or db.session.get(Setting, key, populate_existing=True)
+    row.value = value
     return value
 
 

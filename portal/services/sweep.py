@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 
 from portal.jobs import mail
-from portal.services import crm, deals, lead_distribution
+from portal.services import crm, deals, lead_distribution, submissions
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +24,7 @@ def run() -> dict[str, int]:
     expired = lead_distribution.expire_overdue()
     registrations = deals.sweep_expiry()
     pushes = crm.redrive()
+    submissions.purge_old()
     if requeued or expired or pushes or reminded or any(registrations.values()):
         log.info("sweep re-drove %s queued messages, %s CRM pushes, expired %s leads, reminded %s, deals %s",
                  requeued, pushes, expired, reminded, registrations)

@@ -1,10 +1,21 @@
-"""The base form: shape checks in the form, rules from the services attached to their fields."""
+"""The base form: shape checks in the form, rules from the services attached to their fields.
+
+A form that creates a record opts into one-time submission with one line — `SubmitOnce` among its
+bases (and `{{ form.submission_key }}` beside `{{ form.csrf_token }}` in its template): a second
+post of the same form answers with the first one's redirect and creates nothing.
+"""
 from __future__ import annotations
 
+import json
+
+from flask import abort, after_this_request
+from flask_login import current_user
 from flask_wtf import FlaskForm
-from wtforms import SelectField
+from wtforms import HiddenField, SelectField
 
 from portal.errors import DomainError
+from portal.services import submissions
+from portal.web import htmx
 
 
 class Form(FlaskForm):
@@ -21,6 +32,58 @@ class Form(FlaskForm):
             field.errors = [*field.errors, err.message]
         else:
             self.form_errors.append(err.message)
+
+
+class SubmitOnce:
+    """Mixin for a create form (before `Form` in its bases): it carries a one-time submission key.
+
+    `validate_on_submit()` claims the key. The first post runs the view as usual; a redirect it
+    answers with is recorded, anything else (a form with errors, a failure) releases the key. A
+    second post of the key waits for the first and answers with the same redirect, without running
+    the view. A post without a key (an old page, a script) is not deduplicated.
+    """
+
+    submission_key = HiddenField()
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not submissions.is_key(self.submission_key.data):
+            self.submission_key.data = submissions.new_key()
+
+    def validate_on_submit(self, extra_validators=None) -> bool:
+        if not super().validate_on_submit(extra_validators):
+            return False
+        key = self.submission_key.raw_data[0] if self.submission_key.raw_data else None
+        if not submissions.is_key(key):
+            return True
+        user_id = current_user.id if getattr(current_user, "is_authenticated", False) else None
+        claim = submissions.claim(key, user_id=user_id)
+        if not claim.mine:
+            if claim.location is None:
+                abort(409, "This form is still being sent. Wait a moment, then look for the result before "
+                           "sending it again.")
+            abort(htmx.redirect(claim.location))
+        if claim.tracked:
+            after_this_request(lambda response: _settle(key, response))
+        return True
+
+
+def _settle(key: str, response):
+    location = _led_to(response)
+    if location is not None:
+        submissions.finish(key, location=location)
+    else:
+        submissions.release(key)
+    return response
+
+
+def _led_to(response) -> str | None:
+    if response.status_code in (301, 302, 303) and response.location:
+        return response.location
+    target = response.headers.get("HX-Location") or response.headers.get("HX-Redirect")
+    if target and target.startswith("{"):
+        target = json.loads(target).get("path")
+    return target or None
 
 
 class UserStatusForm(Form):

@@ -11,7 +11,7 @@ from wtforms import BooleanField, DateField, DecimalField, EmailField, SelectFie
 from wtforms.validators import DataRequired, Email, InputRequired, Length, NumberRange, Optional, Regexp, ValidationError
 
 from portal import money
-from portal.web.forms import Form
+from portal.web.forms import Form, SubmitOnce
 from portal.services import custom_fields, settings
 from portal.services.referrals import ReferralInput
 
@@ -54,7 +54,7 @@ def build_referral_form(*, only: set[str] | None = None, extra_required: set[str
     (the public form keeps it short: only the custom fields the admins require)."""
     choices = settings.form_fields()
 
-    class ReferralForm(Form):
+    class ReferralForm(SubmitOnce, Form):
         pass
 
     for name, field in _standard_fields().items():

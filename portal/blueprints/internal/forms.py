@@ -4,7 +4,7 @@ from wtforms.validators import DataRequired, Email, InputRequired, Length, Numbe
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from portal import money
-from portal.web.forms import Form
+from portal.web.forms import Form, SubmitOnce
 from portal.models.accounts import TIERS
 from portal.models.referrals import STAGE_LABELS
 from portal.services import commissions, custom_fields, settings, statuses
@@ -13,7 +13,7 @@ KIND_CHOICES = [("partner", "Partner"), ("distributor", "Distributor")]
 TIER_CHOICES = [("", "No tier")] + [(t, t.title()) for t in TIERS]
 
 
-class OrganizationForm(Form):
+class OrganizationForm(SubmitOnce, Form):
     name = StringField("Name", validators=[DataRequired(), Length(max=200)])
     kind = SelectField("Kind", choices=KIND_CHOICES)
     tier = SelectField("Tier", choices=TIER_CHOICES)
@@ -23,7 +23,7 @@ class OrganizationForm(Form):
                                                             Regexp(r"^[A-Za-z]{2}$", message="Two letters, e.g. DE.")])
 
 
-class InviteForm(Form):
+class InviteForm(SubmitOnce, Form):
     name = StringField("Name", validators=[DataRequired(), Length(max=200)])
     email = EmailField("Email", validators=[DataRequired(), Email(), Length(max=254)])
     organization_id = SelectField("Organization", coerce=int)
@@ -86,7 +86,7 @@ def referral_form_settings_form(current: dict[str, dict], **kwargs) -> "Form":
     return ReferralFormSettingsForm(data=data, **kwargs)
 
 
-class CustomFieldForm(Form):
+class CustomFieldForm(SubmitOnce, Form):
     label = StringField("Name", validators=[DataRequired(), Length(max=80)])
     kind = SelectField("Type", choices=list(custom_fields.KINDS.items()))
     options = TextAreaField("Options (single select: one per line)", validators=[Optional(), Length(max=5000)])
@@ -105,7 +105,7 @@ class StatusRenameForm(Form):
     label = StringField("Name", validators=[DataRequired(), Length(max=80)])
 
 
-class CustomStatusAddForm(Form):
+class CustomStatusAddForm(SubmitOnce, Form):
     label = StringField("Name", validators=[DataRequired(), Length(max=80)])
     stage = SelectField("Means", choices=[(s.value, STAGE_LABELS[s]) for s in statuses.stages_with_steps()])
 
@@ -128,7 +128,7 @@ class VisibilityForm(Form):
 
 # ---- commission plans (admins, managers) -----------------------------------------------------
 
-class CommissionPlanForm(Form):
+class CommissionPlanForm(SubmitOnce, Form):
     name = StringField("Name", validators=[DataRequired(), Length(max=120)])
     kind = RadioField("Kind", default="percent", choices=[("flat", "Flat amount per won referral"),
                                                           ("percent", "Percentage of the won amount")])
@@ -147,7 +147,7 @@ class CommissionPlanForm(Form):
             (o.id, f"{o.name} ({(o.tier or 'no tier').title()})") for o in organizations]
 
 
-class ExchangeRateForm(Form):
+class ExchangeRateForm(SubmitOnce, Form):
     base_currency = SelectField("One unit of", choices=[(c, c) for c in money.CURRENCIES], default="EUR")
     quote_currency = SelectField("is worth, in", choices=[(c, c) for c in money.CURRENCIES], default="USD")
     rate = DecimalField("Rate", places=8, validators=[InputRequired(), NumberRange(min=0.00000001, max=10**9)])

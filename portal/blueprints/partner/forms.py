@@ -1,10 +1,10 @@
 from wtforms import BooleanField, EmailField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Email, Length
 
-from portal.web.forms import Form
+from portal.web.forms import Form, SubmitOnce
 
 
-class TeamInviteForm(Form):
+class TeamInviteForm(SubmitOnce, Form):
     name = StringField("Name", validators=[DataRequired(), Length(max=200)])
     email = EmailField("Email", validators=[DataRequired(), Email(), Length(max=254)])
     role = SelectField("Role", choices=[("partner_user", "Partner user"), ("partner_admin", "Partner administrator")])
@@ -18,7 +18,7 @@ class SharingForm(Form):
     members_see_all_referrals = BooleanField("Partner users see all of our organization's referrals")
 
 
-class LinkForm(Form):
+class LinkForm(SubmitOnce, Form):
     campaign = StringField("Campaign label", validators=[DataRequired(), Length(max=120)])
 
 
