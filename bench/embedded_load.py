@@ -1,15 +1,15 @@
 """The embedded default under concurrent use: no error, nothing lost, everything synced (issue #11).
 
     .venv/bin/python bench/embedded_load.py [--seconds 60] [--clients 8]
-    DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/x REDIS_URL=redis://127.0.0.1:6379/14 \
+    DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/bench REDIS_URL=redis://127.0.0.1:6379/0 \
         .venv/bin/python bench/embedded_load.py --seconds 20
 
 Runs `make run`'s configuration in a fresh instance folder of its own: `flask portal init`,
 `seed-demo` (the demo's HubSpot connection pushes every new referral to the composed HubSpot
 sandbox), then `flask --app wsgi run --with-threads` on a free port — SQLite and the in-process
 worker. With DATABASE_URL and REDIS_URL set it runs the same load on that PostgreSQL database
-(dropped and created afresh; its name gets a `_embedded_load` suffix) and Redis, with one
-`worker.py` process doing the jobs.
+(dropped and created afresh; its name gets a `_embedded_load` suffix) and Redis (a free database
+index claimed as the test runs claim theirs), with one `worker.py` process doing the jobs.
 
 Half of the clients are signed-in partner users submitting "New referral" (GET the form, POST it),
 half are prospects sending the public link form, each with addresses of its own. Afterwards it waits
@@ -211,6 +211,7 @@ class Portal:
             self.database_url = self._fresh_postgres(self.database_url)
         self.log_path = self.instance / "server.log"
         self.processes: list[subprocess.Popen] = []
+        self.claims, self.claimed = None, None
 
     @staticmethod
     def _fresh_postgres(url: str) -> str:
@@ -244,10 +245,23 @@ class Portal:
             raise SystemExit(f"flask portal {' '.join(args)} failed:\n{done.stderr[-3000:]}")
         return done.stdout
 
+    def _claim_redis(self) -> None:
+        """A database index of its own on REDIS_URL's server, claimed as the test runs claim theirs
+        (tests/conftest.py), so emptying it cannot touch a test run's or a demo's jobs."""
+        import redis
+        base = self.redis_url.rsplit("/", 1)[0] if self.redis_url.count("/") > 2 else self.redis_url
+        self.claims = redis.Redis.from_url(f"{base}/0")
+        for offset in range(15):
+            index = 1 + (os.getpid() + offset) % 15
+            if self.claims.set(f"portal-test-db-{index}", os.getpid(), nx=True, ex=3600):
+                self.claimed, self.redis_url = index, f"{base}/{index}"
+                redis.Redis.from_url(self.redis_url).flushdb()
+                return
+        raise SystemExit("every Redis database index 1-15 is claimed by a test run; try again later")
+
     def start(self) -> None:
         if self.redis_url:
-            import redis
-            redis.Redis.from_url(self.redis_url).flushdb()
+            self._claim_redis()
         self.flask("init")
         self.flask("seed-demo")
         out = open(self.log_path, "ab")
@@ -278,6 +292,8 @@ class Portal:
                 except subprocess.TimeoutExpired:
                     os.killpg(process.pid, signal.SIGKILL)
                     process.wait()
+        if self.claimed is not None:
+            self.claims.delete(f"portal-test-db-{self.claimed}")
 
     def state(self) -> dict:
         """What the portal's database says, read by a short script in the portal's own configuration."""

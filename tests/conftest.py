@@ -28,6 +28,21 @@ from portal.extensions import limiter
 # The HubSpot sandbox on a real port, a connection to it: for the sync, integrations and browser tests.
 pytest_plugins = ["tests.crm_fixtures"]
 
+
+def pytest_collection_modifyitems(config, items):
+    """`database_server` tests need PostgreSQL: on the embedded pass they are deselected, and said so."""
+    if (make_url(os.environ["DATABASE_URL"]).get_backend_name() if os.environ.get("DATABASE_URL") else "sqlite") \
+            == "postgresql":
+        return
+    kept, dropped = [], []
+    for item in items:
+        (dropped if item.get_closest_marker("database_server") else kept).append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
+        print(f"\n{len(dropped)} database_server test(s) deselected: they need PostgreSQL (the PostgreSQL pass "
+              "runs them): " + ", ".join(item.name for item in dropped))
+
 TEST_PASSWORD = "correct-horse-battery"
 
 

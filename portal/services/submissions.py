@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from portal import database
+from portal.errors import DomainError
 from portal.extensions import db
 from portal.models import SubmissionKey
 from portal.models.types import utcnow
@@ -26,6 +27,16 @@ WAIT_SECONDS = 30.0
 ABANDONED_AFTER = timedelta(minutes=2)
 KEEP_FOR = timedelta(days=2)
 _POLL_SECONDS = 0.05
+
+
+class StillRunning(DomainError):
+    """The first post of this form has not finished after WAIT_SECONDS."""
+
+    status_code = 409
+
+    def __init__(self):
+        super().__init__("This form is still being sent. Wait a moment, then look for the result before "
+                         "sending it again.")
 
 
 @dataclass(frozen=True)
@@ -46,7 +57,8 @@ def is_key(value: str | None) -> bool:
 
 
 def claim(key: str, *, user_id: int | None) -> Claim:
-    """Claim `key` for this post, or wait for the post that has it and return where it led."""
+    """Claim `key` for this post, or wait for the post that has it and return where it led.
+    Raises StillRunning if that one takes longer than WAIT_SECONDS."""
     database.take_write_lock()
     inserted = database.insert_missing(SubmissionKey, [{"key": key, "user_id": user_id, "state": "pending",
                                                         "created_at": utcnow()}], conflict_on=["key"])
@@ -77,7 +89,7 @@ def claim(key: str, *, user_id: int | None) -> Claim:
             return Claim(mine=True)
         db.session.rollback()
         if time.monotonic() > deadline:
-            return Claim(mine=False)
+            raise StillRunning()
         time.sleep(_POLL_SECONDS)
 
 

@@ -59,9 +59,6 @@ class SubmitOnce:
         user_id = current_user.id if getattr(current_user, "is_authenticated", False) else None
         claim = submissions.claim(key, user_id=user_id)
         if not claim.mine:
-            if claim.location is None:
-                abort(409, "This form is still being sent. Wait a moment, then look for the result before "
-                           "sending it again.")
             abort(htmx.redirect(claim.location))
         if claim.tracked:
             after_this_request(lambda response: _settle(key, response))
