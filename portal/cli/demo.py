@@ -63,6 +63,7 @@ def seed() -> None:
     for email, name, role, org_name in DEMO_USERS:
         accounts.create_user(organization=orgs[org_name], email=email, name=name, role=role, password=DEMO_PASSWORD)
     _seed_plans()
+    _seed_exchange_rates()
     _seed_referrals(orgs)
     _seed_crm()
     _seed_links()
@@ -93,6 +94,18 @@ def _seed_plans() -> None:
     for name, kind, flat, percent, cap, tier in DEMO_PLANS:
         commissions.save_plan(name=name, kind=kind, flat_amount=flat, percent=percent, cap_amount=cap,
                               currency="USD", tier=tier, organization_id=None)
+
+
+# The demo's plans pay in USD: a deal won in one of these is converted at the rate (Commissions,
+# Exchange rates); in any other currency its commission is held for someone to decide.
+DEMO_RATES = [("EUR", "USD", Decimal("1.08")), ("GBP", "USD", Decimal("1.27")), ("JPY", "USD", Decimal("0.0067"))]
+
+
+def _seed_exchange_rates() -> None:
+    admin = accounts.find_by_email("admin@acme.example")
+    for base, quote, rate in DEMO_RATES:
+        commissions.add_rate(base_currency=base, quote_currency=quote, rate=rate, valid_on=utcnow().date() - timedelta(days=30),
+                             by=admin)
 
 
 def _seed_referrals(orgs: dict[str, Organization]) -> None:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from portal import money
+from portal import database, money
 from portal.errors import DomainError
 from portal.extensions import db
 from portal.models import (Commission, CommissionPlan, CommissionStatus, DealRegistration, ExchangeRate, Organization,
@@ -180,14 +180,16 @@ def add_rate(*, base_currency: str, quote_currency: str, rate: Decimal | None, v
         raise DomainError("A rate is more than zero.", field="rate")
     if valid_on is None or valid_on > utcnow().date():
         raise DomainError("Enter the day the rate is valid from (today or earlier).", field="valid_on")
-    row = db.session.scalar(db.select(ExchangeRate).where(
-        ExchangeRate.base_currency == base_currency, ExchangeRate.quote_currency == quote_currency,
-        ExchangeRate.valid_on == valid_on))
-    row = row or ExchangeRate(base_currency=base_currency, quote_currency=quote_currency, valid_on=valid_on)
-    row.rate, row.created_by_id = rate.quantize(RATE_PLACES), by.id if by is not None else None
-    db.session.add(row)
+    pair = (ExchangeRate.base_currency == base_currency, ExchangeRate.quote_currency == quote_currency,
+            ExchangeRate.valid_on == valid_on)
+    values = {"rate": rate.quantize(RATE_PLACES), "created_by_id": by.id if by is not None else None}
+    # Two admins entering the same day's rate at once: both succeed, the later one's rate stays.
+    if not database.insert_missing(ExchangeRate, [{"base_currency": base_currency, "quote_currency": quote_currency,
+                                                   "valid_on": valid_on, "created_at": utcnow(), **values}],
+                                   conflict_on=["base_currency", "quote_currency", "valid_on"]):
+        db.session.execute(db.update(ExchangeRate).where(*pair).values(**values))
     db.session.commit()
-    return row
+    return db.session.scalar(db.select(ExchangeRate).where(*pair))
 
 
 def list_rates() -> list[ExchangeRate]:
