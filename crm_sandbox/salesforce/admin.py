@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import Blueprint, jsonify, request
 
 from crm_sandbox import admin, store
-from crm_sandbox.salesforce import org, records
+from crm_sandbox.salesforce import conversion, org
 from crm_sandbox.salesforce.api import gate
 
 
@@ -35,7 +35,7 @@ def make_blueprint() -> Blueprint:
         for key in ("opportunity_name", "account_id", "contact_id"):
             if body.get(key) is not None and not isinstance(body[key], str):
                 raise ValueError(f"{key} must be a string")
-        lead = records.convert_lead(store.session(), lead_id,
+        lead = conversion.convert_lead(store.session(), lead_id,
                                     create_opportunity=bool(body.get("create_opportunity", True)),
                                     opportunity_name=body.get("opportunity_name"),
                                     account_id=body.get("account_id"), contact_id=body.get("contact_id"))

@@ -1,6 +1,7 @@
 """The Salesforce sandbox as one blueprint under /sandbox/salesforce: OAuth, REST, pages, admin."""
 from __future__ import annotations
 
+import sqlalchemy as sa
 from flask import Blueprint, jsonify
 
 from crm_sandbox.salesforce import admin, errors, org, records
@@ -16,6 +17,10 @@ def make_blueprint(*, with_admin: bool, with_ui: bool) -> Blueprint:
     bp.register_error_handler(errors.OAuthError, lambda err: err.response())
     bp.register_error_handler(ValueError, lambda err: errors.SalesforceError(
         400, "INVALID_INPUT", str(err)).response())
+    # Two concurrent writes claiming one unique value (PostgreSQL; SQLite writers queue): the
+    # loser answers as Salesforce does under row contention, and its retry finds the record.
+    bp.register_error_handler(sa.exc.IntegrityError, lambda err: errors.SalesforceError(
+        400, "UNABLE_TO_LOCK_ROW", "unable to obtain exclusive access to this record or 1 records").response())
     for api in (oauth.bp, sobjects.versions_bp, sobjects.bp, query.bp, composite.bp, composite_requests.bp):
         bp.register_blueprint(api)
     bp.record_once(lambda state: _start(state.app))

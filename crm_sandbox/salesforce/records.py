@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
-from datetime import date, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -631,63 +630,6 @@ def delete(session: Session, record_ids: list[str]) -> dict[str, SalesforceError
         session.execute(sa.delete(_x).where(_x.c.record_id.in_([r.id for r in live])))
         session.execute(sa.delete(_l).where(_l.c.record_id.in_([r.id for r in live])))
     return outcome
-
-
-def convert_lead(session: Session, lead_id: str, *, create_opportunity: bool = True,
-                 opportunity_name: str | None = None, account_id: str | None = None,
-                 contact_id: str | None = None) -> Record:
-    """Convert a lead as Salesforce's convertLead does: create (or reuse) the Account and the
-    Contact, optionally create an Opportunity, then mark the lead converted (FACTS §2.8).
-    Raises SalesforceError if already converted or if a given account/contact does not exist."""
-    lead = get(session, "Lead", lead_id)
-    if lead.fields.get("IsConverted"):
-        raise SalesforceError(400, "INVALID_STATUS", "This lead was already converted.")
-    values = lead.fields
-
-    # Same-named custom fields are mapped onto the new records, as an admin would set up lead
-    # field mapping for the portal's fields; unique ones go to one record only (below).
-    def mapped(sobject_name):
-        target = describe(sobject_name)
-        return {k: v for k, v in values.items() if k.endswith("__c") and target.field(k)
-                and not target.field(k).unique and v is not None}
-    if account_id:
-        account = get(session, "Account", account_id)
-    else:
-        account = create(session, "Account", dict(mapped("Account"),
-                                                   Name=values.get("Company") or values["LastName"]))
-    referral_id = values.get("Portal_Referral_Id__c")
-    # The referral id follows the lead to its opportunity, or to the contact without one.
-    contact_gets_referral = bool(referral_id) and not create_opportunity and \
-        describe("Contact").field("Portal_Referral_Id__c") is not None
-    if contact_id:
-        contact = get(session, "Contact", contact_id)
-        if contact.fields.get("AccountId") != account.id:
-            contact = update(session, "Contact", contact.id, {"AccountId": account.id}, system=True)
-    else:
-        contact_values = dict(mapped("Contact"), LastName=values["LastName"], FirstName=values.get("FirstName"),
-                              Email=values.get("Email"), Phone=values.get("Phone"), Title=values.get("Title"),
-                              LeadSource=values.get("LeadSource"), AccountId=account.id)
-        if contact_gets_referral:
-            contact_values["Portal_Referral_Id__c"] = referral_id
-        contact = create(session, "Contact", contact_values)
-    changes = {"IsConverted": True, "Status": fields.CONVERTED_STATUS, "ConvertedDate": clock.today_iso(),
-               "ConvertedAccountId": account.id, "ConvertedContactId": contact.id}
-    if create_opportunity:
-        opportunity_values = dict(mapped("Opportunity"),
-                                  Name=opportunity_name or f"{values.get('Company') or values['LastName']}-",
-                                  StageName="Prospecting", CloseDate=_in_days(30),
-                                  AccountId=account.id, LeadSource=values.get("LeadSource"))
-        if referral_id and describe("Opportunity").field("Portal_Referral_Id__c") is not None:
-            opportunity_values["Portal_Referral_Id__c"] = referral_id
-        opportunity = create(session, "Opportunity", opportunity_values)
-        create(session, "OpportunityContactRole", {"OpportunityId": opportunity.id, "ContactId": contact.id,
-                                                   "IsPrimary": True})
-        changes["ConvertedOpportunityId"] = opportunity.id
-    return update(session, "Lead", lead.id, changes, system=True)
-
-
-def _in_days(days: int) -> str:
-    return (date.fromisoformat(clock.today_iso()) + timedelta(days=days)).isoformat()
 
 
 def page(session: Session, sobject: str, *, offset: int, limit: int) -> tuple[list[Record], int]:

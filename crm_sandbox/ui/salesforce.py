@@ -8,7 +8,7 @@ from __future__ import annotations
 from flask import Blueprint, redirect, render_template, request, url_for
 
 from crm_sandbox import clock, store
-from crm_sandbox.salesforce import fields, records
+from crm_sandbox.salesforce import conversion, fields, records
 from crm_sandbox.salesforce.errors import SalesforceError
 
 bp = Blueprint("ui", __name__, url_prefix="/ui")
@@ -121,7 +121,7 @@ def update(object_type, record_id):
 def convert(record_id):
     session = store.session()
     try:
-        records.convert_lead(session, record_id,
+        conversion.convert_lead(session, record_id,
                              create_opportunity=request.form.get("create_opportunity") == "1")
     except SalesforceError as err:
         session.rollback()
