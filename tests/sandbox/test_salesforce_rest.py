@@ -170,3 +170,14 @@ def test_get_updated_lists_changed_ids(salesforce_session):
     assert body["ids"] == [lead] and body["latestDateCovered"]
     backwards = salesforce_session.get(f"{API}/sobjects/Lead/updated/", params={"start": end, "end": start})
     assert backwards.status_code == 400 and backwards.json()[0]["errorCode"] == "INVALID_REPLICATION_DATE"
+
+
+def test_upsert_answers_follow_the_api_version(salesforce_session):
+    """Before 46.0 an upsert that updates answers 204 and collections upsert does not exist (FACTS §2.3, §2.4)."""
+    url = "/services/data/v45.0/sobjects/Lead/Portal_Referral_Id__c/R-45"
+    created = salesforce_session.patch(url, json={"LastName": "Old", "Company": "Version"})
+    assert created.status_code == 201 and "created" not in created.json()
+    assert salesforce_session.patch(url, json={"Title": "x"}).status_code == 204
+    old_collections = salesforce_session.patch("/services/data/v45.0/composite/sobjects/Lead/Portal_Referral_Id__c",
+                                               json={"records": []})
+    assert old_collections.status_code == 404 and old_collections.json()[0]["errorCode"] == "NOT_FOUND"

@@ -84,6 +84,8 @@ def update(version):
 
 @bp.patch(COLLECTION + "/<sobject>/<ext_field>")
 def upsert(version, sobject, ext_field):
+    if not gate.version_at_least(version, 46):
+        raise SalesforceError(404, "NOT_FOUND", "The requested resource does not exist")
     described = records.writable(sobject)
     items, all_or_none = _records_body()
     definition = records.external_id_field(described, ext_field)

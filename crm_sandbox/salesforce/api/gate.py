@@ -54,6 +54,12 @@ def _before_authenticated() -> Response | None:
     return None
 
 
+def version_at_least(version: str, number: int) -> bool:
+    """Resources that appeared in a later API version (collections upsert: 46.0, FACTS §2.4)."""
+    found = _version_number(version)
+    return found is not None and found >= number
+
+
 def _version_number(version: str) -> int | None:
     if not version.startswith("v") or not version.endswith(".0") or not version[1:-2].isdigit():
         return None

@@ -128,7 +128,10 @@ def upsert(version, sobject, ext_field, value):
         return _multiple_choices(version, described.name, hits)
     records.save(session, plans, **shapes.save_options())
     records.raise_first(p)
-    # API 46.0 and later answer 201/200 with {id, success, errors, created} (FACTS §2.3).
+    # API 46.0 and later answer 201/200 with {id, success, errors, created}; before, an update
+    # answered 204 without a body and a creation 201 without `created` (FACTS §2.3).
+    if not gate.version_at_least(version, 46):
+        return (jsonify(shapes.save_result(p)), 201) if p.record is None else ("", 204)
     return jsonify(shapes.save_result(p, created=True)), (201 if p.record is None else 200)
 
 
