@@ -12,7 +12,8 @@ from sqlalchemy import case, func, insert
 from portal.extensions import db
 from portal.models import Commission, OrgKind, Organization, Referral, ReferralLink, User
 from portal.models.types import utcnow
-from portal.services import accounts, commissions, crm, links, referrals
+from portal.services import (accounts, commissions, crm, deals, distributors, lead_distribution, leads, links, referrals,
+                             settings)
 
 DEMO_PASSWORD = "demo-password"
 VENDOR_NAME = "Acme Cloud"
@@ -65,6 +66,7 @@ def seed() -> None:
     _seed_plans()
     _seed_exchange_rates()
     _seed_referrals(orgs)
+    _seed_deals(orgs)
     _seed_crm()
     _seed_links()
 
@@ -130,6 +132,80 @@ def _seed_referrals(orgs: dict[str, Organization]) -> None:
                 referrals.mark_commission_paid(referral, by=manager)
         elif outcome == "lost":
             referrals.mark_lost(referral, reason="The customer chose to stay with their current provider.", by=sales)
+
+
+DEMO_RESELLER_PLANS = [
+    # (name, percent, tier): what the reseller of a won deal registration earns, beside the referrer
+    ("Platinum resellers: 5 %", Decimal("5"), "platinum"),
+    ("Gold resellers: 4 %", Decimal("4"), "gold"),
+]
+# (partner, registering user, customer, domain, contact, amount, what happens next)
+DEMO_DEALS = [
+    ("Bluebird Digital", "bella@bluebird.example", "Initrode", "initrode.example", "Peter Gibbons", "18000", "submitted"),
+    ("Cobalt Systems", "carl@cobalt.example", "Vandelay Industries", "vandelay.example", "Art Vandelay", "26000", "pre_approved"),
+    ("Bluebird Digital", "bella@bluebird.example", "Oceanic Airlines", "oceanic.example", "Kate Austen", "90000", "rejected"),
+    ("Cobalt Systems", "carl@cobalt.example", "Duff Brewing", "duff.example", "Duffman Barley", "14000", "lost"),
+    ("Bluebird Digital", "ben@bluebird.example", "Massive Dynamic", "massive.example", "Nina Sharp", "52000", "expired"),
+]
+
+
+def _seed_deals(orgs: dict[str, Organization]) -> None:
+    """Deal registrations in every status; Umbrella Health's lead at Atlas converted; Globex won, paying Jane and Dora."""
+    manager = accounts.find_by_email("manager@acme.example")
+    dora = accounts.find_by_email("dora@atlas.example")
+    settings.save("distribution", {**settings.get("distribution"), "enabled": True, "on_behalf": "assigned"})
+    db.session.commit()
+    distributors.set_distributors(orgs["Northwind Consulting"], [orgs["Atlas Distribution"].id])
+    for name, percent, tier in DEMO_RESELLER_PLANS:
+        commissions.save_plan(name=name, kind="percent", flat_amount=None, percent=percent, cap_amount=None,
+                              currency="USD", tier=tier, organization_id=None, audience="reseller")
+    lead_distribution.save_rule(name="Gold and platinum resellers", tiers=["gold", "platinum"], countries=[],
+                                partner_countries=[], field_key=None, field_values=[])
+
+    for partner, email, company, domain, contact, amount, outcome in DEMO_DEALS:
+        data = deals.DealInput(customer_company=company, customer_domain=domain, contact_name=contact,
+                               contact_email=f"{contact.split()[0].lower()}@{domain}", amount=Decimal(amount),
+                               currency="USD", products="Acme Cloud platform, 3-year subscription")
+        deal = deals.register(data, by=accounts.find_by_email(email))
+        if outcome in {"pre_approved", "lost", "expired"}:
+            deals.pre_approve(deal, by=manager)
+        if outcome in {"lost", "expired"}:
+            deals.approve(deal, by=manager)
+        if outcome == "rejected":
+            deals.reject(deal, by=manager, reason="Oceanic Airlines buys from us directly.")
+        elif outcome == "lost":
+            deals.mark_lost(deal, reason="The customer postponed the project by a year.", by=manager)
+        elif outcome == "expired":
+            deal.expires_at = utcnow() - timedelta(hours=1)  # its protection ran out: the sweep expires it
+            db.session.commit()
+            deals.sweep_expiry()
+
+    # Umbrella Health (Jane's referral, sent to Atlas as a lead): Dora converted the lead; approved, open.
+    umbrella = db.session.scalar(db.select(Referral).where(Referral.company_name == "Umbrella Health"))
+    lead = leads.current_for(umbrella)
+    leads.accept(lead, by=dora)
+    approved = deals.register(deals.input_from_lead(lead), by=dora, lead=lead)
+    deals.approve(approved, by=manager, owner=accounts.find_by_email("sales@acme.example"))
+
+    # Globex: Jane referred it, Atlas won it; both are paid their own commission.
+    jane = accounts.find_by_email("jane@northwind.example")
+    data = referrals.ReferralInput(contact_first_name="Hank", contact_last_name="Scorpio",
+                                   contact_email="hank@globex-energy.example", company_name="Globex Energy",
+                                   company_domain="globex-energy.example", estimated_value=Decimal("40000"),
+                                   currency="USD", consent=True, notes="Globex Energy wants a reseller nearby.")
+    globex = referrals.submit(data, partner_org=orgs["Northwind Consulting"], by=jane).referral
+    referrals.route_to_reseller(globex, by=manager, reseller=orgs["Atlas Distribution"])
+    lead = leads.current_for(globex)
+    leads.accept(lead, by=dora)
+    won = deals.register(deals.input_from_lead(lead), by=dora, lead=lead)
+    deals.approve(won, by=manager)
+    deals.mark_won(won, amount=Decimal("42000"), by=manager)
+
+    # Dora registers a deal for Northwind, owned by Jane (two-tier, on the partner's behalf).
+    deals.register(deals.DealInput(customer_company="Wonka Sweets", customer_domain="wonka.example",
+                                   contact_name="Charlie Bucket", contact_email="charlie@wonka.example",
+                                   amount=Decimal("24000"), currency="USD", products="Acme Cloud for 40 stores"),
+                   by=dora, partner_org_id=orgs["Northwind Consulting"].id, owner_id=jane.id)
 
 
 def _seed_links() -> None:

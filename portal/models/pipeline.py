@@ -54,7 +54,7 @@ class LeadRule(db.Model):
 
     A referral matches when its company country is among `countries` (empty: any) and, when
     `field_key` names a select custom field, its value is among `field_values`. A reseller is eligible
-    when it is an active partner whose tier is among `tiers` and country among `partner_countries`
+    when it is an active partner or distributor whose tier is among `tiers` and country among `partner_countries`
     (empty: any).
     """
 

@@ -11,7 +11,7 @@ from datetime import timedelta
 
 from portal.errors import DomainError, NotFound
 from portal.extensions import db
-from portal.models import CustomField, Lead, LeadRule, LeadStatus, Organization, OrgKind, Referral, User
+from portal.models import CustomField, Lead, LeadRule, LeadStatus, Organization, Referral, User
 from portal.models.accounts import TIERS
 from portal.models.types import utcnow
 from portal.services import leads, notifications, settings, transitions
@@ -95,7 +95,7 @@ def rule_for(referral: Referral) -> LeadRule | None:
 
 def eligible(rule: LeadRule) -> list[Organization]:
     """The resellers that share a rule's leads, in rotation order."""
-    query = db.select(Organization).where(Organization.kind == OrgKind.PARTNER.value, Organization.status == "active")
+    query = db.select(Organization).where(Organization.kind.in_(leads.RESELLER_KINDS), Organization.status == "active")
     if rule.tiers:
         query = query.where(Organization.tier.in_(rule.tiers))
     if rule.partner_countries:
