@@ -8,11 +8,11 @@ from portal import money
 from portal.models import User
 from portal.services import custom_fields, deals
 from portal.services.deals import DealInput
-from portal.web.forms import Form
+from portal.web.forms import Form, SubmitOnce
 from portal.web.referral_forms import _custom_field, plain_text
 
 
-class DealForm(Form):
+class DealForm(SubmitOnce, Form):
     customer_company = StringField("End customer company", validators=[DataRequired(), Length(max=200), plain_text])
     customer_domain = StringField("Company website", validators=[Optional(), Length(max=255), Regexp(
         r"^(https?://)?[A-Za-z0-9.-]+\.[A-Za-z]{2,}(/\S*)?$", message="Enter a website such as example.com.")])

@@ -299,3 +299,14 @@ def test_deal_custom_fields_are_on_the_deal_form_only_and_required_ones_are_chec
     deal = _db.session.scalars(_db.select(DealRegistration)).one()
     assert deal.custom_fields == {"df_deal_type": "Renewal"}
     assert "Renewal" in client.get(f"/partner/deals/{deal.id}").get_data(as_text=True)
+
+
+def test_a_registration_posted_twice_is_stored_once(client, db):
+    client.login(partner_user("partner_admin"))
+    page = client.get("/partner/deals/new").get_data(as_text=True)
+    import re
+    key = re.search(r'name="submission_key" type="hidden" value="([^"]+)"', page).group(1)
+    first = client.submit("/partner/deals/new", {**FORM, "submission_key": key})
+    second = client.submit("/partner/deals/new", {**FORM, "submission_key": key})
+    assert first.status_code == second.status_code == 303 and first.location == second.location
+    assert _db.session.scalar(_db.select(_db.func.count()).select_from(DealRegistration)) == 1

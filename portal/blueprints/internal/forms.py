@@ -218,7 +218,7 @@ class DealSettingsForm(Form):
                                         choices=list(settings.ON_BEHALF_CHOICES.items()))
 
 
-class LeadRuleForm(Form):
+class LeadRuleForm(SubmitOnce, Form):
     name = StringField("Name", validators=[DataRequired(), Length(max=120)])
     countries = StringField("Referrals from these countries (codes, comma-separated; empty: any)",
                             validators=[Optional(), Length(max=300)])
