@@ -8,6 +8,7 @@ from portal.blueprints.integrations import bp as integrations_bp
 from portal.blueprints.internal import bp as internal_bp
 from portal.blueprints.partner import bp as partner_bp
 from portal.blueprints.public import bp as public_bp
+from portal.blueprints.reports import bp as reports_bp
 from portal.blueprints.webhooks import bp as webhooks_bp
 
 
@@ -18,6 +19,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(integrations_bp, url_prefix="/internal/integrations")
     app.register_blueprint(partner_bp, url_prefix="/partner")
     app.register_blueprint(public_bp)
+    app.register_blueprint(reports_bp, url_prefix="/reports")
     app.register_blueprint(webhooks_bp)
     if app.config["DEV_MAIL_PAGE"]:
         app.register_blueprint(dev_bp, url_prefix="/dev")

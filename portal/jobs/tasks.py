@@ -10,6 +10,7 @@ from portal.jobs import mail
 from portal.models import CrmConnection
 from portal.extensions import db
 from portal.services import crm
+from portal.services.reporting import exports
 from portal.services import sweep as sweep_service
 from portal.sync import engine
 
@@ -53,3 +54,8 @@ def crm_full_sync_all() -> int:
     for connection in connections:
         crm.start_full_sync(connection)
     return len(connections)
+
+
+def run_export(export_id: int) -> None:
+    """Write a large report export's file; a finished export is left alone."""
+    exports.run(export_id)

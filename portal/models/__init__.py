@@ -8,6 +8,7 @@ from portal.models.links import LinkVisit, ReferralLink
 from portal.models.notifications import Notification
 from portal.models.pipeline import Lead, LeadRule, LeadStatus
 from portal.models.referrals import CustomField, Referral, ReferralStatus, Source, Stage, StatusEvent
+from portal.models.reports import ExportJob, ExportStatus, SavedView, SavedViewPin, Sharing
 from portal.models.settings import Setting
 from portal.models.submissions import SubmissionKey
 
@@ -18,4 +19,5 @@ __all__ = [
     "LeadStatus", "LinkVisit", "MailStatus", "Notification", "Organization", "OrgKind", "OrgStatus", "PlanKind", "Referral",
     "ReferralLink", "ReferralStatus", "Role", "Setting", "Source", "SubmissionKey", "Stage", "StatusEvent", "User",
     "DealRegistration", "DealStatus", "DistributorAssignment", "LeadRule",
+    "ExportJob", "ExportStatus", "SavedView", "SavedViewPin", "Sharing",
 ]

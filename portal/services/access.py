@@ -143,3 +143,23 @@ def deals_for(user: User, deal_ids: list[int]) -> list[DealRegistration]:
         return []
     return list(db.session.scalars(visible_deals(user).where(DealRegistration.id.in_(deal_ids))
                                    .order_by(DealRegistration.id)))
+
+
+def visible_leads(user: User):
+    """A select of the leads `user` may see: all for internal users; a reseller those assigned to it."""
+    query = db.select(Lead)
+    if user.is_internal:
+        return query
+    return query.where(Lead.assigned_org_id == user.organization_id)
+
+
+def visible_commissions(user: User):
+    """A select of the commissions `user` may see: all for internal users; for partners their
+    organization's, and for partner users limited to their own referrals only those on referrals they see."""
+    query = db.select(Commission)
+    if user.is_internal:
+        return query
+    query = query.where(Commission.partner_org_id == user.organization_id)
+    if not user.is_partner_admin and not user.organization.members_see_all_referrals:
+        query = query.where(Commission.referral_id.in_(visible_referrals(user).with_only_columns(Referral.id)))
+    return query

@@ -9,6 +9,7 @@ import logging
 
 from portal.jobs import mail
 from portal.services import crm, deals, lead_distribution, submissions
+from portal.services.reporting import exports
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +26,7 @@ def run() -> dict[str, int]:
     registrations = deals.sweep_expiry()
     pushes = crm.redrive()
     submissions.purge_old()
+    exports.purge_expired()
     if requeued or expired or pushes or reminded or any(registrations.values()):
         log.info("sweep re-drove %s queued messages, %s CRM pushes, expired %s leads, reminded %s, deals %s",
                  requeued, pushes, expired, reminded, registrations)
