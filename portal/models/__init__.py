@@ -4,6 +4,7 @@ from portal.models.commissions import Commission, CommissionPlan, CommissionStat
 from portal.models.deals import DealRegistration, DealStatus, DistributorAssignment
 from portal.models.crm import CrmCompany, CrmConnection, CrmLink, FieldMapping, QualificationRule, SyncLog
 from portal.models.mail import EmailMessage, MailStatus
+from portal.models.ledger import BatchStatus, EntryKind, LedgerEntry, PayeeAccount, PayoutBatch
 from portal.models.links import LinkVisit, ReferralLink
 from portal.models.notifications import Notification
 from portal.models.pipeline import Lead, LeadRule, LeadStatus
@@ -20,4 +21,5 @@ __all__ = [
     "ReferralLink", "ReferralStatus", "Role", "Setting", "Source", "SubmissionKey", "Stage", "StatusEvent", "User",
     "DealRegistration", "DealStatus", "DistributorAssignment", "LeadRule",
     "ExportJob", "ExportStatus", "SavedView", "SavedViewPin", "Sharing",
+    "BatchStatus", "EntryKind", "LedgerEntry", "PayeeAccount", "PayoutBatch",
 ]

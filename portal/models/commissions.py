@@ -109,6 +109,12 @@ class Commission(db.Model):
     status: Mapped[str] = mapped_column(String(10), default=CommissionStatus.PENDING.value)
     paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # The ledger (services/ledger.py): pending until `hold_until`, then approved by the sweep; paid in a batch.
+    hold_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    voided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    payout_batch_id: Mapped[int | None] = mapped_column(ForeignKey("payout_batches.id", ondelete="SET NULL"),
+                                                        index=True)
 
     referral: Mapped[Referral | None] = relationship(backref=db.backref("commission", uselist=False))
     deal_registration = relationship("DealRegistration", backref=db.backref("commission", uselist=False))

@@ -17,11 +17,11 @@ from decimal import Decimal
 from portal import database, money
 from portal.errors import DomainError
 from portal.extensions import db
-from portal.models import (Commission, CommissionPlan, CommissionStatus, DealRegistration, ExchangeRate, Organization,
-                           PlanKind, Referral, User)
+from portal.models import (Commission, CommissionPlan, CommissionStatus, DealRegistration, EntryKind, ExchangeRate,
+                           Organization, PlanKind, Referral, User)
 from portal.models.accounts import TIERS
 from portal.models.types import utcnow
-from portal.services import settings
+from portal.services import ledger, settings
 
 # What a percentage of a deal won in another currency than the plan's becomes (the "commissions" setting).
 FOREIGN_CURRENCY_POLICIES = {
@@ -93,19 +93,26 @@ def plan_for(org: Organization, audience: str = "referral") -> CommissionPlan | 
         .order_by(CommissionPlan.id.desc()))
 
 
-def create_for(referral: Referral) -> Commission | None:
-    """Create the pending commission of a won referral (within the caller's transaction)."""
+def create_for(referral: Referral, *, by: User | None = None, actor_label: str | None = None) -> Commission | None:
+    """Create the pending commission of a won referral (within the caller's transaction); its ledger
+    entry starts the holding period. A referral won again after it fell through earns its commission again."""
     existing = db.session.scalar(db.select(Commission).where(Commission.referral_id == referral.id))
     if existing is not None:
+        if existing.status in (CommissionStatus.VOID.value, CommissionStatus.PAID.value) and existing.plan is not None:
+            amount = existing.amount
+            if existing.status == CommissionStatus.VOID.value:
+                amount = _amount_again(existing, referral)
+            ledger.reinstate(existing, amount=amount, by=by, actor_label=actor_label)
         return existing
     plan = plan_for(referral.partner_org)
     if plan is None:
         return None
-    return _earn(plan, referral.won_amount, referral.currency, referral.won_at, referral=referral,
-                 partner_org_id=referral.partner_org_id)
+    return _earn(plan, referral.won_amount, referral.currency, referral.won_at, by=by, actor_label=actor_label,
+                 referral=referral, partner_org_id=referral.partner_org_id)
 
 
-def create_for_deal(deal: DealRegistration) -> Commission | None:
+def create_for_deal(deal: DealRegistration, *, by: User | None = None,
+                    actor_label: str | None = None) -> Commission | None:
     """The reseller's pending commission on a won deal registration, from its reseller plan (caller's transaction)."""
     existing = db.session.scalar(db.select(Commission).where(Commission.deal_registration_id == deal.id))
     if existing is not None:
@@ -113,11 +120,12 @@ def create_for_deal(deal: DealRegistration) -> Commission | None:
     plan = plan_for(deal.partner_org, "reseller")
     if plan is None:
         return None
-    return _earn(plan, deal.won_amount, deal.currency, deal.won_at, deal_registration=deal,
-                 partner_org_id=deal.partner_org_id)
+    return _earn(plan, deal.won_amount, deal.currency, deal.won_at, by=by, actor_label=actor_label,
+                 deal_registration=deal, partner_org_id=deal.partner_org_id)
 
 
-def _earn(plan: CommissionPlan, won_amount: Decimal | None, won_currency: str, won_at, **owner) -> Commission:
+def _earn(plan: CommissionPlan, won_amount: Decimal | None, won_currency: str, won_at, *, by: User | None,
+          actor_label: str | None, **owner) -> Commission:
     won_amount, won_currency = won_amount or Decimal("0"), won_currency.upper()
     commission = Commission(plan=plan, currency=plan.currency, source_amount=won_amount, source_currency=won_currency,
                             status=CommissionStatus.PENDING.value, **owner)
@@ -132,7 +140,20 @@ def _earn(plan: CommissionPlan, won_amount: Decimal | None, won_currency: str, w
             commission.amount = compute(plan, won_amount, won_currency, rate=rate.rate)
     else:
         commission.amount = compute(plan, won_amount, won_currency)
+    ledger.earned(commission, won_at=won_at, by=by, actor_label=actor_label)
     return commission
+
+
+def _amount_again(commission: Commission, referral: Referral) -> Decimal | None:
+    """The amount of a voided commission whose referral was won again (at the rate it was converted at)."""
+    won_amount, won_currency = referral.won_amount or Decimal("0"), referral.currency.upper()
+    same_source = commission.source_currency == won_currency
+    commission.source_amount, commission.source_currency = won_amount, won_currency
+    if commission.plan.kind == PlanKind.PERCENT.value and won_currency != commission.plan.currency:
+        if commission.fx_rate is None or not same_source:
+            return commission.amount
+        return compute(commission.plan, won_amount, won_currency, rate=commission.fx_rate)
+    return compute(commission.plan, won_amount, won_currency)
 
 
 def foreign_currency_policy() -> str:
@@ -155,6 +176,7 @@ def decide_held(commission: Commission, *, rate: Decimal | None, rate_date: date
     commission.amount = compute(plan, commission.source_amount or Decimal("0"), commission.source_currency or "",
                                 rate=commission.fx_rate)
     commission.status = CommissionStatus.PENDING.value
+    ledger.earned(commission)
     db.session.commit()
     return commission
 
@@ -207,11 +229,16 @@ def check_payable(commission: Commission) -> None:
         raise DomainError("This commission was voided.")
 
 
-def mark_paid(commission: Commission) -> Commission:
-    """Within the caller's transaction; never commits. Raises DomainError if already paid or void."""
+def mark_paid(commission: Commission, *, by: User | None = None, payout_batch_id: int | None = None,
+              reason: str | None = None) -> Commission:
+    """Within the caller's transaction; never commits. Raises DomainError if already paid or void.
+    The ledger's paid entry takes the amount off the partner's balance."""
     check_payable(commission)
     commission.status = CommissionStatus.PAID.value
     commission.paid_at = utcnow()
+    ledger.record(commission, EntryKind.PAID, -(commission.amount or 0), currency=commission.currency,
+                  partner_org_id=commission.partner_org_id, by=by, payout_batch_id=payout_batch_id,
+                  reason=reason or f"Commission for {commission.source_number} paid")
     return commission
 
 

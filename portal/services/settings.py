@@ -62,6 +62,8 @@ DEFAULTS: dict[str, dict] = {
     # register deals on behalf of partners (off, their assigned partners, or all partners).
     "distribution": {"enabled": False, "choice": "any", "required": False, "allow_hide": True,
                      "on_behalf": "assigned"},
+    # Days a won referral's commission stays pending before it is payable (services/ledger.py).
+    "payouts": {"holding_days": 30},
     # The public referral pages (/r/<code>, /refer): see services/branding.py.
     "branding": {
         "vendor_name": "", "logo_url": "", "primary_color": "#2546c8",

@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 
 from portal.jobs import mail
-from portal.services import crm, deals, lead_distribution, submissions
+from portal.services import crm, deals, lead_distribution, ledger, submissions
 from portal.services.reporting import exports
 
 log = logging.getLogger(__name__)
@@ -27,8 +27,9 @@ def run() -> dict[str, int]:
     pushes = crm.redrive()
     submissions.purge_old()
     exports.purge_expired()
-    if requeued or expired or pushes or reminded or any(registrations.values()):
-        log.info("sweep re-drove %s queued messages, %s CRM pushes, expired %s leads, reminded %s, deals %s",
-                 requeued, pushes, expired, reminded, registrations)
+    approved = ledger.approve_due()
+    if requeued or expired or pushes or reminded or approved or any(registrations.values()):
+        log.info("sweep re-drove %s queued messages, %s CRM pushes, expired %s leads, reminded %s, deals %s, "
+                 "approved %s commissions", requeued, pushes, expired, reminded, registrations, approved)
     return {"mail": requeued, "leads_expired": expired, "leads_reminded": reminded, "crm_pushes": pushes,
-            **registrations}
+            "commissions_approved": approved, **registrations}

@@ -19,6 +19,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "manage_settings": frozenset({"admin"}),  # the referral form, statuses, duplicates, branding
     "manage_integrations": frozenset({"admin"}),  # CRM connections, mappings, the sync
     "manage_team": frozenset({"partner_admin"}),  # a partner admin's own team and sharing
+    "manage_payouts": frozenset({"admin", "manager"}),  # payout batches: create, export, mark paid, cancel
+    "see_ledger": frozenset({"partner_admin"}),  # the organization's commission ledger, statements, payee details
 }
 
 

@@ -1,5 +1,6 @@
 """Internal (vendor) pages. Importing the view modules registers their routes."""
-from portal.blueprints.internal import branding, commissions, deal_settings, deals, referrals, settings, views
+from portal.blueprints.internal import (branding, commissions, deal_settings, deals, payouts, referrals, settings,
+                                       views)
 from portal.blueprints.internal.blueprint import bp
 
-__all__ = ["bp", "branding", "commissions", "deal_settings", "deals", "referrals", "settings", "views"]
+__all__ = ["bp", "branding", "commissions", "deal_settings", "deals", "payouts", "referrals", "settings", "views"]

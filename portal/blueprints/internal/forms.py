@@ -241,3 +241,16 @@ class LeadHandlingForm(Form):
 
 class DistributorsForm(Form):
     distributor_ids = CheckboxesField("Buys through", coerce=int, choices=[])
+
+
+class PayoutSelectForm(Form):
+    """What goes into a new payout batch: one currency, some or all partners, a minimum per partner."""
+
+    currency = SelectField("Currency", choices=[(c, c) for c in money.CURRENCIES])
+    partner_ids = SelectMultipleField("Partners (none chosen: all)", coerce=int, validators=[Optional()])
+    minimum = DecimalField("Minimum per partner", places=2, validators=[Optional(), NumberRange(min=0)])
+
+
+class PayoutPaidForm(Form):
+    reference = StringField("Payment reference", validators=[DataRequired("Enter the payment reference."),
+                                                              Length(max=120)])

@@ -32,3 +32,14 @@ class ExtensionRequestForm(Form):
 
 class CloseLeadForm(Form):
     reason = TextAreaField("Why is there no business?", validators=[DataRequired(), Length(max=2000)])
+
+
+class PayeeForm(Form):
+    """Where the organization is paid; the saved details are never shown back whole."""
+
+    method = SelectField("Paid by", choices=[("bank", "Bank transfer"), ("paypal", "PayPal")])
+    account_name = StringField("Account holder", validators=[DataRequired(), Length(max=200)])
+    iban = StringField("IBAN (bank transfer)", validators=[Length(max=40)])
+    bic = StringField("BIC (bank transfer)", validators=[Length(max=11)])
+    paypal_email = StringField("PayPal email (PayPal)", validators=[Length(max=254)])
+    tax_id = StringField("Tax id (optional)", validators=[Length(max=60)])

@@ -108,7 +108,7 @@ def apply_won(referral: Referral, *, amount: Decimal, won_at: datetime | None = 
     referral.won_amount = money.quantize(amount, currency)
     referral.currency = currency
     referral.won_at = won_at
-    commission = commissions.create_for(referral)
+    commission = commissions.create_for(referral, by=by, actor_label=actor_label)
     earned = ""
     if commission is not None:
         # A held commission (won in another currency than the plan's) has no amount until someone decides it.
@@ -142,8 +142,11 @@ def mark_commission_paid(referral: Referral, *, by: User) -> Referral:
     return referral
 
 
-def apply_commission_paid(referral: Referral, *, by: User | None, actor_label: str | None = None) -> Commission:
+def apply_commission_paid(referral: Referral, *, by: User | None, actor_label: str | None = None,
+                          payout_batch_id: int | None = None, reason: str | None = None,
+                          notify: bool = True) -> Commission:
     """`mark_commission_paid` within the caller's transaction (a payout batch pays many); never commits.
+    A payout batch passes its id and reason for the ledger, and mails one statement instead (`notify`).
 
     Raises InvalidTransition unless the referral is won with its payment pending, DomainError when
     it has no commission or the commission is already paid or void.
@@ -155,12 +158,14 @@ def apply_commission_paid(referral: Referral, *, by: User | None, actor_label: s
         raise DomainError("This referral has no commission: its partner has no commission plan.")
     commissions.check_payable(commission)
     workflow.check(referral, to=Stage.WON_PAYMENT_COMPLETED.value)
-    commissions.mark_paid(commission)
     paid = money.format_amount(commission.amount, commission.currency)
+    commissions.mark_paid(commission, by=by, payout_batch_id=payout_batch_id, reason=reason)
     workflow.transition(referral, to=Stage.WON_PAYMENT_COMPLETED.value, by=by, actor_label=actor_label,
-                        reason=f"Commission of {paid} paid")
-    notifications.referral_changed("commission_paid", referral, subject=f"Commission paid for {referral.number}",
-                                   headline=f"We paid your commission of {paid} for {referral.company_name}.")
+                        reason=reason or f"Commission of {paid} paid")
+    if notify:
+        notifications.referral_changed("commission_paid", referral,
+                                       subject=f"Commission paid for {referral.number}",
+                                       headline=f"We paid your commission of {paid} for {referral.company_name}.")
     return commission
 
 

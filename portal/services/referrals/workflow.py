@@ -2,8 +2,10 @@
 move always brings along (its CRM link marked dirty)."""
 from __future__ import annotations
 
-from portal.models import Referral, ReferralStatus, StatusEvent, User
-from portal.services import crm, statuses, transitions
+from portal.models import Referral, ReferralStatus, Stage, StatusEvent, User
+from portal.services import crm, ledger, statuses, transitions
+
+WON_STAGES = (Stage.WON_PAYMENT_PENDING.value, Stage.WON_PAYMENT_COMPLETED.value)
 
 
 def check(referral: Referral, *, to: str) -> ReferralStatus:
@@ -17,6 +19,10 @@ def transition(referral: Referral, *, to: str, by: User | None, actor_label: str
                reason: str | None = None) -> StatusEvent:
     """Move `referral` to status key `to` (checked against the workflow); never commits."""
     target = statuses.get(to)
+    statuses.WORKFLOW.check_record(referral, target.stage)
+    if referral.stage in WON_STAGES and target.stage not in WON_STAGES:
+        # A won deal fell through (lost, or reopened in the CRM): the ledger claws the commission back.
+        ledger.claw_back(referral, by=by, actor_label=actor_label, reason=reason)
     event = transitions.move(statuses.WORKFLOW, referral, to=target.key, to_state=target.stage, by=by,
                              actor_label=actor_label, reason=reason)
     crm.mark_dirty(referral)

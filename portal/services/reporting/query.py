@@ -254,7 +254,7 @@ class Report:
             if value is not None and definition.kind == "choice":
                 value = self.label_of(definition.key, value)
             elif isinstance(value, datetime):
-                value = value.replace(tzinfo=None)
+                value = value.replace(tzinfo=None, microsecond=0)
             elif definition.kind == "bool" and value is not None:
                 value = "Yes" if value else "No"
             cells.append(value)
