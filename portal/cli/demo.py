@@ -12,8 +12,9 @@ from sqlalchemy import case, func, insert
 from portal.extensions import db
 from portal.models import Commission, OrgKind, Organization, Referral, ReferralLink, User
 from portal.models.types import utcnow
-from portal.services import (accounts, commissions, crm, deals, distributors, lead_distribution, leads, links, referrals,
-                             settings)
+from portal.services import (accounts, commissions, crm, deals, distributors, lead_distribution, leads, ledger, links,
+                             payees, payouts, referrals, settings)
+from portal.services.reporting import saved_views
 
 DEMO_PASSWORD = "demo-password"
 VENDOR_NAME = "Acme Cloud"
@@ -69,6 +70,8 @@ def seed() -> None:
     _seed_deals(orgs)
     _seed_crm()
     _seed_links()
+    _seed_ledger(orgs)
+    _seed_saved_views()
 
 
 DEMO_PLANS = [
@@ -218,6 +221,67 @@ def _seed_links() -> None:
                                    contact_phone="+1 218 555 0147", consent=True,
                                    notes="Saw Northwind's newsletter; we need cloud backups for six stores.")
     links.submit(link, data, first_visit_at=utcnow() - timedelta(days=3))
+
+
+# (partner, company, domain, won amount, days since won, what happens next) — the commission ledger's states.
+DEMO_WINS = [
+    ("Northwind Consulting", "Hooli Studios", "hooli.example", "40000", 45, "open batch"),
+    ("Northwind Consulting", "Vandelay Imports", "vandelay.example", "18000", 38, "open batch"),
+    ("Bluebird Digital", "Oscorp Energy", "oscorp.example", "26000", 70, "paid batch"),
+    ("Bluebird Digital", "Massive Dynamic", "massive.example", "14000", 12, "lost"),
+    ("Northwind Consulting", "Prestige Worldwide", "prestige.example", "9000", 5, "pending"),
+]
+
+
+def _seed_ledger(orgs: dict[str, Organization]) -> None:
+    """Commissions in every ledger state: pending, approved (in an open batch), paid in a paid batch,
+    voided by a lost deal, and a clawback (a paid deal lost) still to net; payee details for both partners."""
+    manager = accounts.find_by_email("manager@acme.example")
+    sales = accounts.find_by_email("sales@acme.example")
+    payees.save(orgs["Northwind Consulting"], by=accounts.find_by_email("jane@northwind.example"), method="bank",
+                account_name="Northwind Consulting LLC", iban="DE89370400440532013000", bic="COBADEFFXXX",
+                tax_id="US-47-1234567")
+    payees.save(orgs["Bluebird Digital"], by=accounts.find_by_email("bella@bluebird.example"), method="paypal",
+                account_name="Bluebird Digital Ltd", paypal_email="payouts@bluebird.example", tax_id="GB123456789")
+    won = {}
+    for partner, company, domain, amount, days, _ in DEMO_WINS:
+        data = referrals.ReferralInput(contact_first_name="Demo", contact_last_name=company.split()[0],
+                                       contact_email=f"buyer@{domain}", company_name=company, company_domain=domain,
+                                       estimated_value=Decimal(amount), currency="USD", consent=True)
+        referral = referrals.submit(data, partner_org=orgs[partner], by=None, actor_label="Demo").referral
+        referrals.accept(referral, by=manager, owner=sales)
+        referrals.mark_won(referral, amount=Decimal(amount), won_at=utcnow() - timedelta(days=days), by=sales)
+        won[company] = referral
+    ledger.approve_due()
+    paid = payouts.create_batch(by=manager, currency="USD", partner_org_ids=[orgs["Bluebird Digital"].id])
+    payouts.mark_paid(paid, by=manager, reference="SEPA-DEMO-0001")
+    referrals.mark_lost(won["Massive Dynamic"], reason="The customer cancelled during the trial.", by=sales)
+    soylent = db.session.scalar(db.select(Referral).where(Referral.company_name == "Soylent Labs"))
+    referrals.mark_lost(soylent, reason="Refunded after 20 days: the rollout was cancelled.", by=manager)
+    payouts.create_batch(by=manager, currency="USD", partner_org_ids=[orgs["Northwind Consulting"].id])
+
+
+DEMO_VIEWS = [
+    # (owner, entity, name, query, sharing, pinned)
+    ("jane@northwind.example", "referrals", "Won this year",
+     "f1=stage&o1=in&v1=won_payment_pending,won_payment_completed&sort=-won_at"
+     "&cols=number,company_name,won_at,won_amount,commission_amount,commission_status", "private", True),
+    ("jane@northwind.example", "referrals", "Open pipeline (team)",
+     "f1=stage&o1=in&v1=submitted,accepted,sent_to_reseller&sort=-estimated_value"
+     "&cols=number,company_name,submitted_by,status,estimated_value", "organization", False),
+    ("manager@acme.example", "referrals", "Open referrals by partner",
+     "f1=stage&o1=in&v1=submitted,accepted,sent_to_reseller&sort=partner_name"
+     "&cols=partner_name,number,company_name,status,owner,estimated_value", "internal", True),
+    ("manager@acme.example", "commissions", "Commissions awaiting payout",
+     "f1=status&o1=in&v1=pending,approved&sort=created_at&cols=partner,referral,company_name,amount,status",
+     "private", True),
+]
+
+
+def _seed_saved_views() -> None:
+    for email, entity, name, query, sharing, pinned in DEMO_VIEWS:
+        saved_views.save(accounts.find_by_email(email), entity=entity, name=name, query=query, sharing=sharing,
+                         pin=pinned)
 
 
 def logins() -> list[tuple[str, str, str]]:

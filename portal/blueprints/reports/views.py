@@ -14,8 +14,9 @@ from portal.blueprints.reports.forms import ExportForm, PinForm, SavedViewForm
 from portal.errors import DomainError
 from portal.services import reporting
 from portal.services.reporting import ReportState, exports, saved_views
+from portal.services.reporting import charts as report_charts
 from portal.services.reporting.query import Filter
-from portal.web import htmx
+from portal.web import charts as chart_geometry, htmx
 
 bp = Blueprint("reports", __name__)
 
@@ -175,7 +176,9 @@ def _context(report, current, *, save_form: SavedViewForm | None = None, edit_fo
     edit_form = edit_form or (_view_form(prefix="edit", name=current.name, sharing=current.sharing, query=query,
                                          pin=saved_views.is_pinned(current_user, current))
                               if current is not None and current.owner_id == current_user.id else None)
+    charts = report_charts.referral_charts(report)
     return dict(
+        charts=charts, chart_geometry=_geometry(charts) if charts else None,
         report=report, page=report.page(), totals=report.totals(), query=query, current_view=current,
         entities=reporting.available_entities(current_user),
         views=saved_views.list_for(current_user, report.entity.key),
@@ -185,3 +188,9 @@ def _context(report, current, *, save_form: SavedViewForm | None = None, edit_fo
         export_form=ExportForm(query=query), pin_form=PinForm(),
         all_fields=list(report.fields.values()),
     )
+
+
+def _geometry(charts) -> dict:
+    return {"months": chart_geometry.grouped_bars(charts.months, ["open", "won", "lost"]),
+            "commission": {currency: chart_geometry.grouped_bars([(m, {"amount": v}) for m, v in rows], ["amount"])
+                           for currency, rows in charts.commission_months.items()}}

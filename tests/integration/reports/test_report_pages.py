@@ -111,3 +111,20 @@ def test_owner_renames_reshares_pins_and_deletes_a_view(client, db, north):
     assert "★ Won, Q2" not in client.get("/partner/").get_data(as_text=True)
     assert client.submit(f"/reports/views/{view_id}/delete").status_code == 303
     assert db.session.get(SavedView, view_id) is None
+
+
+def test_the_referral_report_charts_count_exactly_the_filtered_rows(client, db, north):
+    from decimal import Decimal
+    from tests.factories import ReferralLinkFactory
+    jane = partner_user(role="partner_admin", organization=north)
+    link = ReferralLinkFactory(user=jane, campaign="Autumn fair", clicks=12)
+    for stage in ("submitted", "accepted", "won_payment_pending", "rejected"):
+        ReferralFactory(partner_org=north, stage=stage, status=stage, link=link, won_amount=Decimal(1))
+    ReferralFactory(stage="won_payment_pending", status="won_payment_pending")  # another partner's
+    client.login(jane)
+    html = client.get("/reports/referrals").get_data(as_text=True)
+    assert 'data-funnel="Submitted">4<' in html and 'data-funnel="Accepted">2<' in html
+    assert 'data-funnel="Won">1<' in html and "Referrals per month by outcome" in html
+    assert '<tr data-link="Autumn fair"><td>Autumn fair</td><td class="num">12</td><td class="num">4</td><td class="num">1</td>' in html
+    narrowed = client.get("/reports/referrals?f1=stage&o1=is&v1=rejected").get_data(as_text=True)
+    assert 'data-funnel="Submitted">1<' in narrowed and 'data-funnel="Won">0<' in narrowed
