@@ -57,6 +57,13 @@ def load(overrides: dict | None = None) -> dict:
         "SANDBOX_CRMS": False if production else _flag("SANDBOX_CRMS", True),
         # Fernet key for the CRM tokens stored in the database; unset: derived from SECRET_KEY.
         "CRM_ENCRYPTION_KEY": os.environ.get("CRM_ENCRYPTION_KEY") or None,
+        # Fernet key for the partners' payee details (bank account, PayPal, tax id); unset: derived from SECRET_KEY.
+        "PAYEE_ENCRYPTION_KEY": os.environ.get("PAYEE_ENCRYPTION_KEY") or None,
+        # Report exports: up to this many rows stream at once; more run in the worker, whose file
+        # (under EXPORT_FOLDER, default instance/exports, shared by web and worker hosts) lives this long.
+        "EXPORT_INLINE_ROWS": int(os.environ.get("EXPORT_INLINE_ROWS", "5000")),
+        "EXPORT_LINK_SECONDS": int(os.environ.get("EXPORT_LINK_SECONDS", "86400")),
+        "EXPORT_FOLDER": os.environ.get("EXPORT_FOLDER") or None,
         # Seconds between two full syncs of every active CRM connection (read by portal.cron too).
         "CRM_SYNC_INTERVAL": int(os.environ.get("CRM_SYNC_INTERVAL", "3600")),
         "DEV_MAIL_PAGE": not production,

@@ -95,7 +95,8 @@ def _referral_fields() -> list[Field]:
               choices=_currency_choices),
         Field("commission_status", "Commission status", "choice", lambda: _commission.status,
               choices=lambda: [(s.value, s.value.capitalize()) for s in CommissionStatus]),
-        Field("duplicate_flag", "Possible duplicate", "bool", lambda: Referral.duplicate_flag, internal=True),
+        Field("duplicate_flag", "Possible duplicate", "bool", lambda: Referral.duplicate_flag, internal=True,
+              choices=lambda: [("1", "Yes"), ("0", "No")]),
     ]
     return fields + [_custom_field(definition) for definition in custom_fields.list_all()]
 

@@ -147,6 +147,11 @@ class Report:
             if definition is None:
                 flt.error = "There is no such field in this report."
                 continue
+            allowed = [op for op, _ in definition.operators()]
+            if flt.op not in allowed:
+                flt.op = allowed[0]  # the field changed under the row: start from its first operator
+            if flt.op != "empty" and not flt.value.strip():
+                continue  # a filter still being filled in narrows nothing yet
             try:
                 self.conditions.append(definition.condition(flt.op, flt.value, flt.value2))
             except DomainError as err:

@@ -74,14 +74,11 @@ def test_csv_and_excel_of_the_same_state_have_the_same_rows_and_no_live_formula(
 
 
 def test_a_large_export_runs_in_the_worker_with_progress_and_an_expiring_link(app, client, db, scene, run_jobs,
-                                                                               clock):
+                                                                               clock, monkeypatch):
     admin = internal_user()
     client.login(admin)
-    app.config["EXPORT_INLINE_ROWS"] = 3
-    try:
-        started = _export(client, "xlsx")
-    finally:
-        app.config.pop("EXPORT_INLINE_ROWS")
+    monkeypatch.setitem(app.config, "EXPORT_INLINE_ROWS", 3)
+    started = _export(client, "xlsx")
     assert started.status_code == 303
     status_url = started.headers["Location"]
     pending = client.get(status_url, headers={"HX-Request": "true"}).get_data(as_text=True)
