@@ -10,8 +10,9 @@ from sqlalchemy.orm import aliased
 
 from portal import money
 from portal.extensions import db
-from portal.models import (Commission, CommissionStatus, CustomField, Lead, LeadStatus, Organization, Referral,
-                           ReferralLink, Source, User)
+from portal.models import (Commission, CommissionStatus, CustomField, DealRegistration, Lead, LeadStatus,
+                           Organization, Referral, ReferralLink, Source, User)
+from portal.models.deals import DEAL_STATUS_LABELS
 from portal.models.referrals import STAGE_LABELS
 from portal.services import access, custom_fields, statuses
 from portal.services.reporting.fields import Entity, Field, register
@@ -25,6 +26,11 @@ _lead_referral = aliased(Referral, name="rep_lead_referral")
 _lead_org = aliased(Organization, name="rep_lead_org")
 _commission_referral = aliased(Referral, name="rep_commission_referral")
 _commission_partner = aliased(Organization, name="rep_commission_partner")
+_commission_deal = aliased(DealRegistration, name="rep_commission_deal")
+_deal_partner = aliased(Organization, name="rep_deal_partner")
+_deal_distributor = aliased(Organization, name="rep_deal_distributor")
+_deal_owner = aliased(User, name="rep_deal_owner")
+_deal_vendor_owner = aliased(User, name="rep_deal_vendor_owner")
 
 
 def _status_choices():
@@ -84,7 +90,7 @@ def _referral_fields() -> list[Field]:
         Field("currency", "Currency", "choice", lambda: Referral.currency, choices=_currency_choices),
         Field("won_amount", "Won amount", "money", lambda: Referral.won_amount, currency_key="currency",
               partner_setting="won_amount"),
-        Field("won_at", "Won", "datetime", lambda: Referral.won_at),
+        Field("won_at", "Won on", "datetime", lambda: Referral.won_at),
         Field("lost_reason", "Lost reason", "text", lambda: Referral.lost_reason, partner_setting="lost_reason"),
         Field("owner", "Owner", "text", lambda: _owner.name, partner_setting="owner"),
         Field("lead_status", "Lead status", "choice", _lead_status, partner_setting="lead_status",
@@ -156,7 +162,9 @@ def _commission_fields() -> list[Field]:
         Field("id", "Commission", "number", lambda: Commission.id),
         Field("created_at", "Earned", "datetime", lambda: Commission.created_at),
         Field("referral", "Referral", "text", lambda: _commission_referral.number),
-        Field("company_name", "Company", "text", lambda: _commission_referral.company_name),
+        Field("deal", "Deal registration", "text", lambda: _commission_deal.number),
+        Field("company_name", "Company", "text",
+              lambda: func.coalesce(_commission_referral.company_name, _commission_deal.customer_company)),
         Field("partner", "Partner", "text", lambda: _commission_partner.name, internal=True),
         Field("amount", "Amount", "money", lambda: Commission.amount, currency_key="currency"),
         Field("currency", "Currency", "choice", lambda: Commission.currency, choices=_currency_choices),
@@ -169,7 +177,8 @@ def _commission_fields() -> list[Field]:
 def _commission_base(user: User):
     return (access.visible_commissions(user)
             .outerjoin(_commission_referral, _commission_referral.id == Commission.referral_id)
-            .outerjoin(_commission_partner, _commission_partner.id == Commission.partner_org_id))
+            .outerjoin(_commission_partner, _commission_partner.id == Commission.partner_org_id)
+            .outerjoin(_commission_deal, _commission_deal.id == Commission.deal_registration_id))
 
 
 register(Entity(
@@ -179,3 +188,47 @@ register(Entity(
     default_sort="-created_at",
 ))
 
+
+
+def _deal_fields() -> list[Field]:
+    return [
+        Field("number", "Deal registration", "text", lambda: DealRegistration.number),
+        Field("created_at", "Registered", "datetime", lambda: DealRegistration.created_at),
+        Field("partner", "Reseller", "text", lambda: _deal_partner.name),
+        Field("distributor", "Distributor", "text", lambda: _deal_distributor.name),
+        Field("customer_company", "Customer", "text", lambda: DealRegistration.customer_company),
+        Field("customer_domain", "Customer website", "text", lambda: DealRegistration.customer_domain),
+        Field("customer_country", "Country", "text", lambda: DealRegistration.customer_country),
+        Field("contact_name", "Contact", "text", lambda: DealRegistration.contact_name),
+        Field("contact_email", "Contact email", "text", lambda: DealRegistration.contact_email),
+        Field("products", "Products", "text", lambda: DealRegistration.products),
+        Field("status", "Status", "choice", lambda: DealRegistration.status,
+              choices=lambda: [(s.value, label) for s, label in DEAL_STATUS_LABELS.items()]),
+        Field("amount", "Amount", "money", lambda: DealRegistration.amount, currency_key="currency"),
+        Field("currency", "Currency", "choice", lambda: DealRegistration.currency, choices=_currency_choices),
+        Field("expected_close", "Expected close", "day", lambda: DealRegistration.expected_close),
+        Field("expires_at", "Protection ends", "datetime", lambda: DealRegistration.expires_at),
+        Field("won_amount", "Won amount", "money", lambda: DealRegistration.won_amount, currency_key="currency"),
+        Field("won_at", "Won on", "datetime", lambda: DealRegistration.won_at),
+        Field("lost_reason", "Lost reason", "text", lambda: DealRegistration.lost_reason),
+        Field("owner", "Partner owner", "text", lambda: _deal_owner.name),
+        Field("vendor_owner", "Vendor owner", "text", lambda: _deal_vendor_owner.name, internal=True),
+        Field("conflict_flag", "Possible conflict", "bool", lambda: DealRegistration.conflict_flag, internal=True,
+              choices=lambda: [("1", "Yes"), ("0", "No")]),
+    ]
+
+
+def _deal_base(user: User):
+    return (access.visible_deal_registrations(user)
+            .outerjoin(_deal_partner, _deal_partner.id == DealRegistration.partner_org_id)
+            .outerjoin(_deal_distributor, _deal_distributor.id == DealRegistration.distributor_org_id)
+            .outerjoin(_deal_owner, _deal_owner.id == DealRegistration.owner_id)
+            .outerjoin(_deal_vendor_owner, _deal_vendor_owner.id == DealRegistration.vendor_owner_id))
+
+
+register(Entity(
+    key="deals", label="Deal registrations", base=_deal_base, fields=_deal_fields,
+    id_expr=lambda: DealRegistration.id,
+    default_columns=("number", "created_at", "partner", "customer_company", "status", "amount", "expected_close"),
+    default_sort="-created_at",
+))

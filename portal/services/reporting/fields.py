@@ -28,6 +28,7 @@ KIND_OPERATORS = {
     "money": ("is", "is_not", "before", "after", "between", "empty"),
     "date": ("is", "before", "after", "between", "empty"),
     "datetime": ("is", "before", "after", "between", "empty"),
+    "day": ("is", "before", "after", "between", "empty"),
     "bool": ("is",),
 }
 
@@ -66,7 +67,7 @@ class Field:
             if not values:
                 raise DomainError(f"List the values for {self.label}, separated by commas.")
             return column.in_([self._parse(v) for v in values])
-        if self.kind in ("date", "datetime"):
+        if self.kind in ("date", "datetime", "day"):
             return self._date_condition(column, op, value, value2)
         if op == "between":
             low, high = self._parse(value), self._parse(value2)
@@ -84,6 +85,10 @@ class Field:
 
     def _date_condition(self, column, op: str, value: str, value2: str):
         first = _parse_date(value, self.label)
+        if self.kind == "day":  # a DATE column
+            last = _parse_date(value2, self.label) if op == "between" else first
+            return {"is": column == first, "before": column < first, "after": column > first,
+                    "between": and_(column >= first, column <= last)}[op]
         if self.kind == "date":
             # Custom date fields hold ISO text, which sorts and compares like the dates it spells.
             low, high = first.isoformat(), (_parse_date(value2, self.label) if op == "between" else first).isoformat()

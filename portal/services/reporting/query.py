@@ -8,7 +8,7 @@ widen what they see; a field they may not see is ignored as if it did not exist.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Iterator, Mapping
 from urllib.parse import urlencode
@@ -234,6 +234,8 @@ class Report:
             return money.format_amount(value, self.currency_of(definition, row))
         if definition.kind == "datetime" and isinstance(value, datetime):
             return value.strftime("%Y-%m-%d %H:%M")
+        if definition.kind == "day" and isinstance(value, date):
+            return value.isoformat()
         if definition.kind == "choice":
             return self.label_of(definition.key, value)
         if definition.kind == "bool":

@@ -113,3 +113,32 @@ def test_commission_and_lead_reports_are_scoped_too(db, scene):
     assert build(jane, "commissions", ReportState("commissions")).totals().count == 0
     assert build(jane, "leads", ReportState("leads")).totals().count == 0
     assert "partner" not in build(jane, "commissions", ReportState("commissions")).fields
+
+
+def test_deal_registration_report_on_a_date_column_and_who_sees_which_deal(db):
+    from datetime import date
+
+    from tests.factories import DealRegistrationFactory
+    reseller, other = OrganizationFactory(name="Reseller"), OrganizationFactory(name="Other reseller")
+    distributor = OrganizationFactory(name="Atlas", kind="distributor")
+    deals = [DealRegistrationFactory(partner_org=reseller, expected_close=date(2026, 5, d), amount=Decimal(d * 1000),
+                                     status="approved" if d % 2 else "submitted", distributor_org=distributor,
+                                     hidden_from_distributor=d == 3) for d in range(1, 7)]
+    DealRegistrationFactory(partner_org=other, expected_close=date(2026, 5, 2), status="approved")
+    admin = internal_user()
+    report = build(admin, "deals", ReportState.from_query(
+        "deals", "f1=expected_close&o1=between&v1=2026-05-02&w1=2026-05-05&f2=status&o2=is&v2=approved"
+                 "&sort=-amount&cols=number,amount,expected_close"))
+    rows = report.page().rows
+    expected = db.session.execute(text(
+        "SELECT number FROM deal_registrations WHERE expected_close BETWEEN '2026-05-02' AND '2026-05-05' "
+        "AND status = 'approved' ORDER BY amount DESC, id DESC")).scalars().all()
+    assert [r["number"] for r in rows] == expected and len(expected) == 3
+    assert report.display(report.fields["expected_close"], rows[0]) == rows[0]["expected_close"].isoformat()
+
+    seller = partner_user(role="partner_admin", organization=reseller)
+    assert build(seller, "deals", ReportState("deals")).totals().count == 6
+    atlas = partner_user(role="partner_admin", organization=distributor)
+    seen = {r["_id"] for r in build(atlas, "deals", ReportState("deals")).page().rows}
+    assert seen == {d.id for d in deals if d.id != deals[2].id}
+    assert "vendor_owner" not in build(atlas, "deals", ReportState("deals")).fields
