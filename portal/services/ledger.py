@@ -82,7 +82,7 @@ def approve_due(*, now: datetime | None = None) -> int:
     for commission in due:
         commission.status, commission.approved_at = CommissionStatus.APPROVED.value, now
         _entry(commission, EntryKind.APPROVED, Decimal(0), actor_label=HOLDING_ACTOR,
-               reason=f"{holding_days()} days since the deal was won without a reversal")
+               reason=f"{commission.source_number}: {holding_days()} days since the win without a reversal")
     db.session.commit()
     if due:
         log.info("approved %s commissions whose holding period ended", len(due))

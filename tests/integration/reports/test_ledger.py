@@ -240,3 +240,35 @@ def test_the_partner_sees_ledger_balance_and_a_statement_per_period(app, client,
     member = app.test_client()
     member.login(partner_user(organization=org))
     assert member.get("/partner/commissions").status_code == 403
+
+
+def test_a_deal_lost_in_hubspot_after_payment_writes_a_clawback_the_next_batch_nets(db, frozen, plan, sandbox,
+                                                                                   connection):
+    org = OrganizationFactory(tier="gold")
+    referral = ReferralFactory(partner_org=org, submitted_by=partner_user(organization=org))
+    crm.sync_now(referral)
+    engine.push(connection.id)
+    deal_id = crm.links_for(referral)[0].crm_id
+    sandbox.api("PATCH", f"/crm/v3/objects/deals/{deal_id}", {"properties": {"dealstage": "closedwon",
+                                                                             "amount": "20000"}})
+    engine.pull(connection.id)
+    frozen.advance(timedelta(days=31))
+    sweep.run()
+    manager = internal_user("manager")
+    payouts.mark_paid(payouts.create_batch(by=manager, currency="USD"), by=manager, reference="PAY-1")
+    db.session.expire_all()
+    assert referral.stage == "won_payment_completed"
+
+    frozen.advance(timedelta(days=5))
+    sandbox.api("PATCH", f"/crm/v3/objects/deals/{deal_id}", {"properties": {"dealstage": "closedlost"}})
+    engine.pull(connection.id)
+    db.session.expire_all()
+    assert referral.stage == "lost" and referral.commission.status == "paid"
+    [clawback] = [e for e in ledger.entries(org.id) if e.kind == "clawback"]
+    assert clawback.amount == Decimal("-2000.000") and clawback.actor_name == "HubSpot"
+
+    _approved(org, "50000")                                  # 5000 earned since
+    batch = payouts.create_batch(by=manager, currency="USD")
+    assert batch.total_amount == Decimal("3000.000")
+    payouts.mark_paid(batch, by=manager, reference="PAY-2")
+    assert ledger.balances(org.id) == {"USD": Decimal("0.00")}
