@@ -164,14 +164,3 @@ def visible_commissions(user: User):
         query = query.where(Commission.referral_id.in_(visible_referrals(user).with_only_columns(Referral.id)))
     return query
 
-
-def visible_deal_registrations(user: User):
-    """A select of the deal registrations `user` may see: all for internal users; a reseller its own;
-    a distributor those registered through it, unless the reseller hid them from it."""
-    query = db.select(DealRegistration)
-    if user.is_internal:
-        return query
-    return query.where(db.or_(
-        DealRegistration.partner_org_id == user.organization_id,
-        db.and_(DealRegistration.distributor_org_id == user.organization_id,
-                DealRegistration.hidden_from_distributor.is_(False))))

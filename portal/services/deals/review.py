@@ -92,7 +92,7 @@ def mark_won(deal: DealRegistration, *, amount: Decimal, by: User | None, won_at
     workflow.transition(deal, to=D.WON.value, by=by, actor_label=actor_label,
                         reason=f"Won at {money.format_amount(amount, currency)}")
     deal.won_amount, deal.currency, deal.won_at = money.quantize(amount, currency), currency, won_at
-    commission = commissions.create_for_deal(deal)
+    commission = commissions.create_for_deal(deal, by=by, actor_label=actor_label)
     earned = f" Your commission: {money.format_amount(commission.amount, commission.currency)}." if commission else ""
     notifications.deal_to_partner("deal_won", deal, subject=f"Deal registration {deal.number} won",
                                   headline=f"The deal with {deal.customer_company} is won.{earned}")
@@ -122,7 +122,7 @@ def mark_commission_paid(deal: DealRegistration, *, by: User) -> Commission:
     commission = db.session.scalar(db.select(Commission).where(Commission.deal_registration_id == deal.id))
     if commission is None:
         raise DomainError("This registration has no commission: its partner has no reseller plan.")
-    commissions.mark_paid(commission)
+    commissions.mark_paid(commission, by=by)
     workflow.note(deal, "commission_paid", by=by,
                     reason=f"Commission of {money.format_amount(commission.amount, commission.currency)} paid")
     db.session.commit()

@@ -219,7 +219,7 @@ def _deal_fields() -> list[Field]:
 
 
 def _deal_base(user: User):
-    return (access.visible_deal_registrations(user)
+    return (access.visible_deals(user)
             .outerjoin(_deal_partner, _deal_partner.id == DealRegistration.partner_org_id)
             .outerjoin(_deal_distributor, _deal_distributor.id == DealRegistration.distributor_org_id)
             .outerjoin(_deal_owner, _deal_owner.id == DealRegistration.owner_id)
@@ -231,4 +231,5 @@ register(Entity(
     id_expr=lambda: DealRegistration.id,
     default_columns=("number", "created_at", "partner", "customer_company", "status", "amount", "expected_close"),
     default_sort="-created_at",
+    detail={"internal": ("internal.deal_detail", "deal_id"), "partner": ("partner.deal_detail", "deal_id")},
 ))
