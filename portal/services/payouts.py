@@ -154,7 +154,7 @@ def _mail_statement(batch: PayoutBatch, line: Line) -> None:
     today = utcnow().date()
     start = date(today.year, today.month, 1)
     statement = ledger.statement(line.organization, start=start, end=today)
-    link = absolute_url("partner.commission_statement", start=start.isoformat(), end=today.isoformat())
+    link = absolute_url("partner.ledger_statement", start=start.isoformat(), end=today.isoformat())
     admins = db.session.scalars(db.select(User).where(User.organization_id == line.organization.id,
                                                       User.role == Role.PARTNER_ADMIN.value, User.active.is_(True)))
     subject = f"Payout {batch.number}: {money.format_amount(line.net, batch.currency)} paid"

@@ -81,7 +81,7 @@ def test_manager_pays_the_open_batch_and_the_partner_sees_the_ledger(app, browse
         jane = partner.new_page()
         jane.set_default_timeout(10_000)
         sign_in(jane, "jane@northwind.example")
-        jane.get_by_role("navigation", name="Main").get_by_role("link", name="Commissions").click()
+        jane.get_by_role("navigation", name="Main").get_by_role("link", name="Ledger").click()
         expect(jane.locator(".ledger-table")).to_contain_text("Paid in payout")
         expect(jane.locator('[data-balance="USD"]')).to_be_visible()
         screenshot(jane, "ledger-partner-1280")

@@ -18,18 +18,18 @@ from portal.web import htmx
 from portal.web.guards import requires
 
 
-@bp.get("/commissions")
+@bp.get("/ledger", endpoint="ledger")
 @requires("see_ledger")
-def commission_ledger():
+def ledger_page():
     org = current_user.organization
     return render_template("partner/commissions/ledger.html", balances=ledger.balances(org.id),
                            pending=ledger.pending_amounts(org.id), entries=ledger.entries(org.id, limit=200),
                            payee=payees.payee_for(org))
 
 
-@bp.get("/commissions/statement")
+@bp.get("/ledger/statement")
 @requires("see_ledger")
-def commission_statement():
+def ledger_statement():
     today = utcnow().date()
     start = _day(request.args.get("start")) or date(today.year, today.month, 1)
     end = _day(request.args.get("end")) or today
@@ -43,9 +43,9 @@ def commission_statement():
     return render_template("partner/commissions/statement.html", statement=statement)
 
 
-@bp.route("/commissions/payee", methods=["GET", "POST"])
+@bp.route("/ledger/payee", methods=["GET", "POST"])
 @requires("see_ledger")
-def payee_edit():
+def ledger_payee():
     org = current_user.organization
     form = PayeeForm()
     if form.validate_on_submit():
@@ -57,7 +57,7 @@ def payee_edit():
             form.attach(err)
         else:
             flash("Your payee details are saved.", "success")
-            return htmx.redirect(url_for(".commission_ledger"))
+            return htmx.redirect(url_for(".ledger"))
     return render_template("partner/commissions/payee.html", form=form, payee=payees.payee_for(org)), \
         422 if request.method == "POST" else 200
 

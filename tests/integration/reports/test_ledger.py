@@ -224,14 +224,14 @@ def test_the_partner_sees_ledger_balance_and_a_statement_per_period(app, client,
     _won(other, "99000")
 
     client.login(jane)
-    page = client.get("/partner/commissions").get_data(as_text=True)
+    page = client.get("/partner/ledger").get_data(as_text=True)
     assert 'data-balance="USD">2,000.00 USD' in page and "9,900.00" not in page
     start = (frozen.now() - timedelta(days=5)).date().isoformat()
     end = frozen.now().date().isoformat()
-    statement = client.get(f"/partner/commissions/statement?start={start}&end={end}").get_data(as_text=True)
+    statement = client.get(f"/partner/ledger/statement?start={start}&end={end}").get_data(as_text=True)
     assert "Opening balance in USD" in statement and 'data-balance="USD">0.00 USD' in statement
     assert 'data-balance="USD">2,000.00 USD' in statement
-    download = client.get(f"/partner/commissions/statement?start={start}&end={end}&format=csv")
+    download = client.get(f"/partner/ledger/statement?start={start}&end={end}&format=csv")
     rows = list(csv.reader(io.StringIO(download.data.decode("utf-8-sig"))))
     assert rows[0][0] == "Date" and rows[1][1] == "Opening balance" and rows[1][3] == "0.00"
     assert rows[-1][1] == "Closing balance" and rows[-1][3] == "2000.00"
@@ -239,7 +239,7 @@ def test_the_partner_sees_ledger_balance_and_a_statement_per_period(app, client,
     # Partner users and other partners see no ledger.
     member = app.test_client()
     member.login(partner_user(organization=org))
-    assert member.get("/partner/commissions").status_code == 403
+    assert member.get("/partner/ledger").status_code == 403
 
 
 def test_a_deal_lost_in_hubspot_after_payment_writes_a_clawback_the_next_batch_nets(db, frozen, plan, sandbox,

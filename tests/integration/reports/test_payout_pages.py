@@ -26,10 +26,10 @@ def test_manager_creates_exports_and_pays_a_batch_through_the_pages(app, client,
     jane = partner_user(role="partner_admin", organization=north)
     commission = _approved(north, "10000")
     client.login(jane)
-    saved = client.submit("/partner/commissions/payee", {"method": "bank", "account_name": "Northwind Ltd",
+    saved = client.submit("/partner/ledger/payee", {"method": "bank", "account_name": "Northwind Ltd",
                                                         "iban": "GB33BUKB20201555555555", "bic": "BUKBGB22"})
     assert saved.status_code == 303
-    shown = client.get("/partner/commissions").get_data(as_text=True)
+    shown = client.get("/partner/ledger").get_data(as_text=True)
     assert "5555" in shown and "GB33BUKB20201555555555" not in shown
 
     client = app.test_client()
