@@ -1,7 +1,7 @@
 """reports: saved views, exports, the commission ledger, payout batches, payee accounts
 
 Revision ID: 099873ce18cd
-Revises: 2a8edb85792b
+Revises: f145243767af
 Create Date: 2026-12-01 22:41:46.235543
 
 """
@@ -13,7 +13,7 @@ import portal.models.types
 
 # revision identifiers, used by Alembic.
 revision = '099873ce18cd'
-down_revision = '2a8edb85792b'
+down_revision = 'f145243767af'
 branch_labels = None
 depends_on = None
 
