@@ -267,6 +267,8 @@ def main() -> int:
                 contexts[scenario.name] = [Context(client, seed) for client in clients_by_pool[scenario.auth]]
                 if scenario.setup is not None:
                     for context in contexts[scenario.name]:
+                        # As in run_window: gunicorn may have closed a connection left idle meanwhile.
+                        context.client.close()
                         scenario.setup(context)
             else:
                 warmup = min(warmup, REWARM_SECONDS)

@@ -1,14 +1,23 @@
 """Requests/s and latency of the portal's pages under gunicorn on PostgreSQL (DESIGN.md §8).
 
     .venv/bin/python bench/portal_load.py [--quick] [--clients 20] [--seconds S] [--scenario NAME]
+                                          [--scale [SMALL,LARGE]] [--database NAME] [--redis-db N]
 
-Recreates the `portal_bench` database, seeds it with `flask portal seed-bench`, starts gunicorn
-(2 workers) and runs bench/loadgen.py in a second process against it: the scenarios of
-bench/scenarios.py in turn, each for --seconds split into interleaved rounds. For each it prints
-`X_rps`, `X_p50`, `X_p99`, `X_errors` and `X_vs_healthz` (its requests/s over /healthz's, measured
-in the same run: absolute figures are noisy on a shared machine, the ratio is the one to compare
-between runs). Any non-2xx answer makes the exit status 1. Progress goes to stderr, figures to
-stdout.
+Recreates the `portal_bench` database (or --database), seeds it with `flask portal seed-bench`,
+first times every page in-process (bench/page_cost.py: Flask's test client, one thread), then
+starts gunicorn (2 workers) and runs bench/loadgen.py in a second process against it: the
+scenarios of bench/scenarios.py in turn, each for --seconds split into interleaved rounds. For
+each it prints `X_rps`, `X_p50`, `X_p99`, `X_errors`, `X_loadgen_cpu` (the load generator's own
+share of a core: near a quarter or more, the generator limits the ceiling, not the portal),
+`X_vs_healthz` (its requests/s over /healthz's, measured in the same run: absolute figures are
+noisy on a shared machine, the ratio is the one to compare between runs), and from the in-process
+timing `X_cost_ms`, `X_queries` and `X_cost_vs_healthz` (median page time over median /healthz
+time: the figure noise moves least; target <= 3).
+
+`--scale` runs everything twice, at SMALL and at LARGE referrals (default 20000,1000000), and adds
+`X_growth` (load p50 at LARGE / at SMALL) and `X_cost_growth` (in-process median, likewise);
+target <= 1.3. Any failed request, in-process or under load, makes the exit status 1. Progress
+goes to stderr, figures to stdout.
 """
 from __future__ import annotations
 
@@ -41,6 +50,11 @@ DATABASE_URL = f"postgresql+psycopg://postgres@127.0.0.1:5432/{DATABASE}"
 MAINTENANCE_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
 # A Redis database of its own: flushing it between runs cannot touch the tests' or a demo's data.
 REDIS_URL = "redis://127.0.0.1:6379/15"
+DEFAULT_SCALE = (20_000, 1_000_000)
+TARGET_COST_VS_HEALTHZ = 3.0
+TARGET_GROWTH = 1.3
+# A generator busier than this at the ceiling measures itself as much as the portal.
+LOADGEN_CPU_LIMIT = 0.25
 WORKERS = 2
 TIME_BUDGET_SECONDS = 290  # the issue allows 5 minutes; keep a margin for stopping gunicorn
 TARGET_RATIO = 0.25
@@ -86,6 +100,7 @@ def portal_env() -> dict[str, str]:
     env.update(
         DATABASE_URL=DATABASE_URL,
         REDIS_URL=REDIS_URL,
+        PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
         SECRET_KEY="portal-bench-secret-key",
         SANDBOX_CRMS="0",
         EMBEDDED_WORKER="0",
@@ -212,6 +227,25 @@ class Gunicorn:
         return text if size is None else text[-size:]
 
 
+def page_costs(names: list[str], seed_values: dict[str, str], deadline: Deadline, repeat: int) -> list[dict]:
+    """Each page timed in-process (bench/page_cost.py), before gunicorn starts: nothing else of ours runs."""
+    with tempfile.NamedTemporaryFile("w", prefix="portal-bench-seed-", suffix=".txt", delete=False) as seed_file:
+        seed_file.write("".join(f"{key}: {value}\n" for key, value in seed_values.items()))
+    command = [sys.executable, str(BENCH / "page_cost.py"), seed_file.name, "--repeat", str(repeat)]
+    for name in names:
+        command += ["--scenario", name]
+    try:
+        done = subprocess.run(command, cwd=ROOT, env=portal_env(), stdout=subprocess.PIPE, text=True,
+                              timeout=min(240, deadline.remaining()))
+    except subprocess.TimeoutExpired as err:
+        raise BenchError(f"the in-process timing took longer than {err.timeout:.0f} s") from err
+    finally:
+        Path(seed_file.name).unlink(missing_ok=True)
+    if done.returncode != 0:
+        raise BenchError(f"the in-process timing failed ({done.returncode}); its stderr is above")
+    return [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
+
+
 def drive_load(base_url: str, names: list[str], args, seed_values: dict[str, str], deadline: Deadline) -> list[dict]:
     spec = {"base_url": base_url, "clients": args.clients, "warmup": args.warmup, "seconds": args.seconds,
             "rounds": args.rounds, "scenarios": names, "seed": seed_values}
@@ -230,20 +264,38 @@ def drive_load(base_url: str, names: list[str], args, seed_values: dict[str, str
     return json.loads(done.stdout)
 
 
-def report(results: list[dict], clients: int) -> int:
+def report(results: list[dict], costs: list[dict], clients: int, suffix: str = "") -> int:
     """Print the figures; answer the exit status: 1 when any scenario had a failed request."""
     ceiling = next((r["rps"] for r in results if r["name"] == scenarios.CEILING), None)
+    cost_by_name = {c["name"]: c for c in costs}
+    healthz_cost = cost_by_name.get(scenarios.CEILING, {}).get("median_ms")
     failed = []
     for r in results:
         name = r["name"]
-        print(f"{name}_rps: {r['rps']:.1f} req/s")
-        print(f"{name}_p50: {r['p50_ms']:.1f} ms")
-        print(f"{name}_p99: {r['p99_ms']:.1f} ms")
-        print(f"{name}_errors: {r['errors']}")
+        print(f"{name}_rps{suffix}: {r['rps']:.1f} req/s")
+        print(f"{name}_p50{suffix}: {r['p50_ms']:.1f} ms")
+        print(f"{name}_p99{suffix}: {r['p99_ms']:.1f} ms")
+        print(f"{name}_errors{suffix}: {r['errors'] + cost_by_name.get(name, {}).get('errors', 0)}")
+        print(f"{name}_loadgen_cpu{suffix}: {r['loadgen_cpu']:.2f} of a core")
         ratio = None
         if name != scenarios.CEILING and ceiling:
             ratio = r["rps"] / ceiling
-            print(f"{name}_vs_{scenarios.CEILING}: {ratio:.2f}")
+            print(f"{name}_vs_{scenarios.CEILING}{suffix}: {ratio:.2f}")
+        cost = cost_by_name.get(name)
+        if cost is not None:
+            print(f"{name}_cost_ms{suffix}: {cost['median_ms']:.2f} ms")
+            print(f"{name}_queries{suffix}: {cost['queries']:g}")
+            if name != scenarios.CEILING and healthz_cost:
+                cost_ratio = cost["median_ms"] / healthz_cost
+                print(f"{name}_cost_vs_{scenarios.CEILING}{suffix}: {cost_ratio:.2f}")
+                if cost_ratio > TARGET_COST_VS_HEALTHZ:
+                    log(f"  {name} costs {cost_ratio:.1f} times /healthz in-process (target <= {TARGET_COST_VS_HEALTHZ:g})")
+            if cost["errors"]:
+                failed.append(f"{name} (in-process)")
+                log(f"ERROR: {name}: {cost['errors']} in-process requests failed")
+        if name == scenarios.CEILING and r["loadgen_cpu"] > LOADGEN_CPU_LIMIT:
+            log(f"  the load generator used {r['loadgen_cpu']:.0%} of a core at the ceiling (> {LOADGEN_CPU_LIMIT:.0%}): "
+                f"{name}_rps is partly the generator's own limit, which flatters the _vs_{name} ratios")
         sys.stdout.flush()
         log(f"  {name}: {r['requests']} requests, max {r['max_ms']:.1f} ms, statuses {r['statuses']}, "
             f"req/s by round {r['rounds_rps']}, load generator at {r['loadgen_cpu']:.0%} of a core")
@@ -272,7 +324,21 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                                                     "(default: 3, quick: 2)")
     parser.add_argument("--scenario", action="append", choices=list(scenarios.BY_NAME), dest="names",
                         help=f"measure only this one (repeatable; {scenarios.CEILING} always runs)")
+    parser.add_argument("--scale", nargs="?", const=",".join(map(str, DEFAULT_SCALE)), metavar="SMALL,LARGE",
+                        help="run at two sizes and print each page's growth (default sizes: %(const)s)")
+    parser.add_argument("--repeat", type=int, default=40, help="in-process requests timed per page (default: 40)")
+    parser.add_argument("--database", default=DATABASE,
+                        help="the PostgreSQL database to recreate (default: %(default)s; a shared server "
+                             "wants one per person)")
+    parser.add_argument("--redis-db", type=int, default=15, help="the Redis database index to flush and use")
     args = parser.parse_args(argv)
+    if args.scale:
+        try:
+            args.sizes = tuple(int(part) for part in args.scale.split(","))
+        except ValueError:
+            parser.error("--scale wants two numbers of referrals, e.g. 20000,1000000")
+        if len(args.sizes) != 2 or not 0 < args.sizes[0] < args.sizes[1]:
+            parser.error("--scale wants SMALL,LARGE with 0 < SMALL < LARGE")
     args.mode = MODES["quick" if args.quick else "default"]
     args.seconds = args.mode.seconds if args.seconds is None else args.seconds
     args.warmup = args.mode.warmup if args.warmup is None else args.warmup
@@ -282,36 +348,76 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-    # A CI timeout sends SIGTERM: leave through the finally blocks, so gunicorn is stopped too.
-    signal.signal(signal.SIGTERM, lambda _signum, _frame: sys.exit(143))
-    deadline = Deadline(TIME_BUDGET_SECONDS)
-    chosen = set(args.names or scenarios.BY_NAME) | {scenarios.CEILING}
-    names = [s.name for s in scenarios.SCENARIOS if s.name in chosen]
-    started = time.monotonic()
+def run_once(args, names: list[str], mode: Mode, deadline: Deadline, suffix: str = "") -> tuple[int, list, list]:
+    """Recreate, seed, time in-process, load-test and report one size; answers (status, results, costs)."""
     gunicorn = Gunicorn()
     status = None
     try:
         log(f"database {DATABASE}: recreating and migrating")
         prepare_services()
         flask("init", deadline=deadline, timeout=120)
-        seed_values = seed(args.mode, args.clients, deadline)
+        seed_values = seed(mode, args.clients, deadline)
         log("seeded: " + ", ".join(f"{k} {v}" for k, v in seed_values.items()))
+        log(f"timing each page in-process ({args.repeat} requests after a warm-up)")
+        costs = page_costs(names, seed_values, deadline, args.repeat)
         gunicorn.start(deadline)
         log(f"gunicorn on {gunicorn.base_url} ({WORKERS} workers x 8 threads); {args.clients} clients, "
             f"{args.warmup:g} s warm-up + {args.seconds:g} s per scenario in {args.rounds} rounds")
         results = drive_load(gunicorn.base_url, names, args, seed_values, deadline)
-        status = report(results, args.clients)
+        status = report(results, costs, args.clients, suffix)
     except BenchError as err:
         log(f"ERROR: {err}")
-        status = 2
+        status, results, costs = 2, [], []
     finally:
         gunicorn.stop()
         if status == 0:
             gunicorn.discard_log()
         else:
             log(f"gunicorn log: {gunicorn.log.name}")
+    return status, results, costs
+
+
+def report_growth(small: tuple[list, list], large: tuple[list, list]) -> None:
+    """`X_growth`: load p50 at the large size over the small; `X_cost_growth`: the in-process medians'."""
+    p50 = [{r["name"]: r["p50_ms"] for r in results} for results, _ in (small, large)]
+    cost = [{c["name"]: c["median_ms"] for c in costs} for _, costs in (small, large)]
+    for name in p50[0]:
+        if name in p50[1] and p50[0][name]:
+            growth = p50[1][name] / p50[0][name]
+            print(f"{name}_growth: {growth:.2f}")
+            if growth > TARGET_GROWTH:
+                log(f"  {name} grows {growth:.2f} times from the small to the large data (target <= {TARGET_GROWTH})")
+        if name in cost[0] and name in cost[1] and cost[0][name]:
+            print(f"{name}_cost_growth: {cost[1][name] / cost[0][name]:.2f}")
+    sys.stdout.flush()
+
+
+def main(argv: list[str] | None = None) -> int:
+    global DATABASE, DATABASE_URL, REDIS_URL
+    args = parse_args(argv)
+    DATABASE = args.database
+    DATABASE_URL = f"postgresql+psycopg://postgres@127.0.0.1:5432/{DATABASE}"
+    REDIS_URL = f"redis://127.0.0.1:6379/{args.redis_db}"
+    # A CI timeout sends SIGTERM: leave through the finally blocks, so gunicorn is stopped too.
+    signal.signal(signal.SIGTERM, lambda _signum, _frame: sys.exit(143))
+    chosen = set(args.names or scenarios.BY_NAME) | {scenarios.CEILING}
+    names = [s.name for s in scenarios.SCENARIOS if s.name in chosen]
+    started = time.monotonic()
+    if not args.scale:
+        status, _, _ = run_once(args, names, args.mode, Deadline(TIME_BUDGET_SECONDS))
+    else:
+        runs = []
+        status = 0
+        for size in args.sizes:
+            # Seeding a million referrals alone takes minutes: each size gets its own budget, scaled.
+            budget = TIME_BUDGET_SECONDS + size / 2_000
+            mode = Mode(args.mode.seconds, args.mode.warmup, args.mode.rounds, args.mode.partners, size)
+            log(f"--scale: {size} referrals (budget {budget:.0f} s)")
+            size_status, results, costs = run_once(args, names, mode, Deadline(budget), suffix=f"_at_{size}")
+            status = max(status, size_status)
+            runs.append((results, costs))
+        if status == 0:
+            report_growth(*runs)
     log(f"done in {time.monotonic() - started:.0f} s")
     return status
 

@@ -48,6 +48,8 @@ class Scenario:
 SCENARIOS = [
     Scenario("healthz", request=lambda c: get("/healthz")),
     Scenario("dashboard", auth="partner", request=lambda c: get("/partner/")),
+    # The vendor's overview of every partner: its counts must not grow with the referrals table.
+    Scenario("internal_dashboard", auth="staff", request=lambda c: get("/internal/")),
     # The big partner's list, paging through the first 20 pages (newest first), as people do.
     Scenario("referral_list", auth="heavy_partner", request=lambda c: get(f"/partner/referrals?page={c.n % 20 + 1}")),
     Scenario("review_queue", auth="staff", request=lambda c: get(f"/internal/referrals/queue?page={c.n % 20 + 1}")),
