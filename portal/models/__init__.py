@@ -10,11 +10,11 @@ from portal.models.notifications import Notification
 from portal.models.pipeline import Lead, LeadRule, LeadStatus
 from portal.models.referrals import CustomField, Referral, ReferralStatus, Source, Stage, StatusEvent
 from portal.models.reports import ExportJob, ExportStatus, SavedView, SavedViewPin, Sharing
-from portal.models.settings import Setting
+from portal.models.settings import CacheStamp, Setting
 from portal.models.submissions import SubmissionKey
 
 __all__ = [
-    "AuthToken", "Commission", "CommissionPlan", "CommissionStatus", "CrmCompany", "CrmConnection", "CrmLink",
+    "AuthToken", "CacheStamp", "Commission", "CommissionPlan", "CommissionStatus", "CrmCompany", "CrmConnection", "CrmLink",
     "ExchangeRate",
     "FieldMapping", "QualificationRule", "SyncLog", "CustomField", "EmailMessage", "Lead",
     "LeadStatus", "LinkVisit", "MailStatus", "Notification", "Organization", "OrgKind", "OrgStatus", "PlanKind", "Referral",

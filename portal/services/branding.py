@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from portal.errors import DomainError
 from portal.extensions import db
 from portal.models import Organization, OrgKind
-from portal.services import settings
+from portal.services import read_cache, settings
 
 _COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
 
@@ -33,6 +33,10 @@ class Branding:
 
 def get() -> Branding:
     """The branding in force: the admins' choices over the defaults; the vendor's own name if none is set."""
+    return read_cache.cached(read_cache.SETTINGS, "branding:in-force", _load)
+
+
+def _load() -> Branding:
     value = settings.get("branding")
     name = value["vendor_name"].strip()
     if not name:

@@ -5,20 +5,44 @@ A field belongs to one scope: the referral form, or the deal registration form.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
 from portal.errors import DomainError
 from portal.extensions import db
 from portal.models import CustomField
+from portal.services import read_cache
 
 KINDS = {"text": "Text", "number": "Number", "date": "Date", "select": "Single select"}
 SCOPES = {"referral": "Referrals", "deal": "Deal registrations"}
 
 
-def active(scope: str = "referral") -> list[CustomField]:
-    return list(db.session.scalars(db.select(CustomField).where(CustomField.active.is_(True), CustomField.scope == scope)
-                                   .order_by(CustomField.position, CustomField.id)))
+@dataclass(frozen=True)
+class Definition:
+    """An active field as forms, filters and pages read it (cached per process: never an ORM row)."""
+
+    id: int
+    key: str
+    label: str
+    kind: str
+    options: tuple[str, ...]
+    required: bool
+    position: int
+    scope: str = "referral"
+    active: bool = True
+
+
+def active(scope: str = "referral") -> list[Definition]:
+    """The fields on the form of `scope` (referrals, deal registrations), in order."""
+    return list(read_cache.cached(read_cache.CUSTOM_FIELDS, f"active:{scope}", lambda: _load_active(scope)))
+
+
+def _load_active(scope: str) -> tuple[Definition, ...]:
+    rows = db.session.scalars(db.select(CustomField).where(CustomField.active.is_(True), CustomField.scope == scope)
+                              .order_by(CustomField.position, CustomField.id))
+    return tuple(Definition(id=f.id, key=f.key, label=f.label, kind=f.kind, options=tuple(f.options or ()),
+                            required=bool(f.required), position=f.position, scope=f.scope) for f in rows)
 
 
 def list_all() -> list[CustomField]:
@@ -71,7 +95,7 @@ def clean_values(values: dict, scope: str = "referral") -> dict:
     return cleaned
 
 
-def _clean_one(field: CustomField, raw):
+def _clean_one(field: Definition, raw):
     if field.kind == "text":
         return str(raw).strip()[:500]
     if field.kind == "number":

@@ -11,6 +11,7 @@ from portal.errors import DomainError
 from portal.extensions import db
 from portal.models import Setting
 from portal.models.types import utcnow
+from portal.services import read_cache
 
 # The standard referral fields an admin can show, hide, or require.
 STANDARD_FIELDS: dict[str, str] = {
@@ -79,6 +80,11 @@ DUPLICATE_POLICIES = {"block": "Block the submission", "flag": "Flag it for revi
 
 
 def get(key: str) -> dict:
+    """The setting `key`: the stored choices over the defaults (a copy the caller may change)."""
+    return deepcopy(read_cache.cached(read_cache.SETTINGS, key, lambda: _load(key)))
+
+
+def _load(key: str) -> dict:
     row = db.session.get(Setting, key)
     value = deepcopy(DEFAULTS.get(key, {}))
     if row is not None:
@@ -94,6 +100,7 @@ def save(key: str, value: dict) -> dict:
     # Two first saves at once both succeed (the later one's value stays): no get-or-create race.
     if row is None and database.insert_missing(Setting, [{"key": key, "value": value, "updated_at": utcnow()}],
                                                conflict_on=["key"]):
+        read_cache.written(read_cache.SETTINGS)  # a Core insert: no flush hook saw it
         return value
     row = row or db.session.get(Setting, key, populate_existing=True)
     row.value = value

@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from portal.errors import DomainError, InvalidTransition
 from portal import database
 from portal.extensions import db
 from portal.models import ReferralStatus, Stage
 from portal.models.referrals import STAGE_LABELS
-from portal.services import transitions
+from portal.services import read_cache, transitions
 
 S = Stage
 # Which stage may follow which. Won and lost can come straight from the CRM at any open stage.
@@ -68,20 +69,37 @@ def ensure_builtin() -> None:
         return
     rows = [{"key": stage.value, "label": STAGE_LABELS[stage], "stage": stage.value, "position": position * 10,
              "builtin": True} for position, stage in enumerate(Stage)]
-    database.insert_missing(ReferralStatus, rows, conflict_on=["key"])
+    if database.insert_missing(ReferralStatus, rows, conflict_on=["key"]):
+        read_cache.written(read_cache.STATUSES)  # a Core insert: no flush hook saw it
 
 
-def all_statuses() -> list[ReferralStatus]:
+@dataclass(frozen=True)
+class StatusName:
+    """A status as pages read it (cached per process: never an ORM row)."""
+
+    key: str
+    label: str
+    stage: str
+    position: int
+    builtin: bool
+
+
+def all_statuses() -> list[StatusName]:
     """Every status in workflow order. Reading never writes: a built-in status not stored yet (the
-    first write use case stores them) is returned as an unsaved row with its default name."""
-    stored = list(db.session.scalars(db.select(ReferralStatus).order_by(ReferralStatus.position, ReferralStatus.id)))
+    first write use case stores them) comes with its default name."""
+    return list(read_cache.cached(read_cache.STATUSES, "all", _load_all))
+
+
+def _load_all() -> tuple[StatusName, ...]:
+    stored = [StatusName(s.key, s.label, s.stage, s.position, bool(s.builtin)) for s in db.session.scalars(
+        db.select(ReferralStatus).order_by(ReferralStatus.position, ReferralStatus.id))]
     present = {status.key for status in stored}
-    missing = [ReferralStatus(key=stage.value, label=STAGE_LABELS[stage], stage=stage.value, position=position * 10,
-                              builtin=True) for position, stage in enumerate(Stage) if stage.value not in present]
-    return sorted(stored + missing, key=lambda status: status.position) if missing else stored
+    missing = [StatusName(stage.value, STAGE_LABELS[stage], stage.value, position * 10, True)
+               for position, stage in enumerate(Stage) if stage.value not in present]
+    return tuple(sorted(stored + missing, key=lambda status: status.position) if missing else stored)
 
 
-def labels(statuses: list[ReferralStatus] | None = None) -> dict[str, str]:
+def labels(statuses: list[StatusName] | None = None) -> dict[str, str]:
     """status key -> the name people see (from `statuses` when the caller already has them)."""
     return {status.key: status.label for status in (statuses if statuses is not None else all_statuses())}
 

@@ -1,0 +1,115 @@
+"""Small reads nearly every page makes (statuses, custom fields, settings, branding), cached per
+process behind a version stamp, so that a page does not re-read them on every request.
+
+Each area has a row in `cache_stamps`. A flush that writes any row of an area gives its stamp a
+new random value in the same transaction (the hook is on every session, so no use case can
+forget, and a rolled-back write rolls its stamp back too). A process reads all the stamps once per
+transaction, one small query instead of the reads themselves, and serves a cached value only if it
+was stored under the stamp it just read: a change committed by any process is seen by every
+process on its next request (read once per request: one page sees one version). A transaction that wrote an area reads that area from the database
+(never from, nor into, the cache) until it ends.
+"""
+from __future__ import annotations
+
+from itertools import chain
+from typing import Any, Callable
+from uuid import uuid4
+
+from flask import has_request_context
+from sqlalchemy import event
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from portal.extensions import db
+from portal.models import CacheStamp, CustomField, Organization, OrgKind, ReferralStatus, Setting
+
+STATUSES, CUSTOM_FIELDS, SETTINGS = "statuses", "custom_fields", "settings"
+
+
+def _areas_of(obj) -> tuple[str, ...]:
+    if isinstance(obj, ReferralStatus):
+        return (STATUSES,)
+    if isinstance(obj, CustomField):
+        return (CUSTOM_FIELDS,)
+    if isinstance(obj, Setting):
+        return (SETTINGS,)
+    # The branding falls back to the vendor organization's name.
+    if isinstance(obj, Organization) and obj.kind == OrgKind.VENDOR.value:
+        return (SETTINGS,)
+    return ()
+
+
+# (area, key) -> (stamp, value). Values are immutable (tuples, frozen dataclasses) or copied by the
+# caller; a dict assignment is atomic, so the threads of a worker share it without a lock.
+_cache: dict[tuple[str, str], tuple[str, Any]] = {}
+
+
+def cached(area: str, key: str, load: Callable[[], Any]) -> Any:
+    """`load()`'s value for (area, key), from this process's cache when the area has not changed since."""
+    session = db.session()
+    if area in session.info.get("read_cache_written", ()) or _writes_pending(session, area):
+        return load()
+    stamp = _stamps(session).get(area, "")
+    entry = _cache.get((area, key))
+    if entry is not None and entry[0] == stamp:
+        return entry[1]
+    value = load()
+    _cache[(area, key)] = (stamp, value)
+    return value
+
+
+def clear() -> None:
+    """Forget everything cached in this process (the stamps make this unnecessary; tests use it)."""
+    _cache.clear()
+
+
+def _stamps(session: Session) -> dict[str, str]:
+    """The stored stamps: read once per request and transaction (outside a request, on every call:
+    a job or a shell may hold a transaction open while other processes commit)."""
+    stamps = session.info.get("read_cache_stamps")
+    if stamps is None:
+        stamps = dict(session.execute(db.select(CacheStamp.name, CacheStamp.version)).all())
+        if has_request_context():
+            session.info["read_cache_stamps"] = stamps
+    return stamps
+
+
+def _writes_pending(session: Session, area: str) -> bool:
+    """Changed rows of `area` not flushed yet (the stamp query that would autoflush them may be cached)."""
+    return any(area in _areas_of(obj) for obj in chain(session.new, session.dirty, session.deleted))
+
+
+@event.listens_for(Session, "before_flush")
+def _note_writes(session: Session, flush_context, instances) -> None:
+    areas = {area for obj in chain(session.new, session.dirty, session.deleted) for area in _areas_of(obj)}
+    if areas:
+        session.info.setdefault("read_cache_pending", set()).update(areas)
+
+
+def written(area: str) -> None:
+    """`area` was written past the ORM (a Core insert): give its stamp a new value, as a flush would."""
+    session = db.session()
+    session.info.setdefault("read_cache_pending", set()).add(area)
+    _bump_stamps(session, None)
+
+
+@event.listens_for(Session, "after_flush")
+def _bump_stamps(session: Session, flush_context) -> None:
+    pending = session.info.pop("read_cache_pending", None)
+    if not pending:
+        return
+    session.info.setdefault("read_cache_written", set()).update(pending)
+    connection = session.connection()
+    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
+    # Sorted, so two transactions that write the same areas lock their stamps in the same order.
+    for area in sorted(pending):
+        statement = dialect.insert(CacheStamp).values(name=area, version=uuid4().hex)
+        connection.execute(statement.on_conflict_do_update(index_elements=["name"],
+                                                           set_={"version": statement.excluded.version}))
+
+
+@event.listens_for(Session, "after_commit")
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_transaction(session: Session, *previous) -> None:
+    for name in ("read_cache_stamps", "read_cache_written", "read_cache_pending"):
+        session.info.pop(name, None)
