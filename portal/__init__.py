@@ -16,6 +16,8 @@ from portal.blueprints import register_blueprints
 from portal.extensions import csrf, db, limiter, login_manager, migrate
 from portal.models import User
 from portal.services import notifications
+# Imported for their session hooks: the read cache's version stamps and the dashboards' tallies.
+from portal.services import read_cache, tallies  # noqa: F401
 
 log = logging.getLogger(__name__)
 

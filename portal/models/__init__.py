@@ -12,13 +12,15 @@ from portal.models.referrals import CustomField, Referral, ReferralStatus, Sourc
 from portal.models.reports import ExportJob, ExportStatus, SavedView, SavedViewPin, Sharing
 from portal.models.settings import CacheStamp, Setting
 from portal.models.submissions import SubmissionKey
+from portal.models.tallies import CommissionTally, ReferralMonthTally, ReferralTally
 
 __all__ = [
-    "AuthToken", "CacheStamp", "Commission", "CommissionPlan", "CommissionStatus", "CrmCompany", "CrmConnection", "CrmLink",
+    "AuthToken", "CacheStamp", "Commission", "CommissionPlan", "CommissionTally", "CommissionStatus", "CrmCompany", "CrmConnection", "CrmLink",
     "ExchangeRate",
     "FieldMapping", "QualificationRule", "SyncLog", "CustomField", "EmailMessage", "Lead",
     "LeadStatus", "LinkVisit", "MailStatus", "Notification", "Organization", "OrgKind", "OrgStatus", "PlanKind", "Referral",
-    "ReferralLink", "ReferralStatus", "Role", "Setting", "Source", "SubmissionKey", "Stage", "StatusEvent", "User",
+    "ReferralLink", "ReferralMonthTally", "ReferralStatus", "ReferralTally", "Role", "Setting", "Source",
+    "SubmissionKey", "Stage", "StatusEvent", "User",
     "DealRegistration", "DealStatus", "DistributorAssignment", "LeadRule",
     "ExportJob", "ExportStatus", "SavedView", "SavedViewPin", "Sharing",
     "BatchStatus", "EntryKind", "LedgerEntry", "PayeeAccount", "PayoutBatch",

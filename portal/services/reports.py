@@ -1,7 +1,9 @@
 """Read queries behind the dashboards: one grouped query per figure, scoped by services/access.py.
 
-A partner's figures filter on partner_org_id first, so the indexes on referrals (partner_org_id,
-created_at) and (partner_org_id, stage) keep its dashboard fast however many referrals others have.
+Whoever sees whole organizations (internal users; partner admins, and partner users whose admins
+share the organization's referrals) reads the per-partner tallies (services/tallies.py): a few
+rows per partner, however many referrals there are. A partner user who sees only their own
+referrals gets them counted from the referrals table, on the indexes on (submitted_by_id, ...).
 """
 from __future__ import annotations
 
@@ -13,7 +15,8 @@ from sqlalchemy import case, func, literal_column
 
 from portal import clock, money
 from portal.extensions import db
-from portal.models import Commission, CommissionStatus, Organization, Referral, Stage, User
+from portal.models import (Commission, CommissionStatus, CommissionTally, Organization, Referral, ReferralMonthTally,
+                           ReferralTally, Stage, User)
 from portal.services import access, statuses
 
 WON_STAGES = (Stage.WON_PAYMENT_PENDING.value, Stage.WON_PAYMENT_COMPLETED.value)
@@ -91,12 +94,35 @@ def pipeline_value(user: User) -> dict[str, Decimal]:
     return _status_and_pipeline(user)[1]
 
 
+_OWN_ONLY = object()
+
+
+def _whole_organizations(user: User):
+    """None: every organization (internal users); an organization id: all of that one's referrals;
+    _OWN_ONLY: the user sees only some of their organization's referrals (the tallies do not apply)."""
+    if user.is_internal:
+        return None
+    if user.is_partner_admin or user.organization.members_see_all_referrals:
+        return user.organization_id
+    return _OWN_ONLY
+
+
+def _tallied(query, table, scope):
+    return query if scope is None else query.where(table.partner_org_id == scope)
+
+
 def _status_and_pipeline(user: User) -> tuple[dict[str, int], dict[str, Decimal]]:
     """Counts by status and open value by currency, from one grouped pass over the visible referrals."""
-    query = (access.visible_referrals(user)
-             .with_only_columns(Referral.status, Referral.stage, Referral.currency, func.count(),
-                                func.sum(Referral.estimated_value))
-             .group_by(Referral.status, Referral.stage, Referral.currency))
+    scope = _whole_organizations(user)
+    if scope is _OWN_ONLY:
+        query = (access.visible_referrals(user)
+                 .with_only_columns(Referral.status, Referral.stage, Referral.currency, func.count(),
+                                    func.sum(Referral.estimated_value))
+                 .group_by(Referral.status, Referral.stage, Referral.currency))
+    else:
+        t = ReferralTally
+        query = _tallied(db.select(t.status, t.stage, t.currency, func.sum(t.referrals), func.sum(t.estimated_value))
+                         .group_by(t.status, t.stage, t.currency), t, scope)
     counts: dict[str, int] = {}
     open_values: dict[str, Decimal] = {}
     for status, stage, currency, count, value in db.session.execute(query):
@@ -120,6 +146,12 @@ def commission_totals(user: User) -> tuple[dict[str, Decimal], dict[str, Decimal
         if not (user.is_partner_admin or user.organization.members_see_all_referrals):
             visible_ids = access.visible_referrals(user).with_only_columns(Referral.id)
             query = query.where(Commission.referral_id.in_(visible_ids))
+    scope = _whole_organizations(user)
+    if scope is not _OWN_ONLY:
+        t = CommissionTally
+        query = _tallied(db.select(t.status, t.currency, func.sum(t.amount))
+                         .where(t.status.in_((CommissionStatus.PAID.value, *UNPAID_COMMISSIONS)))
+                         .group_by(t.status, t.currency).order_by(t.currency), t, scope)
     paid: dict[str, Decimal] = {}
     unpaid: dict[str, Decimal] = {}
     for status, currency, total in db.session.execute(query):
@@ -131,6 +163,13 @@ def commission_totals(user: User) -> tuple[dict[str, Decimal], dict[str, Decimal
 def monthly(user: User, *, months: int = 12, now: datetime | None = None) -> list[Month]:
     """Referrals submitted and referrals won per calendar month (UTC), oldest first, empty months included."""
     starts = _month_starts(now or clock.now(), months)
+    scope = _whole_organizations(user)
+    if scope is not _OWN_ONLY:
+        t = ReferralMonthTally
+        rows = db.session.execute(_tallied(db.select(t.month, func.sum(t.submitted), func.sum(t.won))
+                                           .where(t.month >= starts[0].strftime("%Y-%m")).group_by(t.month), t, scope))
+        counts = {month: (int(submitted or 0), int(won or 0)) for month, submitted, won in rows}
+        return [Month(start, *counts.get(start.strftime("%Y-%m"), (0, 0))) for start in starts]
     since = datetime(starts[0].year, starts[0].month, 1, tzinfo=timezone.utc)
     visible = access.visible_referrals(user)
 
@@ -148,20 +187,22 @@ def monthly(user: User, *, months: int = 12, now: datetime | None = None) -> lis
 
 def review_queue_size() -> int:
     """Submitted referrals waiting for an internal decision."""
-    return db.session.scalar(db.select(func.count()).select_from(Referral)
-                             .where(Referral.stage == Stage.SUBMITTED.value)) or 0
+    return int(db.session.scalar(db.select(func.sum(ReferralTally.referrals))
+                                 .where(ReferralTally.stage == Stage.SUBMITTED.value)) or 0)
 
 
 def top_partners(*, limit: int = 5) -> list[PartnerRank]:
     """The partners with the most referrals, with how many of them were won."""
-    ranked = (db.select(Referral.partner_org_id.label("org_id"), func.count().label("referrals"),
-                        func.sum(case((Referral.stage.in_(WON_STAGES), 1), else_=0)).label("wins"))
-              .group_by(Referral.partner_org_id).order_by(func.count().desc(), Referral.partner_org_id)
+    t = ReferralTally
+    total = func.sum(t.referrals)
+    ranked = (db.select(t.partner_org_id.label("org_id"), total.label("referrals"),
+                        func.sum(case((t.stage.in_(WON_STAGES), t.referrals), else_=0)).label("wins"))
+              .group_by(t.partner_org_id).order_by(total.desc(), t.partner_org_id)
               .limit(limit).subquery())
     rows = db.session.execute(
         db.select(Organization.id, Organization.name, ranked.c.referrals, ranked.c.wins)
         .join(ranked, ranked.c.org_id == Organization.id).order_by(ranked.c.referrals.desc(), Organization.name))
-    return [PartnerRank(org_id, name, count, int(wins or 0)) for org_id, name, count, wins in rows]
+    return [PartnerRank(org_id, name, int(count), int(wins or 0)) for org_id, name, count, wins in rows]
 
 
 def _month_key(column):

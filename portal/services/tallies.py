@@ -1,0 +1,148 @@
+"""The dashboards' counts, kept per partner in the same transaction as the change they count.
+
+A dashboard that grouped the referrals table costs more with every referral (the internal one read
+all of them on every load). Instead each commit brings the partners it touched up to date: a new
+referral or commission adds one to its rows (the common case: submissions), any other change of a
+partner's referrals or commissions recounts that partner from its own rows (an indexed range, not
+the table). The hook is on every session, so no use case can forget it; writes that bypass the ORM
+(the benchmark's bulk seeding) call `rebuild()`. On PostgreSQL a transaction-scoped advisory lock
+per partner serializes the writers of one partner's tallies; SQLite has one writer at a time anyway.
+"""
+from __future__ import annotations
+
+from sqlalchemy import delete, event, func, insert, inspect, literal_column, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from portal.models import Commission, Referral
+from portal.models.referrals import Stage
+from portal.models.tallies import CommissionTally, ReferralMonthTally, ReferralTally
+
+WON_STAGES = (Stage.WON_PAYMENT_PENDING.value, Stage.WON_PAYMENT_COMPLETED.value)
+_TOUCHED, _ADDED = "tallies_touched", "tallies_added"
+
+
+def month_of(column, dialect_name: str):
+    """'YYYY-MM' of a UTC timestamp column, computed by the database."""
+    if dialect_name == "postgresql":
+        return func.to_char(column, literal_column("'YYYY-MM'"))
+    # The format is inlined, not bound, so a GROUP BY on it is textually the selected expression.
+    return func.strftime(literal_column("'%Y-%m'"), column)
+
+
+def rebuild(session: Session, partner_org_id: int | None = None) -> None:
+    """Recount the tallies of one partner (or of all) from the referrals and commissions; never commits."""
+    dialect = session.get_bind().dialect.name
+    for table in (ReferralTally, ReferralMonthTally, CommissionTally):
+        statement = delete(table)
+        session.execute(statement if partner_org_id is None else statement.where(table.partner_org_id == partner_org_id))
+
+    def only(query, column):
+        return query if partner_org_id is None else query.where(column == partner_org_id)
+
+    r = Referral
+    session.execute(insert(ReferralTally).from_select(
+        ["partner_org_id", "status", "stage", "currency", "referrals", "estimated_value"],
+        only(select(r.partner_org_id, r.status, r.stage, r.currency, func.count(), func.sum(r.estimated_value)),
+             r.partner_org_id).group_by(r.partner_org_id, r.status, r.stage, r.currency)))
+    submitted_month = month_of(r.created_at, dialect)
+    won_month = month_of(r.won_at, dialect)
+    submitted = only(select(r.partner_org_id.label("p"), submitted_month.label("m"), func.count().label("s"),
+                            literal_column("0").label("w")), r.partner_org_id).group_by(r.partner_org_id, submitted_month)
+    won = only(select(r.partner_org_id.label("p"), won_month.label("m"), literal_column("0").label("s"),
+                      func.count().label("w")).where(r.stage.in_(WON_STAGES), r.won_at.is_not(None)),
+               r.partner_org_id).group_by(r.partner_org_id, won_month)
+    both = submitted.union_all(won).subquery()
+    session.execute(insert(ReferralMonthTally).from_select(
+        ["partner_org_id", "month", "submitted", "won"],
+        select(both.c.p, both.c.m, func.sum(both.c.s), func.sum(both.c.w)).group_by(both.c.p, both.c.m)))
+    c = Commission
+    session.execute(insert(CommissionTally).from_select(
+        ["partner_org_id", "status", "currency", "commissions", "amount"],
+        only(select(c.partner_org_id, c.status, c.currency, func.count(), func.sum(c.amount)), c.partner_org_id)
+        .group_by(c.partner_org_id, c.status, c.currency)))
+
+
+@event.listens_for(Session, "before_flush")
+def _note_changes(session: Session, flush_context, instances) -> None:
+    touched = session.info.setdefault(_TOUCHED, set())
+    added = session.info.setdefault(_ADDED, {})  # id(row) -> row inserted by this transaction
+    for obj in session.new:
+        if isinstance(obj, (Referral, Commission)):
+            added[id(obj)] = obj
+    for obj in session.deleted:
+        if isinstance(obj, (Referral, Commission)):
+            touched.update(_partners_of(obj))
+            added.pop(id(obj), None)
+    for obj in session.dirty:
+        # A row inserted by this transaction is counted once, as it is at the commit (a new
+        # referral gets its number in a second flush: that is no reason to recount its partner).
+        if isinstance(obj, (Referral, Commission)) and id(obj) not in added and session.is_modified(obj):
+            touched.update(_partners_of(obj))
+
+
+def _partners_of(obj) -> set[int]:
+    """The partner a changed row belongs to now, and the one it belonged to before the change."""
+    history = inspect(obj).attrs.partner_org_id.history
+    return {value for value in (*history.added, *history.unchanged, *history.deleted) if value is not None}
+
+
+@event.listens_for(Session, "before_commit")
+def _bring_up_to_date(session: Session) -> None:
+    if not (session.info.get(_TOUCHED) or session.info.get(_ADDED) or session.new or session.dirty or session.deleted):
+        return
+    session.flush()  # the commit's own flush comes after this hook: flush now, so every change is noted
+    touched = session.info.pop(_TOUCHED, set())
+    # Rows of a rolled-back savepoint are no longer persistent: they count for nothing.
+    added = [obj for obj in session.info.pop(_ADDED, {}).values()
+             if inspect(obj).persistent and obj.partner_org_id not in touched]
+    partners = sorted(touched | {obj.partner_org_id for obj in added})
+    if not partners:
+        return
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        # Sorted, so two transactions touching the same partners take their locks in the same order.
+        for partner_org_id in partners:
+            session.execute(select(func.pg_advisory_xact_lock(func.hashtextextended(f"tallies:{partner_org_id}", 0))))
+    for partner_org_id in sorted(touched):
+        rebuild(session, partner_org_id)
+    for obj in added:
+        _count_new(session, obj, dialect)
+
+
+def _count_new(session: Session, obj, dialect: str) -> None:
+    upsert = (postgresql if dialect == "postgresql" else sqlite).insert
+    if isinstance(obj, Commission):
+        _add(session, upsert(CommissionTally).values(partner_org_id=obj.partner_org_id, status=obj.status,
+                                                     currency=obj.currency, commissions=1, amount=obj.amount),
+             ["partner_org_id", "status", "currency"], CommissionTally, "commissions", "amount")
+        return
+    _add(session, upsert(ReferralTally).values(partner_org_id=obj.partner_org_id, status=obj.status, stage=obj.stage,
+                                               currency=obj.currency, referrals=1, estimated_value=obj.estimated_value),
+         ["partner_org_id", "status", "currency"], ReferralTally, "referrals", "estimated_value")
+    months = [(obj.created_at.strftime("%Y-%m"), 1, 0)]
+    if obj.stage in WON_STAGES and obj.won_at is not None:
+        months.append((obj.won_at.strftime("%Y-%m"), 0, 1))
+    for month, submitted, won in months:
+        statement = upsert(ReferralMonthTally).values(partner_org_id=obj.partner_org_id, month=month,
+                                                      submitted=submitted, won=won)
+        session.execute(statement.on_conflict_do_update(
+            index_elements=["partner_org_id", "month"],
+            set_={"submitted": ReferralMonthTally.submitted + statement.excluded.submitted,
+                  "won": ReferralMonthTally.won + statement.excluded.won}))
+
+
+def _add(session: Session, statement, keys: list[str], table, count: str, total: str) -> None:
+    existing, new = getattr(table, total), getattr(statement.excluded, total)
+    session.execute(statement.on_conflict_do_update(index_elements=keys, set_={
+        count: getattr(table, count) + getattr(statement.excluded, count),
+        # A sum of nothing but empty values stays empty, as SUM() would say.
+        total: func.coalesce(existing + new, existing, new)}))
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget(session: Session, previous) -> None:
+    if previous.nested:
+        return  # a savepoint: the changes before it still commit (its own new rows drop out above)
+    session.info.pop(_TOUCHED, None)
+    session.info.pop(_ADDED, None)
