@@ -1,16 +1,22 @@
 """Read queries for the referral pages: lists with filters, the review queue, counts, the timeline."""
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timezone
 
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, load_only
 
 from portal.extensions import db
-from portal.models import Referral, Stage, StatusEvent, User
+from portal.models import Organization, Referral, ReferralLink, Stage, StatusEvent, User
 from portal.services import access
 
 PER_PAGE = 25
+# What a list row shows (the rows templates): only these columns are read, and touching any other
+# raises instead of quietly loading it row by row.
+ROW_COLUMNS = (Referral.id, Referral.number, Referral.partner_org_id, Referral.link_id, Referral.company_name,
+               Referral.contact_first_name, Referral.contact_last_name, Referral.created_at, Referral.estimated_value,
+               Referral.currency, Referral.status, Referral.stage, Referral.duplicate_flag)
 
 
 @dataclass
@@ -24,14 +30,49 @@ class ReferralFilters:
     custom: dict[str, str] = field(default_factory=dict)
 
 
-def list_for_user(user: User, filters: ReferralFilters, *, page: int = 1, per_page: int = PER_PAGE):
+@dataclass
+class Page:
+    """One page of a list, with the total (counted on the filters alone, without the rows' joins)."""
+
+    items: list
+    page: int
+    per_page: int
+    total: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, math.ceil(self.total / self.per_page))
+
+    @property
+    def has_prev(self) -> bool:
+        return self.page > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+    @property
+    def prev_num(self) -> int:
+        return self.page - 1
+
+    @property
+    def next_num(self) -> int:
+        return self.page + 1
+
+
+def list_for_user(user: User, filters: ReferralFilters, *, page: int = 1, per_page: int = PER_PAGE) -> Page:
     """The referrals `user` may see, filtered, newest first, paginated on the server."""
-    query = _filtered(access.visible_referrals(user), filters).order_by(Referral.created_at.desc(), Referral.id.desc())
+    page = max(page, 1)
+    filtered = _filtered(access.visible_referrals(user), filters)
+    total = db.session.scalar(filtered.with_only_columns(db.func.count()).select_from(Referral)) or 0
     # Rows show the link a referral came through; the internal list also shows each row's partner.
-    query = query.options(joinedload(Referral.link))
+    query = (filtered.order_by(Referral.created_at.desc(), Referral.id.desc())
+             .offset((page - 1) * per_page).limit(per_page)
+             .options(load_only(*ROW_COLUMNS, raiseload=True),
+                      joinedload(Referral.link).load_only(ReferralLink.campaign, raiseload=True)))
     if user.is_internal:
-        query = query.options(joinedload(Referral.partner_org))
-    return db.paginate(query, page=page, per_page=per_page, error_out=False, count=True)
+        query = query.options(joinedload(Referral.partner_org).load_only(Organization.name, raiseload=True))
+    return Page(list(db.session.scalars(query)), page, per_page, total)
 
 
 @dataclass
@@ -61,7 +102,9 @@ def review_queue(*, q: str = "", page: int = 1, per_page: int = PER_PAGE) -> Win
     """Submitted referrals waiting for an internal decision, oldest first."""
     page = max(page, 1)
     query = (db.select(Referral).where(Referral.stage == Stage.SUBMITTED.value)
-             .order_by(Referral.created_at, Referral.id).options(joinedload(Referral.partner_org)))
+             .order_by(Referral.created_at, Referral.id)
+             .options(load_only(*ROW_COLUMNS, raiseload=True),
+                      joinedload(Referral.partner_org).load_only(Organization.name, raiseload=True)))
     query = _filtered(query, ReferralFilters(q=q)).offset((page - 1) * per_page).limit(per_page + 1)
     items = list(db.session.scalars(query))
     return Window(items[:per_page], page, has_next=len(items) > per_page)
