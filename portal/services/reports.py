@@ -75,6 +75,11 @@ class Overview:
     def won(self) -> int:
         return self.count_in(WON_STAGES)
 
+    @property
+    def waiting_for_review(self) -> int:
+        """Submitted, waiting for an internal decision (the review queue, for an internal user's overview)."""
+        return self.count_in((Stage.SUBMITTED.value,))
+
 
 def overview(user: User, *, now: datetime | None = None) -> Overview:
     """Everything a dashboard shows about the referrals `user` may see."""

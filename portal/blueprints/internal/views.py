@@ -20,7 +20,7 @@ from portal.services import access, accounts, commissions, deals, distributors, 
 def dashboard():
     overview = reports.overview(current_user)
     return render_template("internal/dashboard.html", overview=overview, chart=charts.monthly_bars(overview.months),
-                           queue_size=reports.review_queue_size(), top_partners=reports.top_partners(),
+                           queue_size=overview.waiting_for_review, top_partners=reports.top_partners(),
                            deal_counts=deals.count_by_status(current_user), deal_statuses=DEAL_STATUS_LABELS)
 
 
