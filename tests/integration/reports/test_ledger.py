@@ -272,3 +272,17 @@ def test_a_deal_lost_in_hubspot_after_payment_writes_a_clawback_the_next_batch_n
     assert batch.total_amount == Decimal("3000.000")
     payouts.mark_paid(batch, by=manager, reference="PAY-2")
     assert ledger.balances(org.id) == {"USD": Decimal("0.00")}
+
+
+def test_a_won_deal_reopened_voids_the_commission_and_a_new_win_earns_it_again(db, frozen, plan):
+    org = OrganizationFactory(tier="gold")
+    manager = internal_user("manager")
+    commission = _won(org, "10000")
+    referrals.accept(commission.referral, by=None, actor_label="HubSpot")  # the CRM reopened the deal
+    assert commission.referral.stage == "accepted" and commission.status == "void"
+    frozen.advance(timedelta(days=3))
+    referrals.mark_won(commission.referral, amount=Decimal("12000"), by=manager)
+    assert commission.status == "pending" and commission.amount == Decimal("1200.000")
+    assert commission.hold_until == frozen.now() + timedelta(days=30)
+    assert [k for k, _ in _kinds(commission)] == ["earned", "voided", "earned"]
+    assert ledger.balances(org.id) == {"USD": Decimal("1200.00")}
