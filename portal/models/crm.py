@@ -59,9 +59,14 @@ class CrmConnection(db.Model):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     sync_trigger: Mapped[str] = mapped_column(String(10), default=SyncTrigger.AUTO.value)
     existing_policy: Mapped[str] = mapped_column(String(12), default=ExistingPolicy.FILL_EMPTY.value)
-    # Connector details: api version, the portal's unique property names, hub id, schema checked...
-    settings: Mapped[dict] = mapped_column(JSON, default=dict)
+    # Connector options (not the portal's Settings): api version, rate limits, fields ensured, the
+    # latest full sync's error...
+    options: Mapped[dict] = mapped_column(JSON, default=dict)
     account: Mapped[dict] = mapped_column(JSON, default=dict)  # what "Test connection" learned
+    # The CRM's property lists per object ({"deal": [{name, label, type, options}], ...}), fetched on
+    # demand ("Refresh", saving the connection) so the mappings page never calls the CRM to render.
+    crm_properties: Mapped[dict] = mapped_column(JSON, default=dict)
+    crm_properties_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # Pull watermark: the CRM's last-modified stamp (ms since epoch) of the newest change applied.
     pull_watermark_ms: Mapped[int | None] = mapped_column(BigInteger)
     last_pull_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -1,28 +1,32 @@
-"""HTTP for the CRM connectors: one session per connection, timeouts, retries, rate limits.
+"""HTTP for the CRM connectors: one session per connection, timeouts, retries, the request budget.
 
 Every transport or HTTP failure leaves this module as one `CrmError(status, message, retryable)`
 (STYLE.md §10); connectors never see a `requests` exception.
 
 - 5xx, 423 (locked, "wait at least 2 s"), 477 and network errors: retried with exponential backoff
   and jitter, a bounded number of times.
-- 429: honoured, not counted as a failure: `Retry-After` when present, else the policy in the body
-  (FACTS §1.10: HubSpot's 429 carries no Retry-After; `TEN_SECONDLY_ROLLING` frees within the
-  10-second window, search's `SECONDLY` within a second).
-- A request budget per connection: a client-side rolling window sized from the
-  `X-HubSpot-RateLimit-Max` / `-Interval-Milliseconds` headers, so a big push paces itself instead
-  of running into 429s; search has its own bucket (5 requests per second, no headers).
+- 429: honoured, not counted as a failure: `Retry-After` when present, else what the connector's
+  `RateLimitPolicy` reads from the answer (a CRM may say which of its windows is full).
+- The request budget: a moving window per CRM account (base URL and token) counted in the shared
+  `limits` storage (Redis, or the embedded mode's fakeredis), so every worker process together stays
+  under the CRM's limit instead of each of them having the whole of it. A connector's policy may
+  resize it from the answers (some CRMs send their limit in headers). Buckets are separate windows
+  (e.g. a CRM whose search endpoints have a limit of their own).
 """
 from __future__ import annotations
 
+import hashlib
 import logging
+import math
 import random
-import threading
 import time
-from collections import deque
 from dataclasses import dataclass, field
 from typing import Callable
 
 import requests
+from limits import RateLimitItemPerSecond
+from limits.storage import MemoryStorage, Storage
+from limits.strategies import MovingWindowRateLimiter
 
 log = logging.getLogger(__name__)
 
@@ -42,44 +46,43 @@ class CrmError(Exception):
         self.body = body or {}
 
 
-class RollingBudget:
-    """At most `max_requests` per `seconds`, counted from when each answer arrived (so the CRM,
-    which counts on arrival, never sees more in any of its windows)."""
+class Budget:
+    """At most `max_requests` per `seconds` for one key, in a shared moving window.
 
-    def __init__(self, max_requests: int, seconds: float):
-        self.max_requests, self.seconds = max_requests, seconds
-        self._hits: deque[float] = deque()
-        self._lock = threading.Lock()
+    A slot is taken just before the request leaves, and the CRM counts it when it arrives, a little
+    later and by a varying delay; the margin keeps that jitter from ever making a 429 of our own.
+    """
 
-    def wait_time(self) -> float:
-        now = time.monotonic()
-        with self._lock:
-            while self._hits and self._hits[0] <= now - self.seconds:
-                self._hits.popleft()
-            if len(self._hits) < self.max_requests:
-                return 0.0
-            return self._hits[len(self._hits) - self.max_requests] + self.seconds - now + 0.02
-
-    def record(self) -> None:
-        with self._lock:
-            self._hits.append(time.monotonic())
+    def __init__(self, limiter: MovingWindowRateLimiter, key: str, max_requests: int, seconds: float):
+        self._limiter, self.key = limiter, key
+        self.resize(max_requests, seconds)
 
     def resize(self, max_requests: int, seconds: float) -> None:
-        with self._lock:
-            self.max_requests, self.seconds = max_requests, seconds
+        self.max_requests, self.seconds = max_requests, seconds
+        allowed = max(1, max_requests - max(1, max_requests // 20))
+        self._item = RateLimitItemPerSecond(allowed, max(1, math.ceil(seconds)))
+
+    def acquire(self, sleep: Callable[[float], None]) -> float:
+        """Take a slot, waiting for one to free if need be; returns the seconds waited."""
+        waited = 0.0
+        while not self._limiter.hit(self._item, self.key):
+            reset = self._limiter.get_window_stats(self._item, self.key).reset_time
+            pause = min(max(0.02, reset - time.time() + 0.02), self.seconds)
+            sleep(pause)
+            waited += pause
+        return waited
 
 
-# Budgets outlive one job: consecutive pushes of a connection in one worker share its window.
-_BUDGETS: dict[tuple, RollingBudget] = {}
-_BUDGETS_LOCK = threading.Lock()
+class RateLimitPolicy:
+    """What a CRM's answers say about its limits. This default knows only `Retry-After`."""
 
+    def learn(self, response) -> tuple[int, float] | None:
+        """(max requests, per seconds) announced by an answer, if the CRM sends them."""
+        return None
 
-def budget(key: tuple, max_requests: int, seconds: float) -> RollingBudget:
-    with _BUDGETS_LOCK:
-        found = _BUDGETS.get(key)
-        if found is None:
-            found = _BUDGETS[key] = RollingBudget(max_requests, seconds)
-        return found
+    def delay_after_429(self, response, error: CrmError, bucket: str) -> float:
+        """Seconds to wait after a 429 without Retry-After (past `Client.max_wait_seconds`: give up)."""
+        return 1.0 + random.random()
 
 
 @dataclass
@@ -98,10 +101,10 @@ class CallEvent:
 class Client:
     base_url: str
     token: str
-    budget_key: tuple = ()
-    burst: int = 100
-    burst_seconds: float = 10.0
-    search_per_second: int = 5
+    # bucket name -> (max requests, per seconds): "default" for every call, others by request(bucket=...)
+    limits: dict[str, tuple[int, float]] = field(default_factory=lambda: {"default": (100, 10.0)})
+    policy: RateLimitPolicy = field(default_factory=RateLimitPolicy)
+    storage: Storage | None = None     # the shared budget storage; None: this process only
     timeout: tuple[float, float] = (5.0, 30.0)
     max_retries: int = 6
     backoff_base: float = 0.5
@@ -115,9 +118,12 @@ class Client:
     def __post_init__(self):
         self.base_url = self.base_url.rstrip("/")
         self.session.headers.update({"Authorization": f"Bearer {self.token}", "Accept": "application/json"})
-        key = self.budget_key or (self.base_url, self.token[-8:])
-        self._burst = budget(key + ("burst",), self.burst, self.burst_seconds)
-        self._search = budget(key + ("search",), self.search_per_second, 1.0)
+        limiter = MovingWindowRateLimiter(self.storage or _local_storage())
+        # The CRM limits an account (its token), not a portal connection: two connections with one
+        # token share one budget.
+        account = hashlib.sha256(f"{self.base_url} {self.token}".encode()).hexdigest()[:16]
+        self._budgets = {name: Budget(limiter, f"crm-budget:{account}:{name}", maximum, seconds)
+                         for name, (maximum, seconds) in self.limits.items()}
 
     def get(self, path: str, **kwargs):
         return self.request("GET", path, **kwargs)
@@ -125,33 +131,32 @@ class Client:
     def post(self, path: str, json=None, **kwargs):
         return self.request("POST", path, json=json, **kwargs)
 
-    def request(self, method: str, path: str, *, json=None, params=None, search: bool = False):
+    def request(self, method: str, path: str, *, json=None, params=None, bucket: str = "default"):
         """Send one call, retrying what may succeed later; returns the parsed JSON (None for 204)."""
-        bucket = self._search if search else self._burst
+        budget = self._budgets.get(bucket) or self._budgets["default"]
         attempt, waited = 0, 0.0
         while True:
-            pause = bucket.wait_time()
-            if pause > 0:
-                self.sleep(pause)
+            budget.acquire(self.sleep)
             started = time.monotonic()
             try:
                 response = self.session.request(method, self.base_url + path, json=json, params=params,
                                                 timeout=self.timeout)
             except requests.RequestException as err:
-                bucket.record()
-                error = CrmError(None, f"{type(err).__name__}: {err}", retryable=True)
+                error = CrmError(None, _network_message(err), retryable=True)
                 delay = self._backoff(attempt)
             else:
-                bucket.record()
                 self.calls += 1
-                if not search:
-                    self._learn_limits(response)
+                if bucket == "default":
+                    self._learn_limits(response, budget)
                 if response.status_code < 400:
                     self._emit(method, path, response.status_code, "ok", False, started)
                     return response.json() if response.content else None
                 error = _error_from(response)
                 if response.status_code == 429:
-                    delay = self._rate_limit_delay(response, error, search)
+                    after = _retry_after(response)
+                    delay = after if after is not None else self.policy.delay_after_429(response, error, bucket)
+                    if delay > self.max_wait_seconds:
+                        error.retryable = True  # not worth waiting for in a job: RQ tries again later
                     attempt -= 1  # honouring a rate limit is not a failed attempt
                 elif error.retryable:
                     delay = max(self._backoff(attempt), _retry_after(response) or 0,
@@ -171,34 +176,24 @@ class Client:
     def _backoff(self, attempt: int) -> float:
         return min(self.backoff_cap, self.backoff_base * 2 ** attempt) * (0.5 + random.random() / 2)
 
-    def _rate_limit_delay(self, response, error: CrmError, search: bool) -> float:
-        after = _retry_after(response)
-        if after is not None:
-            return after
-        policy = error.body.get("policyName", "")
-        if search or policy == "SECONDLY":
-            return 1.0 + random.random() * 0.2
-        if policy == "DAILY":
-            # Not worth waiting for in a job: let it fail as retryable, RQ tries again later.
-            error.retryable = True
-            return self.max_wait_seconds + 1
-        interval = _int_header(response, "X-HubSpot-RateLimit-Interval-Milliseconds") or 10_000
-        # The rolling window frees as the oldest calls age out; wait for part of it, then try again.
-        return max(1.0, interval / 1000 / 4) * (0.8 + random.random() * 0.4)
-
-    def _learn_limits(self, response) -> None:
-        maximum = _int_header(response, "X-HubSpot-RateLimit-Max")
-        interval = _int_header(response, "X-HubSpot-RateLimit-Interval-Milliseconds")
-        if maximum and interval and (maximum != self._burst.max_requests
-                                     or interval / 1000 != self._burst.seconds):
-            self._burst.resize(maximum, interval / 1000)
+    def _learn_limits(self, response, budget: Budget) -> None:
+        learned = self.policy.learn(response)
+        if learned and learned != (budget.max_requests, budget.seconds):
+            budget.resize(*learned)
 
     def _emit(self, method, path, status, message, retrying, started) -> None:
         if self.on_event is not None:
             self.on_event(CallEvent(method, path, status, message, retrying, time.monotonic() - started))
 
 
-def _int_header(response, name: str) -> int | None:
+_LOCAL = MemoryStorage()
+
+
+def _local_storage() -> Storage:
+    return _LOCAL
+
+
+def int_header(response, name: str) -> int | None:
     try:
         return int(response.headers.get(name, ""))
     except ValueError:
@@ -213,6 +208,20 @@ def _retry_after(response) -> float | None:
         return max(0.0, float(value))
     except ValueError:
         return None
+
+
+def _network_message(err: requests.RequestException) -> str:
+    """A transport failure in words a person can act on (the panel and the log show it)."""
+    text = str(err)
+    if isinstance(err, requests.Timeout):
+        return "The CRM did not answer in time (timeout)."
+    if isinstance(err, requests.ConnectionError):
+        if "Name or service not known" in text or "NameResolution" in text or "getaddrinfo" in text:
+            return "The CRM's address could not be found (DNS)."
+        if "refused" in text.lower():
+            return "The CRM refused the connection (is it reachable from the portal?)."
+        return "The CRM could not be reached (network error)."
+    return f"The request to the CRM failed ({type(err).__name__})."
 
 
 def _error_from(response) -> CrmError:

@@ -1,54 +1,24 @@
 """Field mappings: portal values <-> CRM property strings, picklist maps, required mappings.
 
-Pure functions over plain data (no database): the engine and the settings pages both use them,
-and the unit tests cover them. HubSpot property values are strings in both directions (FACTS §1.2).
+Pure functions over plain data (no database, no provider): which portal fields exist comes from the
+entity (`sync/entities.py`), which CRM properties are required from the connector. CRM property
+values are strings in both directions (HubSpot's are, for example).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
+from typing import Mapping as ReadMapping
 
 from portal.errors import DomainError
 
-OBJECTS = ("deal", "contact", "company")
+OBJECTS = ("deal", "contact", "company")   # the portal's words for the CRM objects a record becomes
 DIRECTIONS = ("push", "pull", "both")
-
-# Portal fields a mapping may name: (label, python type, may a pull write it?)
-PORTAL_FIELDS: dict[str, tuple[str, type, bool]] = {
-    "deal_name": ("Deal name (company and referral number)", str, False),
-    "number": ("Referral number", str, False),
-    "status": ("Referral status", str, False),          # pulled through the stage rules, not written
-    "estimated_value": ("Estimated value", Decimal, True),
-    "currency": ("Currency", str, False),
-    "notes": ("Notes", str, True),
-    "partner_name": ("Partner", str, False),
-    "contact_first_name": ("Contact first name", str, True),
-    "contact_last_name": ("Contact last name", str, True),
-    "contact_email": ("Contact email", str, False),
-    "contact_phone": ("Contact phone", str, True),
-    "contact_title": ("Contact job title", str, True),
-    "company_name": ("Company name", str, True),
-    "company_domain": ("Company domain", str, False),
-    "company_country": ("Company country", str, True),
-    "company_size": ("Company size", str, True),
-}
 CUSTOM_PREFIX = "custom."
 
-# Each object needs these CRM properties mapped or defaulted before a connection can sync
-# (FACTS §1.2: a deal needs dealname, dealstage and pipeline; a contact is found by email).
-REQUIRED = {"deal": ("dealname", "pipeline", "dealstage"), "contact": ("email",), "company": ("domain",)}
-
-# HubSpot's default pipeline stages (FACTS §1.7) for the default status map.
-DEFAULT_STAGE_MAP = {
-    "submitted": "appointmentscheduled",
-    "accepted": "qualifiedtobuy",
-    "sent_to_reseller": "qualifiedtobuy",
-    "won_payment_pending": "closedwon",
-    "won_payment_completed": "closedwon",
-    "rejected": "closedlost",
-    "lost": "closedlost",
-}
+# A portal field: (label, python type, may a pull write it?)
+FieldSpec = tuple[str, type, bool]
 
 
 class MappingError(DomainError):
@@ -77,25 +47,15 @@ class Mapping:
         return self.direction in ("pull", "both") and self.portal_field is not None
 
 
-def default_mappings() -> list[Mapping]:
-    """What a new HubSpot connection starts with."""
-    return [
-        Mapping("deal", "dealname", "deal_name"),
-        Mapping("deal", "pipeline", None, default_value="default"),
-        Mapping("deal", "dealstage", "status", direction="both", value_map=dict(DEFAULT_STAGE_MAP)),
-        Mapping("deal", "amount", "estimated_value", direction="both"),
-        Mapping("contact", "email", "contact_email"),
-        Mapping("contact", "firstname", "contact_first_name"),
-        Mapping("contact", "lastname", "contact_last_name"),
-        Mapping("contact", "phone", "contact_phone"),
-        Mapping("contact", "jobtitle", "contact_title"),
-        Mapping("company", "domain", "company_domain"),
-        Mapping("company", "name", "company_name"),
-    ]
+def of(connection) -> list[Mapping]:
+    """A connection's stored mappings (FieldMapping rows) as plain values."""
+    return [Mapping(m.crm_object, m.crm_field, m.portal_field, m.direction, m.default_value,
+                    dict(m.value_map or {})) for m in connection.mappings]
 
 
-def validate(mappings: list[Mapping], *, custom_keys: set[str] = frozenset()) -> None:
-    """Raise DomainError naming the first problem: unknown objects, fields, directions, missing required."""
+def validate(mappings: list[Mapping], *, fields: dict[str, FieldSpec], required: dict[str, tuple[str, ...]],
+             custom_keys: set[str] = frozenset()) -> None:
+    """Raise MappingError naming the first problem: unknown objects, fields, directions, missing required."""
     for index, m in enumerate(mappings):
         if m.crm_object not in OBJECTS:
             raise MappingError(f"Unknown CRM object {m.crm_object!r}.", field="crm_object", index=index)
@@ -107,13 +67,13 @@ def validate(mappings: list[Mapping], *, custom_keys: set[str] = frozenset()) ->
             if m.direction != "push" or m.default_value in (None, ""):
                 raise MappingError(f"{m.crm_field}: a mapping without a portal field needs a default value "
                                    "and direction push.", field="default_value", index=index)
-        elif not _known_field(m.portal_field, custom_keys):
+        elif not _known_field(m.portal_field, fields, custom_keys):
             raise MappingError(f"Unknown portal field {m.portal_field!r}.", field="portal_field", index=index)
-        elif m.pulls and not _pull_writable(m.portal_field) and m.portal_field != "status":
-            raise MappingError(f"{PORTAL_FIELDS[m.portal_field][0]} cannot be written from the CRM; "
+        elif m.pulls and not _pull_writable(m.portal_field, fields) and m.portal_field != "status":
+            raise MappingError(f"{fields[m.portal_field][0]} cannot be written from the CRM; "
                                "use direction push.", field="direction", index=index)
     pushed = {(m.crm_object, m.crm_field) for m in mappings if m.pushes}
-    for crm_object, names in REQUIRED.items():
+    for crm_object, names in required.items():
         for name in names:
             if (crm_object, name) not in pushed:
                 raise MappingError(f"A {crm_object} needs a mapping for {name!r} (a portal field or a default value).",
@@ -127,29 +87,18 @@ def validate(mappings: list[Mapping], *, custom_keys: set[str] = frozenset()) ->
         seen.add(key)
 
 
-def _known_field(name: str, custom_keys) -> bool:
+def _known_field(name: str, fields, custom_keys) -> bool:
     if name.startswith(CUSTOM_PREFIX):
         return name[len(CUSTOM_PREFIX):] in custom_keys
-    return name in PORTAL_FIELDS
+    return name in fields
 
 
-def _pull_writable(name: str) -> bool:
-    return name.startswith(CUSTOM_PREFIX) or PORTAL_FIELDS.get(name, ("", str, False))[2]
-
-
-def portal_value(referral, name: str):
-    """The value of portal field `name` on a referral (duck-typed: tests pass plain objects)."""
-    if name == "deal_name":
-        return f"{referral.company_name} ({referral.number})" if referral.number else referral.company_name
-    if name == "partner_name":
-        return referral.partner_org.name if referral.partner_org is not None else None
-    if name.startswith(CUSTOM_PREFIX):
-        return (referral.custom_fields or {}).get(name[len(CUSTOM_PREFIX):])
-    return getattr(referral, name, None)
+def _pull_writable(name: str, fields) -> bool:
+    return name.startswith(CUSTOM_PREFIX) or fields.get(name, ("", str, False))[2]
 
 
 def to_crm(value) -> str | None:
-    """A portal value as the string HubSpot wants."""
+    """A portal value as the string a CRM property takes."""
     if value is None:
         return None
     if isinstance(value, bool):
@@ -163,13 +112,13 @@ def to_crm(value) -> str | None:
     return str(value)
 
 
-def push_properties(mappings: list[Mapping], crm_object: str, referral) -> dict[str, str]:
-    """The CRM properties of one object for one referral; empty values are left out."""
+def push_properties(mappings: list[Mapping], crm_object: str, values: ReadMapping) -> dict[str, str]:
+    """The CRM properties of one object for one record (its portal field values); empty values are left out."""
     properties = {}
     for m in mappings:
         if m.crm_object != crm_object or not m.pushes:
             continue
-        value = portal_value(referral, m.portal_field) if m.portal_field else None
+        value = values.get(m.portal_field) if m.portal_field else None
         value = to_crm(value)
         if value is not None and m.value_map:
             value = m.value_map.get(value, value)
@@ -180,9 +129,11 @@ def push_properties(mappings: list[Mapping], crm_object: str, referral) -> dict[
     return properties
 
 
-def pull_values(mappings: list[Mapping], crm_object: str, properties: dict) -> dict:
+def pull_values(mappings: list[Mapping], crm_object: str, properties: dict,
+                fields: dict[str, FieldSpec] | None = None) -> dict:
     """Portal field -> python value for the pulled mappings present in `properties` (status excluded:
     the stage goes through `status_for`)."""
+    fields = fields or {}
     values = {}
     for m in mappings:
         if m.crm_object != crm_object or not m.pulls or m.portal_field == "status":
@@ -193,7 +144,7 @@ def pull_values(mappings: list[Mapping], crm_object: str, properties: dict) -> d
         if m.value_map:
             reverse = {crm: portal for portal, crm in m.value_map.items()}
             raw = reverse.get(raw, raw)
-        values[m.portal_field] = from_crm(raw, PORTAL_FIELDS.get(m.portal_field, ("", str, True))[1])
+        values[m.portal_field] = from_crm(raw, fields.get(m.portal_field, ("", str, True))[1])
     return values
 
 
@@ -209,10 +160,10 @@ def from_crm(raw, kind: type):
 
 
 def status_for(mappings: list[Mapping], crm_value: str | None, current_status: str) -> str | None:
-    """The portal status a CRM picklist value (deal stage) maps to, or None when nothing changes.
+    """The portal status a CRM picklist value (a deal stage) maps to, or None when nothing changes.
 
     Several statuses may share a stage (accepted and sent_to_reseller are both "qualified to buy"):
-    if the current status already maps to that stage, the referral stays where it is.
+    if the current status already maps to that stage, the record stays where it is.
     """
     if crm_value in (None, ""):
         return None

@@ -1,8 +1,9 @@
-"""Qualification rules: CRM state -> referral status (pure; the engine applies the result).
+"""Qualification rules: CRM state -> record status (pure; the engine applies the result).
 
 "When the deal stage becomes one of [...] -> status X" and "when deal property P changes to one of
 [...] -> status X". A rule fires on a change only: the new value is in its list and the value the
-portal saw before was not, so re-reading an unchanged deal never moves the referral again.
+portal saw before was not, so re-reading an unchanged deal never moves the record again. Which CRM
+property is "the stage" is the connector's to say (HubSpot's `dealstage`, for example).
 """
 from __future__ import annotations
 
@@ -20,9 +21,8 @@ class Rule:
     active: bool = True
     id: int | None = None
 
-    @property
-    def watched(self) -> str:
-        return "dealstage" if self.trigger == "stage" else (self.crm_property or "")
+    def watched(self, stage_property: str) -> str:
+        return stage_property if self.trigger == "stage" else (self.crm_property or "")
 
 
 @dataclass
@@ -32,23 +32,30 @@ class Outcome:
     reason: str = field(default="")
 
 
-def evaluate(rules: list[Rule], previous: dict, current: dict) -> Outcome | None:
+def of(connection) -> list[Rule]:
+    """A connection's stored rules (QualificationRule rows) as plain values."""
+    return [Rule(r.trigger, list(r.values or []), r.target_status, r.crm_property, r.active, r.id)
+            for r in connection.rules]
+
+
+def evaluate(rules: list[Rule], previous: dict, current: dict, *, stage_property: str,
+             crm_label: str = "The CRM") -> Outcome | None:
     """The first active rule whose watched property changed to one of its values, if any."""
     for rule in rules:
-        if not rule.active or not rule.watched:
+        name = rule.watched(stage_property)
+        if not rule.active or not name:
             continue
-        name = rule.watched
         if name not in current:
             continue
         new, old = _norm(current.get(name)), _norm(previous.get(name))
         wanted = {_norm(v) for v in rule.values}
         if new in wanted and new != old:
-            return Outcome(rule.target_status, rule, f"HubSpot {name} changed to {current.get(name)!r}")
+            return Outcome(rule.target_status, rule, f"{crm_label} {name} changed to {current.get(name)!r}")
     return None
 
 
-def watched_properties(rules: list[Rule]) -> list[str]:
-    return sorted({r.watched for r in rules if r.active and r.watched})
+def watched_properties(rules: list[Rule], *, stage_property: str) -> list[str]:
+    return sorted({r.watched(stage_property) for r in rules if r.active and r.watched(stage_property)})
 
 
 def _norm(value) -> str:

@@ -8,10 +8,9 @@ from wtforms.validators import DataRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from portal.errors import DomainError
-from portal.web.forms import Form
 from portal.models.crm import ExistingPolicy, SyncTrigger
-from portal.sync import mapping
-from portal.sync.mapping import MappingError
+from portal.services import crm
+from portal.web.forms import Form
 
 PROVIDERS = [("hubspot", "HubSpot"), ("salesforce", "Salesforce (coming later)", {"disabled": True})]
 TRIGGERS = [(SyncTrigger.AUTO.value, "Automatic: push each referral when it is created or changes"),
@@ -56,16 +55,16 @@ class MappingRowForm(wtforms.Form):
     def is_blank(self) -> bool:
         return not self.crm_property.data and not self.portal_field.data and not self.default_value.data
 
-    def to_mapping(self) -> mapping.Mapping:
+    def to_mapping(self) -> crm.Mapping:
         crm_object, _, crm_field = (self.crm_property.data or "").partition(".")
         value_map = {pair.portal_value.data.strip(): pair.crm_value.data.strip() for pair in self.values
                      if (pair.portal_value.data or "").strip() and (pair.crm_value.data or "").strip()}
-        return mapping.Mapping(crm_object or "deal", crm_field, self.portal_field.data or None,
+        return crm.Mapping(crm_object or "deal", crm_field, self.portal_field.data or None,
                                self.direction.data or "push", (self.default_value.data or "").strip() or None,
                                value_map)
 
 
-def mapping_row_data(m: mapping.Mapping | None = None) -> dict:
+def mapping_row_data(m: crm.Mapping | None = None) -> dict:
     """A row's form data for a saved mapping (or a blank row), with blank value pairs to fill in."""
     if m is None:
         return {"values": [{}] * BLANK_VALUES}
@@ -77,7 +76,7 @@ def mapping_row_data(m: mapping.Mapping | None = None) -> dict:
 class MappingsForm(Form):
     rows = FieldList(FormField(MappingRowForm), min_entries=0)
 
-    def mappings(self) -> list[mapping.Mapping]:
+    def mappings(self) -> list[crm.Mapping]:
         """The rows to save: blank and removed rows are left out (their form index is remembered)."""
         self._row_index = []
         result = []
@@ -91,7 +90,7 @@ class MappingsForm(Form):
     def attach(self, err: DomainError) -> None:
         """A mapping error shows next to its row; a missing required mapping above the table."""
         index = getattr(err, "index", None)
-        if isinstance(err, MappingError) and index is not None and index < len(getattr(self, "_row_index", [])):
+        if isinstance(err, crm.MappingError) and index is not None and index < len(getattr(self, "_row_index", [])):
             row = self.rows[self._row_index[index]]
             name = "crm_property" if err.field in ("crm_field", "crm_object") else err.field
             target = getattr(row, name or "", None) or row.crm_property

@@ -9,7 +9,6 @@ from flask_login import current_user
 from portal.web import htmx
 from portal.blueprints.integrations.blueprint import bp
 from portal.errors import DomainError
-from portal.extensions import db
 from portal.web.forms import Form
 from portal.services import access, crm
 
@@ -47,7 +46,6 @@ def _record_action(referral, action, done_message):
         try:
             action()
         except DomainError as err:
-            db.session.rollback()
             error = err.message
     if htmx.is_fragment_request():
         return render_template("integrations/_partials/referral_panel.html", referral=referral,

@@ -9,10 +9,8 @@ from portal.blueprints.integrations.blueprint import bp
 from portal.blueprints.integrations.forms import (ConnectionForm, MappingRowForm, MappingsForm, RuleForm,
                                                   mapping_row_data)
 from portal.errors import DomainError
-from portal.extensions import db
 from portal.web.forms import Form
 from portal.services import crm, statuses
-from portal.sync.http import CrmError
 
 CRM_OBJECTS = (("deal", "Deal"), ("contact", "Contact"), ("company", "Company"))
 
@@ -36,7 +34,6 @@ def connection_new():
                 webhook_secret=form.webhook_secret.data, sync_trigger=form.sync_trigger.data,
                 existing_policy=form.existing_policy.data)
         except DomainError as err:
-            db.session.rollback()
             form.attach(err)
         else:
             flash(f"“{connection.name}” is saved. Test it, then check the field mappings.", "success")
@@ -56,7 +53,6 @@ def connection_edit(connection_id: int):
                                   active=form.active.data, token=form.token.data,
                                   webhook_secret=form.webhook_secret.data)
         except DomainError as err:
-            db.session.rollback()
             form.attach(err)
         else:
             flash("The connection is saved.", "success")
@@ -87,7 +83,6 @@ def full_sync_start(connection_id: int):
         try:
             crm.run_full_sync(connection)
         except DomainError as err:
-            db.session.rollback()
             error = err.message
     if htmx.is_fragment_request():
         return render_template("integrations/_partials/full_sync.html", connection=connection,
@@ -118,12 +113,23 @@ def mappings_edit(connection_id: int):
         try:
             crm.save_mappings(connection, form.mappings())
         except DomainError as err:
-            db.session.rollback()
             form.attach(err)
         else:
             flash("The field mappings are saved.", "success")
             return htmx.redirect(url_for(".mappings_edit", connection_id=connection.id))
     return _mappings_page(connection, form), _status(form)
+
+
+@bp.post("/<int:connection_id>/mappings/refresh")
+@roles_required("admin")
+def mappings_refresh(connection_id: int):
+    """Load the CRM's property lists again (the mappings page itself never calls the CRM)."""
+    connection = crm.get_connection(connection_id)
+    if not Form().validate_on_submit():
+        raise DomainError("The form expired; reload the page and try again.")
+    result = crm.refresh_properties(connection)
+    flash(result.message, "success" if result.ok else "error")
+    return htmx.redirect(url_for(".mappings_edit", connection_id=connection.id))
 
 
 @bp.get("/<int:connection_id>/mappings/row")
@@ -149,7 +155,6 @@ def rule_add(connection_id: int):
             crm.add_rule(connection, trigger=rule_form.trigger.data, values=rule_form.value_list(),
                          target_status=rule_form.target_status.data, crm_property=rule_form.crm_property.data)
         except DomainError as err:
-            db.session.rollback()
             rule_form.attach(err)
         else:
             flash("The rule is added.", "success")
@@ -186,14 +191,13 @@ def _connection_page(connection, form):
 
 
 def _mappings_context(connection, form, rule_form=None) -> dict:
-    """The live HubSpot property lists (grouped by object) and the portal's fields and picklists."""
-    properties, load_error = {}, None
-    for crm_object, _label in CRM_OBJECTS:
-        try:
-            properties[crm_object] = crm.crm_properties(connection, crm_object)
-        except (CrmError, DomainError) as err:
-            load_error = f"HubSpot's property list could not be loaded ({err.message}); only mapped properties are listed."
-            properties[crm_object] = []
+    """The CRM's property lists (cached on the connection: no call here), grouped by object, and the
+    portal's fields and picklists."""
+    properties = {crm_object: crm.crm_properties(connection, crm_object) for crm_object, _label in CRM_OBJECTS}
+    load_error = None
+    if not connection.crm_properties_at:
+        load_error = (f"{crm.provider_label(connection)}'s property lists are not loaded yet; only mapped "
+                      "properties are listed. Press “Refresh the property lists”.")
     saved = {(m.crm_object, m.crm_field) for m in crm.mappings_of(connection)}
     for crm_object, crm_field in saved:  # a mapped property stays choosable even if HubSpot did not list it
         if not any(p["name"] == crm_field for p in properties.get(crm_object, [])):
@@ -215,6 +219,7 @@ def _mappings_context(connection, form, rule_form=None) -> dict:
     return {"connection": connection, "form": form, "rule_form": rule_form,
             "property_choices": property_choices, "portal_fields": portal_fields, "property_options": options,
             "picklists": crm.portal_picklists(), "load_error": load_error, "rules": connection.rules,
+            "properties_at": connection.crm_properties_at,
             "labels": statuses.labels(), "stage_labels": dict(stages)}
 
 

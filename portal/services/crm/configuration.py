@@ -5,13 +5,15 @@ from portal.errors import DomainError, NotFound
 from portal.extensions import db
 from portal.models import CrmConnection, CustomField, FieldMapping, QualificationRule
 from portal.services import statuses
-from portal.sync import mapping, qualification
+from portal.sync import connectors, entities, mapping, qualification
+
+ENTITY = entities.REFERRAL  # the records the mappings editor maps (deal registrations... later)
 
 
 def portal_fields() -> list[tuple[str, str]]:
     """(name, label) of every portal field a mapping may use: the standard ones, then custom fields."""
     custom = db.session.scalars(db.select(CustomField).order_by(CustomField.position, CustomField.id))
-    return ([(name, label) for name, (label, _kind, _pull) in mapping.PORTAL_FIELDS.items()] +
+    return ([(name, label) for name, (label, _kind, _pull) in ENTITY.fields.items()] +
             [(mapping.CUSTOM_PREFIX + f.key, f"{f.label} (custom)") for f in custom])
 
 
@@ -24,14 +26,15 @@ def portal_picklists() -> dict[str, list[tuple[str, str]]]:
 
 
 def mappings_of(connection: CrmConnection) -> list[mapping.Mapping]:
-    return [mapping.Mapping(m.crm_object, m.crm_field, m.portal_field, m.direction, m.default_value,
-                            dict(m.value_map or {})) for m in connection.mappings]
+    return mapping.of(connection)
 
 
 def save_mappings(connection: CrmConnection, mappings: list[mapping.Mapping]) -> None:
-    """Replace the connection's mappings. Raises DomainError if a required mapping is missing."""
+    """Replace the connection's mappings. Raises DomainError (nothing saved) if one is wrong or a
+    required mapping is missing."""
     custom = set(db.session.scalars(db.select(CustomField.key)))
-    mapping.validate(mappings, custom_keys=custom)
+    mapping.validate(mappings, fields=ENTITY.fields, required=connectors.get(connection.provider).required_fields,
+                     custom_keys=custom)
     connection.mappings.clear()
     db.session.flush()
     for position, m in enumerate(mappings):
@@ -46,13 +49,13 @@ def mapping_row(m: mapping.Mapping, position: int) -> FieldMapping:
 
 
 def rules_of(connection: CrmConnection) -> list[qualification.Rule]:
-    return [qualification.Rule(r.trigger, list(r.values or []), r.target_status, r.crm_property, r.active, r.id)
-            for r in connection.rules]
+    return qualification.of(connection)
 
 
 def add_rule(connection: CrmConnection, *, trigger: str, values: list[str], target_status: str,
              crm_property: str | None = None) -> QualificationRule:
-    """"When the deal stage becomes one of [...]" / "when property P changes to one of [...]" -> status."""
+    """"When the deal stage becomes one of [...]" / "when property P changes to one of [...]" -> status.
+    Raises DomainError (nothing added) for an incomplete rule."""
     if trigger not in qualification.TRIGGERS:
         raise DomainError("Choose a deal stage or a deal property rule.", field="trigger")
     if trigger == "property" and not (crm_property or "").strip():

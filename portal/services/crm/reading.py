@@ -118,4 +118,4 @@ def progress(connection: CrmConnection) -> Progress:
     running = connection.full_sync_started_at is not None and connection.full_sync_finished_at is None
     return Progress(running, connection.full_sync_done or 0, connection.full_sync_total or 0,
                     connection.full_sync_started_at, connection.full_sync_finished_at,
-                    (connection.settings or {}).get("full_sync_error"))
+                    (connection.options or {}).get("full_sync_error"))

@@ -22,6 +22,7 @@ from portal.models import CrmConnection, CrmLink, Referral, SyncLog
 from portal.models.crm import LinkState, SyncTrigger
 from portal.models.types import utcnow
 from portal.services.crm import reading
+from portal.sync import connectors
 
 PUSH_JOB = "portal.jobs.tasks.crm_push"
 PULL_JOB = "portal.jobs.tasks.crm_pull"
@@ -57,7 +58,7 @@ def _mark(referral: Referral, connection_id: int, *, force: bool) -> CrmLink | N
         CrmLink.connection_id == connection_id, CrmLink.entity_type == "referral", CrmLink.entity_id == referral.id))
     if link is None:
         link = CrmLink(connection_id=connection_id, entity_type="referral", entity_id=referral.id,
-                       crm_object="deals", dirty=True, version=1, state=LinkState.PENDING.value,
+                       crm_object="deal", dirty=True, version=1, state=LinkState.PENDING.value,
                        pushed_values={}, remote_values={})
         db.session.add(link)
     elif link.state == LinkState.UNLINKED.value and not force:
@@ -130,9 +131,11 @@ def unlink(referral: Referral, connection: CrmConnection | None = None) -> None:
     if not links:
         raise DomainError("This referral is not linked to a CRM record.")
     for link in links:
+        connector = connectors.get(link.connection.provider)
+        record = f"{connector.label} {connector.object_labels.get(link.crm_object, 'record').lower()} {link.crm_id}"
         db.session.add(SyncLog(connection_id=link.connection_id, entity_type="referral", entity_id=referral.id,
                                direction="push", action="unlink", status="ok",
-                               message=f"Unlinked from HubSpot deal {link.crm_id}" if link.crm_id else "Unlinked"))
+                               message=f"Unlinked from {record}" if link.crm_id else "Unlinked"))
         link.state = LinkState.UNLINKED.value
         link.dirty = False
         link.crm_id = link.contact_crm_id = link.company_crm_id = link.associated_key = link.url = None

@@ -11,7 +11,8 @@ import requests
 from portal.extensions import db as _db
 from portal.models import Commission, Referral, StatusEvent
 from portal.services import crm
-from portal.sync import engine, hubspot
+from portal.sync import engine
+from portal.sync.connectors.hubspot import webhooks as hubspot
 from tests.factories import CommissionPlanFactory, OrganizationFactory, ReferralFactory, partner_user
 from tests.integration.conftest import body
 from tests.crm_fixtures import WEBHOOK_SECRET, make_connection

@@ -1,4 +1,5 @@
-"""The HubSpot connector: the API calls the engine needs, field for field as HubSpot documents them.
+"""HubSpot's API as the connector uses it: the calls, field for field as HubSpot documents them, and
+what its answers say about its rate limits.
 
 References are to the team's research notes (FACTS §1). Paths are built in one place (`_path`) so
 the connection can move from the legacy `v3`/`v4` paths to the date-versioned ones (FACTS §1.1).
@@ -6,15 +7,12 @@ Every call goes through `sync.http.Client`; every failure is a `CrmError`.
 """
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
+import random
 import re
-import time
 from dataclasses import dataclass
 from datetime import datetime
 
-from portal.sync.http import Client, CrmError
+from portal.sync.http import Client, CrmError, RateLimitPolicy, int_header
 
 BATCH_SIZE = 100            # object batch endpoints take at most 100 inputs (FACTS §1.4)
 ASSOCIATION_BATCH = 2000    # v4 association batch create takes at most 2,000 (FACTS §1.6)
@@ -108,7 +106,8 @@ class HubSpot:
         return answer.get("results", []), answer.get("errors", [])
 
     def search(self, object_type: str, body: dict) -> dict:
-        return self.client.post(_path("objects", self.version, f"/{object_type}/search"), json=body, search=True)
+        return self.client.post(_path("objects", self.version, f"/{object_type}/search"), json=body,
+                                bucket="search")
 
     def search_all(self, object_type: str, filter_groups: list[dict], properties: list[str],
                    sorts: list[dict] | None = None):
@@ -170,32 +169,22 @@ def to_ms(value) -> int | None:
     return int(datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp() * 1000)
 
 
-# ---- webhooks ---------------------------------------------------------------------------------
+class RateLimits(RateLimitPolicy):
+    """HubSpot's 429 carries no Retry-After (FACTS §1.10): its body names the policy whose window is
+    full (`TEN_SECONDLY_ROLLING` frees within the 10-second window, search's `SECONDLY` within a
+    second, `DAILY` not today), and every other answer announces the 10-second limit in headers."""
 
-# decode only the characters HubSpot lists (FACTS §1.11); a full unquote would be wrong
-_DECODE = {"%3A": ":", "%2F": "/", "%3F": "?", "%40": "@", "%21": "!", "%24": "$",
-           "%27": "'", "%28": "(", "%29": ")", "%2A": "*", "%2C": ",", "%3B": ";"}
-MAX_SIGNATURE_AGE_MS = 300_000
+    def learn(self, response) -> tuple[int, float] | None:
+        maximum = int_header(response, "X-HubSpot-RateLimit-Max")
+        interval = int_header(response, "X-HubSpot-RateLimit-Interval-Milliseconds")
+        return (maximum, interval / 1000) if maximum and interval else None
 
-
-def signature_v3(secret: str, method: str, uri: str, body: bytes, timestamp: str) -> str:
-    for encoded, plain in _DECODE.items():
-        uri = uri.replace(encoded, plain).replace(encoded.lower(), plain)
-    message = (method.upper() + uri + body.decode("utf-8") + timestamp).encode("utf-8")
-    return base64.b64encode(hmac.new(secret.encode(), message, hashlib.sha256).digest()).decode()
-
-
-def valid_signature_v3(secret: str, method: str, uri: str, body: bytes, signature: str | None,
-                       timestamp: str | None, now_ms: int | None = None) -> bool:
-    """HubSpot's request validation v3 (FACTS §1.11): HMAC-SHA256 over method+uri+body+timestamp,
-    rejected when the timestamp is more than 5 minutes old."""
-    if not secret or not signature or not timestamp or not timestamp.isdigit():
-        return False
-    now_ms = now_ms if now_ms is not None else int(time.time() * 1000)
-    if abs(now_ms - int(timestamp)) > MAX_SIGNATURE_AGE_MS:
-        return False
-    try:
-        expected = signature_v3(secret, method, uri, body, timestamp)
-    except UnicodeDecodeError:
-        return False
-    return hmac.compare_digest(expected, signature)
+    def delay_after_429(self, response, error: CrmError, bucket: str) -> float:
+        policy = error.body.get("policyName", "")
+        if bucket == "search" or policy == "SECONDLY":
+            return 1.0 + random.random() * 0.2
+        if policy == "DAILY":
+            return float("inf")  # not worth waiting for in a job: it fails as retryable, RQ tries later
+        interval = int_header(response, "X-HubSpot-RateLimit-Interval-Milliseconds") or 10_000
+        # The rolling window frees as the oldest calls age out; wait for part of it, then try again.
+        return max(1.0, interval / 1000 / 4) * (0.8 + random.random() * 0.4)

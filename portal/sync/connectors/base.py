@@ -1,0 +1,156 @@
+"""The connector protocol and the registry of connectors by provider name (STYLE.md §11).
+
+The engine, the services and the pages ask `for_connection(connection)`; only a connector's own
+package names its provider. A connector turns records (their portal values, through the
+connection's mappings) into its CRM's requests and the CRM's records back into changes; its quirks
+stay inside its package. A third CRM is one new package under `sync/connectors/` that registers
+itself here, and nothing else.
+
+What the engine guarantees a connector: `push` and `changes_since` run with no database
+transaction open (fetch, then call, then write); `prepare` runs before, inside one, and may read
+the connector's own tables; rows it puts in `Batch.rows` are written with the batch's results.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterator, Protocol
+
+from portal.sync import budget, credentials, mapping
+from portal.sync.http import CallEvent
+from portal.sync.mapping import Mapping
+
+
+@dataclass
+class Outgoing:
+    """One record to push: its link (detached; the connector may set the link's CRM ids, `url` and
+    `pushed_values`), its portal values, and the portal's id for it (what CRM upserts key on)."""
+
+    link: Any
+    values: dict
+    portal_id: str
+    contact_email: str | None = None
+    company_domain: str | None = None
+
+
+@dataclass
+class PushResult:
+    """What became of one record: ok (created or updated), skipped (nothing changed) or error."""
+
+    link_id: int
+    status: str                 # ok | skipped | error
+    action: str = "push"        # for the integration log: "create deal", "update deal"...
+    created: bool = False
+    message: str = ""
+    request_summary: str | None = None
+
+
+@dataclass
+class Batch:
+    """The records of one entity type pushed together, and what the connector keeps for the batch."""
+
+    entity: str
+    crm_object: str
+    items: list[Outgoing]
+    context: dict = field(default_factory=dict)   # what `prepare` read, for `push`
+    rows: list = field(default_factory=list)      # the connector's own rows to write with the results
+
+
+@dataclass
+class Related:
+    """A pushed record's related CRM records (its contact, its company) still to associate."""
+
+    link_id: int
+    crm_id: str
+    contact_crm_id: str | None
+    company_crm_id: str | None
+
+
+@dataclass
+class Change:
+    """One record the CRM changed: its CRM id, the portal id it carries (if any), when it changed
+    (ms since epoch, the CRM's clock) and its properties (CRM property name -> string)."""
+
+    crm_id: str
+    portal_id: str | None
+    modified_ms: int
+    properties: dict
+
+
+@dataclass
+class ConnectionReport:
+    ok: bool
+    message: str
+    account: dict = field(default_factory=dict)   # what the test learned (pipelines...), kept on the connection
+
+
+class Connector(Protocol):
+    provider: str
+    label: str                          # "HubSpot": the actor of the changes it brings
+    entities: tuple[str, ...]           # the entity types it syncs ("referral", ...)
+    batch_size: int                     # records per push batch
+    stage_property: str                 # the CRM property that carries a deal's stage
+    amount_property: str                # ... and its amount
+    required_fields: dict[str, tuple[str, ...]]   # portal object -> CRM properties a mapping must fill
+    object_labels: dict[str, str]       # portal object -> the CRM's name for it ("deal" -> "Deal")
+
+    @staticmethod
+    def default_mappings() -> list[Mapping]: ...
+    def test(self) -> ConnectionReport: ...
+    def properties(self, crm_object: str) -> list[dict]: ...
+    def ensure_fields(self) -> None: ...
+    def prepare(self, batch: Batch) -> None: ...
+    def push(self, batch: Batch) -> list[PushResult]: ...
+    def associate(self, related: list[Related]) -> None: ...
+    def changes_since(self, entity: str, watermark_ms: int, properties: list[str]) -> Iterator[Change]: ...
+    def record_url(self, crm_object: str, crm_id: str) -> str | None: ...
+    @property
+    def calls(self) -> int: ...
+
+
+@dataclass
+class ConnectorContext:
+    """What a connector is built from: the connection's plain settings, never the ORM row itself
+    (the engine calls the CRM with no transaction open)."""
+
+    connection_id: int
+    base_url: str
+    token: str
+    options: dict
+    existing_policy: str
+    mappings: list[Mapping]
+    budget_storage: Any = None
+    on_event: Callable[[CallEvent], None] | None = None
+    client_options: dict = field(default_factory=dict)
+
+
+CONNECTORS: dict[str, type] = {}
+
+
+def register(provider: str):
+    def add(cls):
+        cls.provider = provider
+        CONNECTORS[provider] = cls
+        return cls
+    return add
+
+
+def get(provider: str):
+    """The connector class registered under `provider` (its labels, default mappings, required fields)."""
+    return CONNECTORS[provider]
+
+
+def providers() -> list[tuple[str, str]]:
+    """(provider, label) of every registered connector."""
+    return [(name, cls.label) for name, cls in CONNECTORS.items()]
+
+
+def for_connection(connection, *, on_event: Callable[[CallEvent], None] | None = None,
+                   **client_options) -> Connector:
+    """The connector of a connection, built from its plain settings (a fresh HTTP session; the
+    request budget is shared). Raises DomainError when its token cannot be read."""
+    context = ConnectorContext(
+        connection_id=connection.id, base_url=connection.base_url, token=credentials.token(connection),
+        options=dict(connection.options or {}), existing_policy=connection.existing_policy,
+        mappings=mapping.of(connection), budget_storage=budget.shared_storage(), on_event=on_event,
+        client_options=client_options)
+    return CONNECTORS[connection.provider](context)

@@ -1,0 +1,109 @@
+"""The records the engine syncs, one entry per entity type (STYLE.md §11): how to load them in bulk,
+which portal fields they have, which CRM object they become, and the one service use case that
+applies a CRM's change to them.
+
+A referral now; a deal registration, an organization or a user later is one more `register(...)`.
+The engine and the connectors see a record only as its `values` (portal field -> value), so no
+connector reads a model.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, Callable
+
+from sqlalchemy.orm import selectinload
+
+from portal import domains
+from portal.extensions import db
+from portal.models import Referral
+from portal.services.referrals import inbound as referral_inbound
+from portal.sync.mapping import CUSTOM_PREFIX, FieldSpec
+
+
+@dataclass(frozen=True)
+class Entity:
+    name: str                     # CrmLink.entity_type
+    model: type
+    crm_object: str               # the portal's word for the CRM object it becomes ("deal")
+    fields: dict[str, FieldSpec]  # the portal fields a mapping may name (custom fields come on top)
+    values: Callable[[Any], dict]             # every portal field value of one record
+    contact_email: Callable[[dict], str | None]   # the person it is about, if any (from its values)
+    company_domain: Callable[[dict], str | None]  # the company it is about, if any (from its values)
+    apply_change: Callable[..., Any]          # the one inbound use case (commits)
+    label: Callable[[Any], str]               # how a person names the record ("R-000012")
+
+    def load(self, ids) -> dict[int, Any]:
+        """Records by id, loaded in one query with everything `values` reads."""
+        ids = list(ids)
+        if not ids:
+            return {}
+        query = db.select(self.model).where(self.model.id.in_(ids)).options(*_LOAD_OPTIONS.get(self.name, ()))
+        return {record.id: record for record in db.session.scalars(query)}
+
+    def all_ids(self):
+        """A select of every record's id, for the full sync."""
+        return db.select(self.model.id)
+
+
+ENTITIES: dict[str, Entity] = {}
+_LOAD_OPTIONS: dict[str, tuple] = {}
+
+
+def register(entity: Entity, *load_options) -> Entity:
+    ENTITIES[entity.name] = entity
+    _LOAD_OPTIONS[entity.name] = load_options
+    return entity
+
+
+def get(name: str) -> Entity:
+    return ENTITIES[name]
+
+
+# ---- referral ------------------------------------------------------------------------------------
+
+REFERRAL_FIELDS: dict[str, FieldSpec] = {
+    "deal_name": ("Deal name (company and referral number)", str, False),
+    "number": ("Referral number", str, False),
+    "status": ("Referral status", str, False),          # pulled through the stage rules, not written
+    "estimated_value": ("Estimated value", Decimal, True),
+    "currency": ("Currency", str, False),
+    "notes": ("Notes", str, True),
+    "partner_name": ("Partner", str, False),
+    "contact_first_name": ("Contact first name", str, True),
+    "contact_last_name": ("Contact last name", str, True),
+    "contact_email": ("Contact email", str, False),
+    "contact_phone": ("Contact phone", str, True),
+    "contact_title": ("Contact job title", str, True),
+    "company_name": ("Company name", str, True),
+    "company_domain": ("Company domain", str, False),
+    "company_country": ("Company country", str, True),
+    "company_size": ("Company size", str, True),
+}
+
+
+def referral_values(referral) -> dict:
+    """Every portal field of a referral (duck-typed: the unit tests pass plain objects)."""
+    values = {name: getattr(referral, name, None) for name in REFERRAL_FIELDS
+              if name not in ("deal_name", "partner_name")}
+    values["deal_name"] = (f"{referral.company_name} ({referral.number})" if referral.number
+                           else referral.company_name)
+    values["partner_name"] = referral.partner_org.name if referral.partner_org is not None else None
+    for key, value in (referral.custom_fields or {}).items():
+        values[CUSTOM_PREFIX + key] = value
+    return values
+
+
+def _referral_email(values: dict) -> str | None:
+    return (values.get("contact_email") or "").strip().lower() or None
+
+
+def _referral_domain(values: dict) -> str | None:
+    domain = values.get("company_domain")
+    return domain if domains.is_company_domain(domain) else domains.of_email(_referral_email(values))
+
+
+REFERRAL = register(Entity(name="referral", model=Referral, crm_object="deal", fields=REFERRAL_FIELDS,
+                           values=referral_values, contact_email=_referral_email, company_domain=_referral_domain,
+                           apply_change=referral_inbound.apply_crm_change, label=lambda r: r.number or str(r.id)),
+                    selectinload(Referral.partner_org))
