@@ -4,6 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 HTMX := portal/static/vendor/htmx.min.js
+# npm ci's own record of what it installed: htmx for the pages, axe-core for the browser tests' audit.
+NPM := node_modules/.package-lock.json
 FLASK := $(BIN)/flask --app portal
 
 .PHONY: run test setup assets chromium db worker bench clean
@@ -16,7 +18,7 @@ run: setup db
 test: setup chromium
 	$(BIN)/pytest
 
-setup: $(INSTALLED) $(HTMX)
+setup: $(INSTALLED) $(NPM) $(HTMX)
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11 or newer is needed"'
@@ -27,13 +29,16 @@ $(INSTALLED): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	@touch $@
 
-# htmx comes from the npm registry, pinned in package.json / package-lock.json, never hand-copied.
-$(HTMX): package.json package-lock.json
+# htmx and axe-core come from the npm registry, pinned in package.json / package-lock.json, never hand-copied.
+$(NPM): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+$(HTMX): $(NPM)
 	mkdir -p $(dir $@)
 	cp node_modules/htmx.org/dist/htmx.min.js $@
 
-assets: $(HTMX)
+assets: $(NPM) $(HTMX)
 
 db: setup
 	@$(FLASK) portal init

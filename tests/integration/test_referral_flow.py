@@ -74,7 +74,7 @@ def test_submit_accept_win_and_pay_with_mail_and_timeline(client, db, smtp_serve
         assert step in timeline and actor in timeline
     assert timeline.index("Submitted") < timeline.index("Accepted") < timeline.index("Won, payment pending")
     # the unread count in the navigation, and the list behind it
-    assert 'aria-label="3 unread"' in page
+    assert "3<span class=\"visually-hidden\"> unread</span>" in page
     assert "Commission paid" in client.get("/notifications").get_data(as_text=True)
 
 

@@ -34,3 +34,46 @@ window.addEventListener("pageshow", (event) => {
     delete button.dataset.sending;
   });
 });
+
+// The main navigation folds behind its menu button on narrow screens (CSS decides when).
+// Without this script the button stays hidden and the menu stays open.
+(() => {
+  const nav = document.querySelector(".nav");
+  const toggle = nav && nav.querySelector(".nav__toggle");
+  const menu = toggle && document.getElementById(toggle.getAttribute("aria-controls"));
+  if (!menu) return;
+  const setOpen = (open) => {
+    toggle.setAttribute("aria-expanded", String(open));
+    menu.classList.toggle("is-open", open);
+  };
+  nav.classList.add("nav--collapsible");
+  toggle.hidden = false;
+  toggle.addEventListener("click", () => setOpen(toggle.getAttribute("aria-expanded") !== "true"));
+  nav.addEventListener("keydown", (event) => {
+    if (event.key === "Escape" && toggle.getAttribute("aria-expanded") === "true") {
+      setOpen(false);
+      toggle.focus();
+    }
+  });
+})();
+
+// A table too wide for its box scrolls sideways; keyboard users need to reach it (WCAG 2.1.1),
+// so such a box becomes a focusable, named region. Re-checked after htmx swaps and on resize.
+const markScrollableTables = () => {
+  document.querySelectorAll(".table-wrap").forEach((box) => {
+    const scrolls = box.scrollWidth > box.clientWidth + 1;
+    if (scrolls && !box.hasAttribute("tabindex")) {
+      const caption = box.querySelector("caption");
+      box.setAttribute("tabindex", "0");
+      box.setAttribute("role", "region");
+      box.setAttribute("aria-label", (caption && caption.textContent.trim()) || "Table (scrolls sideways)");
+    } else if (!scrolls && box.getAttribute("role") === "region") {
+      box.removeAttribute("tabindex");
+      box.removeAttribute("role");
+      box.removeAttribute("aria-label");
+    }
+  });
+};
+markScrollableTables();
+window.addEventListener("resize", markScrollableTables);
+document.addEventListener("htmx:afterSettle", markScrollableTables);
