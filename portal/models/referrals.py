@@ -167,5 +167,8 @@ class CustomField(db.Model):
     scope: Mapped[str] = mapped_column(String(10), default="referral", server_default="referral")  # referral | deal
     options: Mapped[list] = mapped_column(JSON, default=list)
     required: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Who is asked: internal (only internal users see it), partners (their form and pages), or
+    # public (partners and the prospect's public form). Required applies where the field is asked.
+    audience: Mapped[str] = mapped_column(String(10), default="partners", server_default="partners")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     position: Mapped[int] = mapped_column(default=0)

@@ -16,6 +16,9 @@ from portal.services import read_cache
 
 KINDS = {"text": "Text", "number": "Number", "date": "Date", "select": "Single select"}
 SCOPES = {"referral": "Referrals", "deal": "Deal registrations"}
+AUDIENCES = {"internal": "Internal only", "partners": "Partners", "public": "Partners and the public form"}
+# Which fields each kind of reader sees: a prospect only public ones, a partner also the partners' ones.
+_SEEN_BY = {"public": ("public",), "partners": ("partners", "public"), "internal": tuple(AUDIENCES)}
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,11 @@ def _load_active(scope: str) -> tuple[Definition, ...]:
                             required=bool(f.required), position=f.position, scope=f.scope) for f in rows)
 
 
+def for_audience(audience: str, scope: str = "referral") -> list[CustomField]:
+    """The active fields of `scope` shown to `audience` ("public", "partners" or "internal"), in form order."""
+    return [f for f in active(scope) if f.audience in _SEEN_BY[audience]]
+
+
 def list_all() -> list[CustomField]:
     """Every field, active ones first, for the admins' settings page."""
     return list(db.session.scalars(db.select(CustomField).order_by(CustomField.active.desc(), CustomField.position,
@@ -52,8 +60,9 @@ def list_all() -> list[CustomField]:
 
 
 def define(*, label: str, kind: str, options: list[str] | None = None, required: bool = False,
-           scope: str = "referral") -> CustomField:
-    """Add a custom field to the referral (or deal registration) form, detail page and filters."""
+           scope: str = "referral", audience: str = "partners") -> CustomField:
+    """Add a custom field to the referral (or deal registration) form of `audience` (see AUDIENCES).
+    Raises DomainError for a bad name, type, options, scope or audience."""
     if scope not in SCOPES:
         raise DomainError("Choose referrals or deal registrations.", field="scope")
     label = (label or "").strip()
@@ -61,6 +70,8 @@ def define(*, label: str, kind: str, options: list[str] | None = None, required:
         raise DomainError("Give the field a name.", field="label")
     if kind not in KINDS:
         raise DomainError("Choose a field type.", field="kind")
+    if audience not in AUDIENCES:
+        raise DomainError("Choose who is asked this question.", field="audience")
     options = [o.strip() for o in (options or []) if o.strip()]
     if kind == "select" and len(options) < 2:
         raise DomainError("A single select needs at least two options, one per line.", field="options")
@@ -69,7 +80,7 @@ def define(*, label: str, kind: str, options: list[str] | None = None, required:
         raise DomainError("A field with this name exists already.", field="label")
     position = (db.session.scalar(db.select(db.func.max(CustomField.position))) or 0) + 10
     field = CustomField(key=key, label=label[:80], kind=kind, options=options if kind == "select" else [],
-                        required=required, position=position, scope=scope)
+                        required=required, audience=audience, position=position, scope=scope)
     db.session.add(field)
     db.session.commit()
     return field
@@ -82,13 +93,15 @@ def set_active(field: CustomField, is_active: bool) -> CustomField:
     return field
 
 
-def clean_values(values: dict, scope: str = "referral") -> dict:
-    """Validate submitted values against the active definitions of `scope`; returns JSON-safe values by key."""
+def clean_values(values: dict, scope: str = "referral", *, audience: str | None = "partners") -> dict:
+    """Validate submitted values against the active fields of `scope` that `audience` is asked; returns
+    JSON-safe values by key. Values of fields the audience is not asked are dropped; with audience None
+    (a CRM creating a referral) every field is taken as given and none is required."""
     cleaned = {}
-    for field in active(scope):
+    for field in for_audience(audience or "internal", scope):
         raw = values.get(field.key)
         if raw in (None, ""):
-            if field.required:
+            if field.required and audience is not None:
                 raise DomainError("This field is required.", field=field.key)
             continue
         cleaned[field.key] = _clean_one(field, raw)

@@ -37,7 +37,7 @@ def build_deal_form(user: User, **kwargs) -> Form:
     class Registration(DealForm):
         pass
 
-    for definition in custom_fields.active("deal"):
+    for definition in custom_fields.for_audience("partners", "deal"):
         setattr(Registration, definition.key, _custom_field(definition))
     partners = deals.on_behalf_partners(user)
     if partners:

@@ -49,9 +49,9 @@ def _standard_fields() -> dict:
 
 
 def build_referral_form(*, only: set[str] | None = None, extra_required: set[str] = frozenset(),
-                        required_custom_only: bool = False) -> type[Form]:
-    """A form class for the referral fields the admins show, each required as they chose
-    (the public form keeps it short: only the custom fields the admins require)."""
+                        audience: str = "partners") -> type[Form]:
+    """A form class for the referral fields the admins show, each required as they chose, with the
+    custom fields asked of `audience` ("partners", or "public" for the prospect's form)."""
     choices = settings.form_fields()
 
     class ReferralForm(SubmitOnce, Form):
@@ -67,9 +67,8 @@ def build_referral_form(*, only: set[str] | None = None, extra_required: set[str
         setattr(ReferralForm, name, field)
     if "estimated_value" in vars(ReferralForm):
         ReferralForm.currency = SelectField("Currency", choices=[(c, c) for c in money.CURRENCIES], default="USD")
-    for definition in custom_fields.active():
-        if definition.required or not required_custom_only:
-            setattr(ReferralForm, definition.key, _custom_field(definition))
+    for definition in custom_fields.for_audience(audience):
+        setattr(ReferralForm, definition.key, _custom_field(definition))
     ReferralForm.consent = BooleanField(
         "The customer agreed to be contacted by us about this need.",
         [DataRequired(message="Confirm that the customer agreed to be contacted.")])

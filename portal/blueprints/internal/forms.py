@@ -90,8 +90,9 @@ class CustomFieldForm(SubmitOnce, Form):
     label = StringField("Name", validators=[DataRequired(), Length(max=80)])
     kind = SelectField("Type", choices=list(custom_fields.KINDS.items()))
     options = TextAreaField("Options (single select: one per line)", validators=[Optional(), Length(max=5000)])
-    required = BooleanField("Required on the form")
     scope = SelectField("On the form of", default="referral", choices=list(custom_fields.SCOPES.items()))
+    audience = SelectField("Who is asked", choices=list(custom_fields.AUDIENCES.items()), default="partners")
+    required = BooleanField("Required on the forms that ask it")
 
     def option_list(self) -> list[str]:
         return (self.options.data or "").splitlines()

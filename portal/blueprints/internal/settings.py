@@ -39,15 +39,16 @@ def settings_custom_fields():
     if form.validate_on_submit():
         try:
             field = custom_fields.define(label=form.label.data, kind=form.kind.data, options=form.option_list(),
-                                         scope=form.scope.data,
+                                         scope=form.scope.data, audience=form.audience.data,
                                          required=form.required.data)
         except DomainError as err:
             form.attach(err)
         else:
-            flash(f"The field “{field.label}” is on the referral form.", "success")
+            flash(f"The field “{field.label}” is added ({custom_fields.AUDIENCES[field.audience].lower()}).", "success")
             return htmx.redirect(url_for(".settings_custom_fields"))
     return render_template("internal/settings/custom_fields.html", form=form, fields=custom_fields.list_all(),
-                           kinds=custom_fields.KINDS, scopes=custom_fields.SCOPES), _status()
+                           kinds=custom_fields.KINDS, scopes=custom_fields.SCOPES,
+                           audiences=custom_fields.AUDIENCES), _status()
 
 
 @bp.post("/settings/custom-fields/<int:field_id>/active")

@@ -17,7 +17,7 @@ from portal.web.filters import deal_filter_args, deal_filters
 
 @bp.get("/deals")
 def deals_list():
-    select_fields = [f for f in custom_fields.active("deal") if f.kind == "select"]
+    select_fields = [f for f in custom_fields.for_audience("partners", "deal") if f.kind == "select"]
     filters = deal_filters(select_fields)
     page = deals.list_for_user(current_user, filters, page=request.args.get("page", 1, type=int))
     return htmx.render_page("partner/deals/list.html", "partner/deals/_partials/rows.html", page=page,
@@ -87,5 +87,5 @@ def _detail(deal, extension_form):
     mine = deal.partner_org_id == current_user.organization_id
     return render_template("partner/deals/detail.html", deal=deal, extension_form=extension_form,
                            timeline=deals.timeline(deal), labels=deals.labels(), badges=deals.BADGES,
-                           custom=custom_fields.active("deal"), can_extend=mine and deal.status ==
+                           custom=custom_fields.for_audience("partners", "deal"), can_extend=mine and deal.status ==
                            DealStatus.APPROVED.value and deal.extension_requested_at is None)

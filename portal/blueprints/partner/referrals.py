@@ -48,8 +48,9 @@ def referral_detail(referral_id: int):
     visible = set(settings.get("lead_deal_visibility")["fields"])
     return render_template("partner/referrals/detail.html", referral=referral, labels=statuses.labels(),
                            timeline=referrals.timeline("referral", referral.id), lead=leads.current_for(referral),
-                           deal=deals.for_referral(referral.id), visible=visible, custom=custom_fields.active())
+                           deal=deals.for_referral(referral.id), visible=visible,
+                           custom=custom_fields.for_audience("partners"))
 
 
 def _select_fields():
-    return [f for f in custom_fields.active() if f.kind == "select"]
+    return [f for f in custom_fields.for_audience("partners") if f.kind == "select"]

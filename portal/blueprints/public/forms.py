@@ -54,7 +54,7 @@ def referral_form(*, scope: str, vendor_name: str) -> Form:
     """The public form for `scope` (a link's code, or "refer"), with a fresh token on first display."""
     required = {name for name, choice in settings.form_fields().items() if choice["shown"] and choice["required"]}
     base = referral_forms.build_referral_form(only=ASKED | required, extra_required=ALWAYS_ASKED_REQUIRED,
-                                              required_custom_only=True)
+                                              audience="public")
     form = type("PublicReferralForm", (PublicFormMixin, base), {})()
     form.scope = scope
     for name, label in LABELS.items():

@@ -51,7 +51,9 @@ def submit(data: ReferralInput, *, partner_org: Organization, by: User | None, s
     _check_required(cleaned)
     if not cleaned.consent:
         raise DomainError("Confirm that the customer agreed to be contacted.", field="consent")
-    custom = custom_fields.clean_values(cleaned.custom)
+    # A prospect is asked the public fields only, a partner the partners' ones; a CRM is asked nothing.
+    audience = {Source.LINK.value: "public", Source.CRM.value: None}.get(source, "partners")
+    custom = custom_fields.clean_values(cleaned.custom, audience=audience)
 
     candidates = duplicate_candidates(cleaned.contact_email, cleaned.company_domain)
     policy = settings.get("duplicates")["policy"]
