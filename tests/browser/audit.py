@@ -6,6 +6,7 @@ the very policy it is served with.
 """
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
@@ -49,9 +50,15 @@ def too_wide(page, limit: int = 3) -> list[str]:
     }""", limit)
 
 
+# Chromium logs every 4xx answer; a 422 is how a form with invalid input is answered (STYLE.md §4).
+_EXPECTED = re.compile(r"Failed to load resource: the server responded with a status of 422")
+
+
 def collect_console_errors(page) -> list[str]:
     """A list that fills with the console's errors (CSP refusals included) and the page's uncaught ones."""
     errors: list[str] = []
-    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+    page.on("console", lambda message: errors.append(f"{message.text} ({message.location.get('url')}:"
+                                                     f"{message.location.get('lineNumber')})")
+            if message.type == "error" and not _EXPECTED.search(message.text) else None)
     page.on("pageerror", lambda error: errors.append(str(error)))
     return errors

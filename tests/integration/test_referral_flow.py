@@ -119,7 +119,7 @@ def test_queue_accepts_in_one_click_and_in_bulk(client, db):
     assert response.status_code == 303
     assert (first.stage, second.stage, third.stage) == ("accepted", "rejected", "rejected")
     flashes = client.get("/internal/referrals/queue").get_data(as_text=True)
-    assert "2 referral(s) rejected" in flashes and f"{first.number}: A referral that is accepted cannot become rejected" in flashes
+    assert "2 of 3 referrals rejected" in flashes and f"{first.number}: A referral that is accepted cannot become rejected" in flashes
 
 
 def test_send_to_reseller_creates_a_lead_the_reseller_answers(client, db, run_jobs, smtp_server):

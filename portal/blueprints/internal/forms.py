@@ -1,6 +1,7 @@
 from wtforms import (BooleanField, DateField, DecimalField, EmailField, IntegerField, RadioField, SelectField,
                      SelectMultipleField, StringField, TextAreaField)
-from wtforms.validators import DataRequired, Email, InputRequired, Length, NumberRange, Optional, Regexp
+from wtforms.validators import (DataRequired, Email, InputRequired, Length, NumberRange, Optional, Regexp,
+                                ValidationError)
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from portal import money
@@ -63,8 +64,19 @@ class CustomStatusForm(Form):
 
 
 class BulkForm(Form):
-    action = SelectField("Action", choices=[("accept", "Accept"), ("reject", "Reject")])
+    """The review queue's bulk action on the ticked referrals; the view fills the resellers."""
+
+    action = SelectField("With the selected", choices=[("accept", "Accept"), ("reject", "Reject"),
+                                                       ("route", "Send to a reseller")])
     reason = StringField("Reason (for rejecting)", validators=[Optional(), Length(max=2000)])
+    reseller_id = SelectField("Reseller (for sending)", coerce=int, validate_choice=False)
+    respond_by = DateField("Respond by", validators=[Optional()])
+    q = StringField("q", validators=[Optional()])
+    page = IntegerField("page", validators=[Optional()])
+
+    def validate_reseller_id(self, field):
+        if self.action.data == "route" and not field.data:
+            raise ValidationError("Choose the reseller to send them to.")
 
 
 # ---- settings (admins) -----------------------------------------------------------------------

@@ -30,32 +30,61 @@ def referrals_list():
 
 @bp.get("/referrals/queue")
 def review_queue():
-    page = referrals.review_queue(q=request.args.get("q", ""), page=request.args.get("page", 1, type=int))
-    return htmx.render_page("internal/referrals/queue.html", "internal/referrals/_partials/queue_rows.html",
-                            page=page, q=request.args.get("q", ""), labels=statuses.labels(), bulk_form=BulkForm(),
-                            returned=lead_distribution.needing_reseller() if page.page == 1 else [])
+    q, page_number = request.args.get("q", ""), request.args.get("page", 1, type=int)
+    return _queue_page(_bulk_form(formdata=None, q=q, page=page_number))
 
 
 @bp.post("/referrals/bulk")
 def referrals_bulk():
-    form = BulkForm()
-    ids = request.form.getlist("referral_ids", type=int)
-    chosen = access.referrals_for(current_user, ids)
-    if not form.validate_on_submit() or not chosen:
-        flash("Choose at least one referral and an action.", "error")
-    else:
+    """Accept, reject or route the ticked referrals. htmx gets the changed rows, the flash and the bar
+    out of band (the page stays); a plain post is sent back to the queue, or shown it again with 422."""
+    form = _bulk_form()
+    chosen = access.referrals_for(current_user, request.form.getlist("referral_ids", type=int))
+    valid = form.validate_on_submit()
+    if valid and not chosen:
+        form.form_errors.append("Tick at least one referral first.")
+    elif valid:
         try:
-            if form.action.data == "accept":
-                done, problems = referrals.bulk_accept(chosen, by=current_user)
-            else:
-                done, problems = referrals.bulk_reject(chosen, by=current_user, reason=form.reason.data)
+            done, problems = _apply_bulk(form, chosen)
         except DomainError as err:
-            flash(err.message, "error")
+            form.attach(err)
         else:
-            flash(f"{done} referral(s) {'accepted' if form.action.data == 'accept' else 'rejected'}.", "success")
+            verb = {"accept": "accepted", "reject": "rejected", "route": "sent to the reseller"}[form.action.data]
+            flash(f"{done} of {len(chosen)} {'referral' if len(chosen) == 1 else 'referrals'} {verb}.",
+                  "success" if done else "warning")
             for problem in problems:
                 flash(problem, "warning")
-    return htmx.redirect(url_for(".review_queue"))
+            if htmx.is_fragment_request():
+                return render_template("internal/referrals/_partials/bulk_result.html", chosen=chosen,
+                                       labels=statuses.labels(), bulk_form=_bulk_form(formdata=None, q=form.q.data,
+                                                                                      page=form.page.data))
+            return htmx.redirect(url_for(".review_queue", q=form.q.data or None, page=form.page.data or None))
+    if htmx.is_fragment_request():
+        return render_template("internal/referrals/_partials/bulk_result.html", chosen=[], bulk_form=form), 422
+    return _queue_page(form, selected={r.id for r in chosen}), 422
+
+
+def _apply_bulk(form, chosen):
+    if form.action.data == "accept":
+        return referrals.bulk_accept(chosen, by=current_user)
+    if form.action.data == "reject":
+        return referrals.bulk_reject(chosen, by=current_user, reason=form.reason.data)
+    return referrals.bulk_route(chosen, by=current_user, respond_by=_end_of_day(form.respond_by.data),
+                                reseller=access.organization_for(current_user, form.reseller_id.data))
+
+
+def _bulk_form(**kwargs):
+    form = BulkForm(**kwargs)
+    form.reseller_id.choices = [(0, "— Choose a reseller —")] + [
+        (o.id, f"{o.name} ({o.kind})") for o in organizations.partners(active_only=True)]
+    return form
+
+
+def _queue_page(bulk_form, selected=frozenset()):
+    page = referrals.review_queue(q=bulk_form.q.data or "", page=bulk_form.page.data or 1)
+    return htmx.render_page("internal/referrals/queue.html", "internal/referrals/_partials/queue_rows.html",
+                            page=page, q=bulk_form.q.data or "", labels=statuses.labels(), bulk_form=bulk_form,
+                            selected=selected, returned=lead_distribution.needing_reseller() if page.page == 1 else [])
 
 
 @bp.post("/referrals/queue/<int:referral_id>/accept")

@@ -7,13 +7,13 @@ from portal.services.referrals.queries import (ReferralFilters, count_by_stage, 
                                                timeline)
 from portal.services.referrals.review import (accept, apply_accept, apply_commission_paid, apply_lost, apply_reject,
                                               apply_route_to_reseller, apply_status, apply_won, bulk_accept,
-                                              bulk_reject, mark_commission_paid, mark_lost, mark_won, reject,
+                                              bulk_reject, bulk_route, mark_commission_paid, mark_lost, mark_won, reject,
                                               route_to_reseller, set_status)
 from portal.services.referrals.submit import ReferralInput, SubmitResult, duplicate_candidates, submit
 
 __all__ = [
     "ReferralFilters", "ReferralInput", "SubmitResult", "accept", "apply_accept", "apply_commission_paid",
     "apply_lost", "apply_reject", "apply_route_to_reseller", "apply_status", "apply_won", "bulk_accept",
-    "bulk_reject", "count_by_stage", "duplicate_candidates", "list_for_user", "mark_commission_paid", "mark_lost",
+    "bulk_reject", "bulk_route", "count_by_stage", "duplicate_candidates", "list_for_user", "mark_commission_paid", "mark_lost",
     "mark_won", "reject", "review_queue", "route_to_reseller", "set_status", "submit", "timeline",
 ]

@@ -198,6 +198,12 @@ def bulk_reject(referrals: list[Referral], *, by: User, reason: str) -> tuple[in
     return _bulk(referrals, lambda r: apply_reject(r, by=by, reason=reason))
 
 
+def bulk_route(referrals: list[Referral], *, by: User, reseller: Organization,
+               respond_by: datetime | None = None) -> tuple[int, list[str]]:
+    """Send several to one reseller as leads; one that cannot go (its own partner, decided) is skipped."""
+    return _bulk(referrals, lambda r: apply_route_to_reseller(r, by=by, reseller=reseller, respond_by=respond_by))
+
+
 def _bulk(referrals, action) -> tuple[int, list[str]]:
     done, problems = 0, []
     for referral in referrals:

@@ -1,0 +1,66 @@
+"""Bulk reject in the review queue, with and without JavaScript, with and without a reason: the page
+keeps its navigation and shows the outcome."""
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import expect
+
+from portal.cli import demo
+from portal.extensions import db
+from portal.models import Referral
+from tests.browser.audit import axe_violations, collect_console_errors
+from tests.browser.conftest import screenshot, sign_in
+
+
+@pytest.mark.parametrize("javascript", [True, False], ids=["htmx", "no-js"])
+def test_bulk_reject_shows_an_inline_error_without_a_reason_then_rejects_in_place(app, browser, live_server,
+                                                                                   javascript):
+    with app.app_context():
+        demo.seed()
+        waiting = list(db.session.scalars(db.select(Referral).where(Referral.stage == "submitted")
+                                          .order_by(Referral.id)))
+        numbers = [r.number for r in waiting]
+    context = browser.new_context(base_url=live_server, viewport={"width": 1280, "height": 800},
+                                  java_script_enabled=javascript)
+    try:
+        page = context.new_page()
+        page.set_default_timeout(10_000)
+        errors = collect_console_errors(page)
+        sign_in(page, "manager@acme.example")
+        page.goto("/internal/referrals/queue")
+        if javascript:
+            page.evaluate("window.__marker = 'same-page'")
+        for number in numbers[:2]:
+            page.get_by_label(f"Select {number}").check()
+        page.get_by_label("With the selected").select_option("reject")
+        page.get_by_role("button", name="Apply").click()
+
+        reason = page.get_by_label("Reason (for rejecting)")
+        expect(page.locator("#reason-error")).to_have_text("Give the partners a reason.")
+        expect(reason).to_have_attribute("aria-invalid", "true")
+        expect(page.get_by_role("navigation", name="Main")).to_be_visible()
+        expect(page.get_by_label(f"Select {numbers[0]}")).to_be_checked()
+        if javascript:  # axe-core runs in the page, so only where the page may run scripts
+            assert not axe_violations(page)
+        screenshot(page, f"bulk-reject-no-reason-{'htmx' if javascript else 'no-js'}")
+
+        reason.fill("Outside our market for now.")
+        page.get_by_role("button", name="Apply").click()
+        expect(page.locator("#flash-region")).to_contain_text("2 of 2 referrals rejected.")
+        expect(page.get_by_role("navigation", name="Main")).to_be_visible()
+        if javascript:
+            # The rows changed where they are; the page itself was never replaced.
+            for number in numbers[:2]:
+                row = page.locator("#queue-results tbody tr", has_text=number)
+                expect(row.locator(".badge")).to_have_text("Rejected")
+            assert page.evaluate("window.__marker") == "same-page"
+            expect(page.get_by_label("Reason (for rejecting)")).to_have_value("")
+        else:
+            for number in numbers[:2]:
+                expect(page.locator("#queue-results")).not_to_contain_text(number)
+        screenshot(page, f"bulk-reject-done-{'htmx' if javascript else 'no-js'}")
+        assert not errors, errors
+    finally:
+        context.close()
+    with app.app_context():
+        assert [db.session.get(Referral, r.id).stage for r in waiting[:2]] == ["rejected", "rejected"]
