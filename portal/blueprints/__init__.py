@@ -9,6 +9,7 @@ from portal.blueprints.internal import bp as internal_bp
 from portal.blueprints.partner import bp as partner_bp
 from portal.blueprints.public import bp as public_bp
 from portal.blueprints.reports import bp as reports_bp
+from portal.blueprints.search.views import bp as search_bp
 from portal.blueprints.webhooks import bp as webhooks_bp
 
 
@@ -20,6 +21,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(partner_bp, url_prefix="/partner")
     app.register_blueprint(public_bp)
     app.register_blueprint(reports_bp, url_prefix="/reports")
+    app.register_blueprint(search_bp)
     app.register_blueprint(webhooks_bp)
     if app.config["DEV_MAIL_PAGE"]:
         app.register_blueprint(dev_bp, url_prefix="/dev")

@@ -13,6 +13,7 @@ from portal.models.reports import ExportJob, ExportStatus, SavedView, SavedViewP
 from portal.models.settings import CacheStamp, Setting
 from portal.models.submissions import SubmissionKey
 from portal.models.tallies import CommissionTally, ReferralMonthTally, ReferralTally
+from portal.models import search as _search  # noqa: F401 - registers the PostgreSQL search indexes
 
 __all__ = [
     "AuthToken", "CacheStamp", "Commission", "CommissionPlan", "CommissionTally", "CommissionStatus", "CrmCompany", "CrmConnection", "CrmLink",

@@ -25,6 +25,18 @@ def user_for(user: User, user_id: int) -> User:
     return target
 
 
+def visible_organizations(user: User):
+    """A select of the organizations `user` may see: all for internal users, their own for partners."""
+    query = db.select(Organization)
+    return query if user.is_internal else query.where(Organization.id == user.organization_id)
+
+
+def visible_users(user: User):
+    """A select of the users `user` may see: all for internal users, their organization's for partners."""
+    query = db.select(User)
+    return query if user.is_internal else query.where(User.organization_id == user.organization_id)
+
+
 def managed_user_for(user: User, user_id: int) -> User:
     """A user that `user` may administer: anyone for internal admins, their own org for partner admins."""
     target = db.session.get(User, user_id)

@@ -77,3 +77,33 @@ const markScrollableTables = () => {
 markScrollableTables();
 window.addEventListener("resize", markScrollableTables);
 document.addEventListener("htmx:afterSettle", markScrollableTables);
+
+// Global search: the down arrow goes from the box into the results, up and down move through them,
+// Escape (or leaving the search) closes the list. The links themselves are plain links.
+(() => {
+  const box = document.getElementById("global-q");
+  const popup = document.getElementById("global-search-results");
+  if (!box || !popup) return;
+  const form = box.form;
+  const links = () => [...popup.querySelectorAll("a")];
+  const close = () => { popup.replaceChildren(); };
+  form.addEventListener("keydown", (event) => {
+    const items = links();
+    const index = items.indexOf(document.activeElement);
+    if (event.key === "ArrowDown" && items.length) {
+      event.preventDefault();
+      items[Math.min(index + 1, items.length - 1)].focus();
+    } else if (event.key === "ArrowUp" && index >= 0) {
+      event.preventDefault();
+      (index === 0 ? box : items[index - 1]).focus();
+    } else if (event.key === "Escape" && popup.childElementCount) {
+      event.preventDefault();
+      event.stopPropagation();  // the menu stays open; only the list closes
+      close();
+      box.focus();
+    }
+  });
+  form.addEventListener("focusout", (event) => {
+    if (!form.contains(event.relatedTarget)) close();
+  });
+})();

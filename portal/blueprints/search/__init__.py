@@ -1,0 +1,1 @@
+"""search blueprint: the navigation's global search (a page, and its type-ahead fragment)."""
