@@ -47,7 +47,7 @@ def test_partner_submits_manager_accepts_in_the_queue_without_a_reload_partner_s
         assert manager.evaluate("window.__marker") == "same-page"
 
         manager.get_by_role("navigation", name="Main").get_by_role("link", name="Dashboard").click()
-        expect(manager.get_by_role("img", name="Referrals and wins per month")).to_be_visible()
+        expect(manager.get_by_role("group", name="Referrals and wins per month")).to_be_visible()
         expect(manager.locator(".kpis").first).to_contain_text("Waiting for review")
         screenshot(manager, "referrals-internal-dashboard")
     finally:
@@ -58,7 +58,7 @@ def test_partner_submits_manager_accepts_in_the_queue_without_a_reload_partner_s
     expect(page.locator(".timeline")).to_contain_text("Max Manager")
 
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Dashboard").click()
-    expect(page.get_by_role("img", name="Referrals and wins per month")).to_be_visible()
+    expect(page.get_by_role("group", name="Referrals and wins per month")).to_be_visible()
     breakdown = page.locator(".breakdown")
     expect(breakdown.get_by_role("link", name="Accepted")).to_be_visible()
     screenshot(page, "referrals-partner-dashboard")

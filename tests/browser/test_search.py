@@ -18,7 +18,7 @@ def test_a_partner_finds_a_referral_by_company_email_and_number_and_never_anothe
         number, email, referral_id = ours.number, ours.contact_email, ours.id
     errors = collect_console_errors(page)
     sign_in(page, "jane@northwind.example")
-    box = page.get_by_role("searchbox", name="Search referrals")
+    box = page.get_by_role("searchbox", name="Quick find")
     results = page.locator("#global-search-results")
 
     for query in ("Globex", email, number):
@@ -45,7 +45,7 @@ def test_a_partner_finds_a_referral_by_company_email_and_number_and_never_anothe
     page.keyboard.press("Enter")
     expect(page).to_have_url(f"/partner/referrals/{referral_id}")
 
-    box = page.get_by_role("searchbox", name="Search referrals")
+    box = page.get_by_role("searchbox", name="Quick find")
     box.fill("Globex")
     expect(results.locator(".search-result")).to_have_count(1)
     box.press("Escape")

@@ -113,8 +113,10 @@ def test_partner_dashboard_shows_figures_status_links_and_an_accessible_chart(cl
     assert 'href="/partner/referrals?status=submitted">Received</a>' in html
     assert 'href="/partner/referrals?status=won_payment_completed"' in html
     chart = html[html.index('<figure class="chart">'):html.index("</figure>")]
-    assert 'role="img"' in chart and "<title" in chart and "aria-labelledby" in chart
-    assert len(re.findall(r'<rect class="chart__bar chart__bar--referrals"', chart)) == 1  # all made this month
+    assert 'role="group"' in chart and "<title" in chart and "aria-labelledby" in chart
+    # Two drawings (desk and phone) of twelve months; all referrals were made this month: one bar each.
+    assert len(re.findall(r'<rect class="chart__bar chart__bar--referrals"', chart)) == 2
+    assert len(re.findall(r'class="chart__slot" tabindex="0" role="img"', chart)) == 24
     assert '<div class="visually-hidden"><table>' in chart and NOW.strftime("%B %Y") in chart
     assert "style=" not in html and "<script>" not in html
 
@@ -137,3 +139,17 @@ def test_dashboards_of_a_new_portal_show_zeros_not_errors(client, db):
     client.submit("/logout")
     client.login(internal_user("admin"))
     assert client.get("/internal/").status_code == 200
+
+
+def test_the_chart_shows_30_days_by_day_a_quarter_by_week_and_a_custom_range_with_its_errors(client, scene):
+    client.login(scene["jane"])
+    days = client.get("/partner/?range=30d", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert "<html" not in days and 'id="activity"' in days and "last 30 days" in days
+    assert days.count('class="chart__slot"') == 2 * 30 and "Referrals submitted and won per day" in days
+    weeks = client.get("/partner/?range=quarter").get_data(as_text=True)
+    assert "per week" in weeks and '<nav class="nav" aria-label="Main">' in weeks
+    custom = client.get(f"/partner/?range=custom&from={NOW.date().replace(day=1).isoformat()}"
+                        f"&to={NOW.date().isoformat()}").get_data(as_text=True)
+    assert "per day" in custom and 'open>' in custom
+    wrong = client.get("/partner/?range=custom&from=2026-05-01&to=2026-04-01").get_data(as_text=True)
+    assert "The range&#39;s start must come before its end." in wrong and "last 12 months" in wrong

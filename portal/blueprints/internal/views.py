@@ -19,9 +19,10 @@ from portal.services import access, accounts, commissions, deals, distributors, 
 @bp.get("/")
 def dashboard():
     overview = reports.overview(current_user)
-    return render_template("internal/dashboard.html", overview=overview, chart=charts.monthly_bars(overview.months),
-                           queue_size=overview.waiting_for_review, top_partners=reports.top_partners(),
-                           deal_counts=deals.count_by_status(current_user), deal_statuses=DEAL_STATUS_LABELS)
+    return htmx.render_page("internal/dashboard.html", "_partials/activity_chart.html", overview=overview,
+                            queue_size=overview.waiting_for_review, top_partners=reports.top_partners(),
+                            deal_counts=deals.count_by_status(current_user), deal_statuses=DEAL_STATUS_LABELS,
+                            **charts.activity_context(current_user, request.args, "internal.dashboard"))
 
 
 # ---- organizations --------------------------------------------------------------------------

@@ -17,8 +17,9 @@ from portal.services import access, accounts, deals, organizations, reports
 @bp.get("/")
 def dashboard():
     overview = reports.overview(current_user)
-    return render_template("partner/dashboard.html", overview=overview, chart=charts.monthly_bars(overview.months),
-                           deal_counts=deals.count_by_status(current_user), deal_statuses=DEAL_STATUS_LABELS)
+    return htmx.render_page("partner/dashboard.html", "_partials/activity_chart.html", overview=overview,
+                            deal_counts=deals.count_by_status(current_user), deal_statuses=DEAL_STATUS_LABELS,
+                            **charts.activity_context(current_user, request.args, "partner.dashboard"))
 
 
 @bp.get("/team")

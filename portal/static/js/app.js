@@ -107,3 +107,23 @@ document.addEventListener("htmx:afterSettle", markScrollableTables);
     if (!form.contains(event.relatedTarget)) close();
   });
 })();
+
+// A chart's buckets: one tab stop per chart, the arrow keys move between buckets (each shows its values).
+const rovingCharts = (root) => {
+  root.querySelectorAll("[data-chart]").forEach((chart) => {
+    const slots = [...chart.querySelectorAll(".chart__slot")];
+    slots.forEach((slot, index) => slot.setAttribute("tabindex", index === slots.length - 1 ? "0" : "-1"));
+    chart.addEventListener("keydown", (event) => {
+      const index = slots.indexOf(document.activeElement);
+      if (index < 0) return;
+      const next = {ArrowRight: index + 1, ArrowLeft: index - 1, Home: 0, End: slots.length - 1}[event.key];
+      if (next === undefined || !slots[next]) return;
+      event.preventDefault();
+      slots[index].setAttribute("tabindex", "-1");
+      slots[next].setAttribute("tabindex", "0");
+      slots[next].focus();
+    });
+  });
+};
+rovingCharts(document);
+document.addEventListener("htmx:afterSettle", (event) => rovingCharts(event.detail.elt));
