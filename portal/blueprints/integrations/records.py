@@ -6,7 +6,7 @@ from datetime import date, datetime, time, timezone
 from flask import flash, render_template, request, url_for
 from flask_login import current_user
 
-from portal.web import htmx
+from portal.web import htmx, integration_log
 from portal.blueprints.integrations.blueprint import bp
 from portal.errors import DomainError
 from portal.web.forms import Form
@@ -59,10 +59,11 @@ def _record_action(referral, action, done_message):
 def log():
     filters = _log_filters()
     page = crm.log_page(filters, page=request.args.get("page", 1, type=int))
+    connections = {c.id: c for c in crm.list_connections()}
+    numbers = crm.referral_numbers(e.entity_id for e in page.items)
     return htmx.render_page("integrations/log.html", "integrations/_partials/log_rows.html",
-                            page=page, filters=filters, args=_log_args(filters),
-                            numbers=crm.referral_numbers(e.entity_id for e in page.items),
-                            connections={c.id: c for c in crm.list_connections()},
+                            page=page, filters=filters, args=_log_args(filters), connections=connections,
+                            runs=integration_log.runs(page.items, connections=connections, numbers=numbers),
                             directions=LOG_DIRECTIONS, log_statuses=LOG_STATUSES)
 
 
