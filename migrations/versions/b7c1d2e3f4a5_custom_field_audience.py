@@ -1,7 +1,7 @@
 """custom field audience
 
 Revision ID: b7c1d2e3f4a5
-Revises: f145243767af
+Revises: 099873ce18cd
 Create Date: 2026-12-01 22:40:00.000000
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'b7c1d2e3f4a5'
-down_revision = 'f145243767af'
+down_revision = '099873ce18cd'
 branch_labels = None
 depends_on = None
 
