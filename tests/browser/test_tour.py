@@ -24,8 +24,13 @@ def _seed_tour(sandbox) -> dict:
     connection = make_connection(sandbox.base, sync_trigger="manual")
     jane = accounts.find_by_email("jane@northwind.example")
     long_link = links.create(by=jane, campaign=LONG_LABEL)
-    lead = db.session.scalar(db.select(Lead).order_by(Lead.id))
-    leads.decline(lead, by=accounts.find_by_email("dora@atlas.example"), reason=LONG_REASON)
+    dora = accounts.find_by_email("dora@atlas.example")
+    lead = db.session.scalar(db.select(Lead).where(Lead.assigned_org_id == dora.organization_id,
+                                                   Lead.status == "new").order_by(Lead.id))
+    if lead is not None:  # a long decline reason must wrap on the lead's page
+        leads.decline(lead, by=dora, reason=LONG_REASON)
+    else:
+        lead = db.session.scalar(db.select(Lead).where(Lead.assigned_org_id == dora.organization_id))
     first = db.session.scalar(db.select(Referral).order_by(Referral.id))
     spring = db.session.scalar(db.select(ReferralLink).where(ReferralLink.campaign == "Spring campaign"))
     return {"referral": first.id, "link": spring.id, "long_link": long_link.id, "code": spring.code,
