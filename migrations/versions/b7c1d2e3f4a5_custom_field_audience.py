@@ -1,7 +1,7 @@
 """custom field audience
 
 Revision ID: b7c1d2e3f4a5
-Revises: 099873ce18cd
+Revises: 11dee8dc9672
 Create Date: 2026-12-01 22:40:00.000000
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'b7c1d2e3f4a5'
-down_revision = '099873ce18cd'
+down_revision = '11dee8dc9672'
 branch_labels = None
 depends_on = None
 
