@@ -34,6 +34,7 @@ class Definition:
     position: int
     scope: str = "referral"
     active: bool = True
+    audience: str = "partners"
 
 
 def active(scope: str = "referral") -> list[Definition]:
@@ -45,10 +46,11 @@ def _load_active(scope: str) -> tuple[Definition, ...]:
     rows = db.session.scalars(db.select(CustomField).where(CustomField.active.is_(True), CustomField.scope == scope)
                               .order_by(CustomField.position, CustomField.id))
     return tuple(Definition(id=f.id, key=f.key, label=f.label, kind=f.kind, options=tuple(f.options or ()),
-                            required=bool(f.required), position=f.position, scope=f.scope) for f in rows)
+                            required=bool(f.required), position=f.position, scope=f.scope,
+                            audience=f.audience) for f in rows)
 
 
-def for_audience(audience: str, scope: str = "referral") -> list[CustomField]:
+def for_audience(audience: str, scope: str = "referral") -> list[Definition]:
     """The active fields of `scope` shown to `audience` ("public", "partners" or "internal"), in form order."""
     return [f for f in active(scope) if f.audience in _SEEN_BY[audience]]
 
