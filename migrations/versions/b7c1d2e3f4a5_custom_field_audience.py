@@ -1,7 +1,7 @@
 """custom field audience
 
 Revision ID: b7c1d2e3f4a5
-Revises: 11dee8dc9672
+Revises: c5e1a7d2f9b3
 Create Date: 2026-12-01 22:40:00.000000
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'b7c1d2e3f4a5'
-down_revision = '11dee8dc9672'
+down_revision = 'c5e1a7d2f9b3'
 branch_labels = None
 depends_on = None
 
