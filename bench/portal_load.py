@@ -69,11 +69,12 @@ class Mode:
     rounds: int
     partners: int
     referrals: int
+    deals: int
 
 
 MODES = {
-    "default": Mode(seconds=15, warmup=3, rounds=3, partners=200, referrals=200_000),
-    "quick": Mode(seconds=4, warmup=1, rounds=2, partners=50, referrals=20_000),
+    "default": Mode(seconds=15, warmup=3, rounds=3, partners=200, referrals=200_000, deals=200_000),
+    "quick": Mode(seconds=4, warmup=1, rounds=2, partners=50, referrals=20_000, deals=20_000),
 }
 
 
@@ -156,6 +157,7 @@ def flask(*args: str, deadline: Deadline, timeout: float) -> str:
 
 
 HEAVY_PARTNER_REFERRALS = 5_000
+HEAVY_PARTNER_DEALS = 5_000
 
 
 def seed(mode: Mode, clients: int, deadline: Deadline) -> dict[str, str]:
@@ -164,7 +166,9 @@ def seed(mode: Mode, clients: int, deadline: Deadline) -> dict[str, str]:
     # One big partner among many: the referral list is measured for a partner with 5,000 of them.
     output = flask("seed-bench", "--partners", str(partners), "--referrals", str(mode.referrals),
                    "--heavy-partner-referrals", str(min(HEAVY_PARTNER_REFERRALS, mode.referrals)),
-                   deadline=deadline, timeout=180)
+                   # The deal list likewise: a reseller with 5,000 registrations among 200,000.
+                   "--deals", str(mode.deals), "--heavy-partner-deals", str(min(HEAVY_PARTNER_DEALS, mode.deals)),
+                   deadline=deadline, timeout=240)
     values = dict(re.findall(r"^(\w+): (.*)$", output, flags=re.MULTILINE))
     if "bench_run" not in values:
         raise BenchError(f"seed-bench printed no bench_run line:\n{output}")

@@ -53,6 +53,9 @@ SCENARIOS = [
     # The big partner's list, paging through the first 20 pages (newest first), as people do.
     Scenario("referral_list", auth="heavy_partner", request=lambda c: get(f"/partner/referrals?page={c.n % 20 + 1}")),
     Scenario("review_queue", auth="staff", request=lambda c: get(f"/internal/referrals/queue?page={c.n % 20 + 1}")),
+    # The big reseller's deal registrations (5,000 among many), first 20 pages; the internal registrations queue.
+    Scenario("deal_list", auth="heavy_partner", request=lambda c: get(f"/partner/deals?page={c.n % 20 + 1}")),
+    Scenario("deal_queue", auth="staff", request=lambda c: get(f"/internal/deals/queue?page={c.n % 20 + 1}")),
     # A prospect opening a partner's link: anonymous, click counting included (each client is one visitor).
     Scenario("link_page", request=lambda c: get(f"/r/{c.seed['link_code']}")),
     # Prospects submitting the link's form, each with an address of their own; 303 is the thank-you page.

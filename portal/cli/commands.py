@@ -59,11 +59,18 @@ def seed_demo_command():
 @click.option("--referrals", default=0, show_default=True, help="Referrals to create across them.")
 @click.option("--heavy-partner-referrals", default=0, show_default=True,
               help="How many of the referrals go to the first bench partner (its admin's email is printed).")
-def seed_bench_command(partners: int, referrals: int, heavy_partner_referrals: int):
+@click.option("--deals", default=0, show_default=True, help="Deal registrations to create across the partners.")
+@click.option("--heavy-partner-deals", default=0, show_default=True,
+              help="How many of the registrations go to the first bench partner.")
+def seed_bench_command(partners: int, referrals: int, heavy_partner_referrals: int, deals: int,
+                       heavy_partner_deals: int):
     """Bulk-insert data for the benchmarks (fast: no mail, no events)."""
     if heavy_partner_referrals > referrals:
         raise click.BadParameter("cannot be more than --referrals", param_hint="--heavy-partner-referrals")
-    counts = demo.seed_bench(partners=partners, referrals=referrals, heavy_partner_referrals=heavy_partner_referrals)
+    if heavy_partner_deals > deals:
+        raise click.BadParameter("cannot be more than --deals", param_hint="--heavy-partner-deals")
+    counts = demo.seed_bench(partners=partners, referrals=referrals, heavy_partner_referrals=heavy_partner_referrals,
+                             deals=deals, heavy_partner_deals=heavy_partner_deals)
     for name, value in counts.items():
         click.echo(f"{name}: {value}")
 

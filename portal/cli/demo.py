@@ -10,7 +10,7 @@ from flask import current_app
 from sqlalchemy import case, func, insert
 
 from portal.extensions import db
-from portal.models import Commission, OrgKind, Organization, Referral, ReferralLink, User
+from portal.models import Commission, DealRegistration, OrgKind, Organization, Referral, ReferralLink, User
 from portal.models.types import utcnow
 from portal.services import (accounts, commissions, crm, deals, distributors, lead_distribution, leads, ledger, links,
                              payees, payouts, referrals, settings, tallies)
@@ -288,12 +288,14 @@ def logins() -> list[tuple[str, str, str]]:
     return [(email, role, org) for email, _name, role, org in DEMO_USERS]
 
 
-def seed_bench(*, partners: int, referrals: int, heavy_partner_referrals: int = 0) -> dict[str, int | str]:
+def seed_bench(*, partners: int, referrals: int, heavy_partner_referrals: int = 0, deals: int = 0,
+               heavy_partner_deals: int = 0) -> dict[str, int | str]:
     """Bulk-insert `partners` partner organizations, each with an admin user (password DEMO_PASSWORD), and
     `referrals` referrals spread over them, the last 12 months and every stage, with commissions for won ones.
 
     `heavy_partner_referrals` of them go to the first bench partner (a big partner among many); the rest are
-    spread evenly over the others. Rows go in with Core executemany in chunks: no services, mail or events.
+    spread evenly over the others. `deals` deal registrations likewise (`heavy_partner_deals` of them the
+    first partner's). Rows go in with Core executemany in chunks: no services, mail or events.
     """
     ensure_vendor()
     password_hash = accounts.hash_password(DEMO_PASSWORD)
@@ -327,6 +329,13 @@ def seed_bench(*, partners: int, referrals: int, heavy_partner_referrals: int = 
         counts["commissions"] = _bench_commissions(org_ids)
         if heavy:
             counts["heavy_partner_referrals"] = sum(1 for org_id, _ in owners if org_id == org_ids[0])
+            counts["heavy_partner_admin"] = user_rows[0]["email"]
+    if deals > 0 and org_ids:
+        heavy = min(max(heavy_partner_deals, 0), deals)
+        owners = _bench_owners(list(zip(org_ids, user_ids)), deals, heavy)
+        counts["deals"] = _bench_deals(run, owners)
+        if heavy:
+            counts["heavy_partner_deals"] = sum(1 for org_id, _ in owners if org_id == org_ids[0])
             counts["heavy_partner_admin"] = user_rows[0]["email"]
     # The rows went in with Core, past the session hooks that keep the dashboards' tallies: count them now.
     tallies.rebuild(db.session)
@@ -378,6 +387,38 @@ def _bench_referrals(run: str, owners: list[tuple[int, int]]) -> int:
                 won_at=min(created + timedelta(days=rng.randrange(1, 60)), now) if won else None,
                 duplicate_flag=False, created_at=created, updated_at=created))
         connection.execute(insert(table), rows)
+    return len(owners)
+
+
+# How bench registrations are spread over the statuses (weights); a tenth wait for review.
+BENCH_DEAL_STATUSES = {"submitted": 6, "pre_approved": 4, "approved": 30, "rejected": 10, "won": 25, "lost": 15,
+                       "expired": 10}
+
+
+def _bench_deals(run: str, owners: list[tuple[int, int]]) -> int:
+    rng = random.Random(f"deals-{run}")
+    now = utcnow()
+    statuses, weights = list(BENCH_DEAL_STATUSES), list(BENCH_DEAL_STATUSES.values())
+    connection = db.session.connection()
+    for offset in range(0, len(owners), BENCH_CHUNK):
+        rows = []
+        for i, (org_id, user_id) in enumerate(owners[offset:offset + BENCH_CHUNK], start=offset):
+            status = rng.choices(statuses, weights)[0]
+            created = now - timedelta(seconds=rng.randrange(365 * 86400))
+            amount = Decimal(rng.randrange(20, 4000) * 50)
+            decided = status not in ("submitted", "pre_approved", "rejected")
+            rows.append(dict(
+                number=f"D{run}{i:07d}", partner_org_id=org_id, owner_id=user_id, registered_by_id=user_id,
+                hidden_from_distributor=False, customer_company=f"Bench End Customer {run}-{i}",
+                customer_domain=f"d{run}-{i}.example", customer_country="US", contact_name=f"Bench Buyer {i}",
+                contact_email=f"buyer{i}@d{run}-{i}.example", amount=amount, currency="EUR" if i % 10 == 0 else "USD",
+                expected_close=(created + timedelta(days=90)).date(), custom_fields={}, status=status,
+                conflict_flag=False, won_amount=amount if status == "won" else None,
+                won_at=min(created + timedelta(days=60), now) if status == "won" else None,
+                approved_at=created + timedelta(days=2) if decided else None,
+                expires_at=created + timedelta(days=92) if decided else None,
+                created_at=created, updated_at=created))
+        connection.execute(insert(DealRegistration.__table__), rows)
     return len(owners)
 
 

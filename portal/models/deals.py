@@ -9,7 +9,7 @@ import enum
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Numeric, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Numeric, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.extensions import db
@@ -100,7 +100,12 @@ class DealRegistration(db.Model):
     __table_args__ = (
         # The partner's list: newest first within one organization.
         Index("ix_deal_registrations_partner_created", "partner_org_id", "created_at"),
-        # The internal queue: submitted and pre-approved ones, oldest first; the sweep: approved by expiry.
+        # The internal queue: submitted and pre-approved ones, oldest first, read in order from a partial
+        # index (an IN over two statuses cannot walk the (status, created_at) index in date order).
+        Index("ix_deal_registrations_queue", "created_at", "id",
+              postgresql_where=text("status IN ('submitted', 'pre_approved')"),
+              sqlite_where=text("status IN ('submitted', 'pre_approved')")),
+        # Lists by status; the sweep: approved ones by expiry.
         Index("ix_deal_registrations_status_created", "status", "created_at"),
         Index("ix_deal_registrations_status_expires", "status", "expires_at"),
     )

@@ -166,13 +166,14 @@ def visible_leads(user: User):
 
 
 def visible_commissions(user: User):
-    """A select of the commissions `user` may see: all for internal users; for partners their
-    organization's, and for partner users limited to their own referrals only those on referrals they see."""
+    """A select of the commissions `user` may see: internal users all; partners their organization's
+    (partner users those on the referrals and deal registrations they may see, unless shared)."""
     query = db.select(Commission)
     if user.is_internal:
         return query
     query = query.where(Commission.partner_org_id == user.organization_id)
     if not user.is_partner_admin and not user.organization.members_see_all_referrals:
-        query = query.where(Commission.referral_id.in_(visible_referrals(user).with_only_columns(Referral.id)))
+        query = query.where(db.or_(
+            Commission.referral_id.in_(visible_referrals(user).with_only_columns(Referral.id)),
+            Commission.deal_registration_id.in_(visible_deals(user).with_only_columns(DealRegistration.id))))
     return query
-

@@ -21,7 +21,7 @@ from portal.models import (Commission, CommissionPlan, CommissionStatus, DealReg
                            Organization, PlanKind, Referral, User)
 from portal.models.accounts import TIERS
 from portal.models.types import utcnow
-from portal.services import ledger, settings
+from portal.services import access, ledger, settings
 
 # What a percentage of a deal won in another currency than the plan's becomes (the "commissions" setting).
 FOREIGN_CURRENCY_POLICIES = {
@@ -306,4 +306,19 @@ def totals(*, status: str = "", partner_org_id: int | None = None) -> dict[str, 
     """{currency: sum of amounts} of the commissions the filters select: never add up different currencies."""
     query = _filtered(db.select(Commission.currency, db.func.sum(Commission.amount)), status=status,
                       partner_org_id=partner_org_id).group_by(Commission.currency).order_by(Commission.currency)
+    return {currency: money.quantize(total or 0, currency) for currency, total in db.session.execute(query)}
+
+
+def list_visible(user: User, *, page: int = 1, per_page: int = 25):
+    """The commissions `user` may see (a partner: its own, as referrer and as reseller), newest first."""
+    query = access.visible_commissions(user).options(db.joinedload(Commission.referral),
+                                                     db.joinedload(Commission.deal_registration))
+    return db.paginate(query.order_by(Commission.created_at.desc(), Commission.id.desc()),
+                       page=page, per_page=per_page, error_out=False)
+
+
+def visible_totals(user: User) -> dict[str, Decimal]:
+    """{currency: sum} of the commissions `user` may see; never added across currencies."""
+    query = (access.visible_commissions(user).with_only_columns(Commission.currency, db.func.sum(Commission.amount))
+             .group_by(Commission.currency).order_by(Commission.currency))
     return {currency: money.quantize(total or 0, currency) for currency, total in db.session.execute(query)}

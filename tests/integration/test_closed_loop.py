@@ -101,3 +101,16 @@ def test_the_referrer_sees_the_reseller_only_when_the_admins_show_it(client, db)
                                                       "deal_amount", "deal_expected_close"]})
     _db.session.commit()
     assert "Atlas Distribution" in client.get(f"/partner/referrals/{referral.id}").get_data(as_text=True)
+
+
+def test_a_partner_user_sees_only_the_commissions_of_what_they_may_see(client, db):
+    org = OrganizationFactory(tier="gold")
+    CommissionPlanFactory(tier="gold", percent=Decimal("10"))
+    own, colleague = partner_user(organization=org), partner_user(organization=org)
+    manager = internal_user("manager")
+    for submitter, value in ((own, "1000"), (colleague, "3000")):
+        referral = ReferralFactory(partner_org=org, submitted_by=submitter, stage="accepted", status="accepted")
+        referrals.mark_won(referral, amount=Decimal(value), by=manager)
+    client.login(own)
+    page = client.get("/partner/commissions").get_data(as_text=True)
+    assert "100.00 USD" in page and "300.00" not in page

@@ -310,3 +310,19 @@ def test_a_registration_posted_twice_is_stored_once(client, db):
     second = client.submit("/partner/deals/new", {**FORM, "submission_key": key})
     assert first.status_code == second.status_code == 303 and first.location == second.location
     assert _db.session.scalar(_db.select(_db.func.count()).select_from(DealRegistration)) == 1
+
+
+def test_partner_distributors_are_kept_on_the_organization_page(client, db):
+    atlas = OrganizationFactory(distributor=True, name="Atlas Distribution")
+    other = OrganizationFactory(distributor=True, name="Other Distribution")
+    partner = OrganizationFactory(name="Northwind")
+    client.login(internal_user("manager"))
+    page = client.get(f"/internal/organizations/{partner.id}").get_data(as_text=True)
+    assert "Distributors it buys through" in page and "Other Distribution" in page
+    assert client.submit(f"/internal/organizations/{partner.id}/distributors",
+                         {"distributor_ids": [atlas.id, other.id]}).status_code == 303
+    client.submit(f"/internal/organizations/{partner.id}/distributors", {"distributor_ids": [atlas.id]})
+    assert _db.session.scalars(_db.select(DistributorAssignment.distributor_org_id)).all() == [atlas.id]
+    assert "Northwind" in client.get(f"/internal/organizations/{atlas.id}").get_data(as_text=True)
+    switch(client, internal_user("sales"))
+    assert client.submit(f"/internal/organizations/{partner.id}/distributors", {"distributor_ids": []}).status_code == 403

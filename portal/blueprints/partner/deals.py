@@ -77,10 +77,8 @@ def deal_extension(deal_id: int):
 
 @bp.get("/commissions")
 def commissions_list():
-    page = commissions.list_commissions(partner_org_id=current_user.organization_id,
-                                        page=request.args.get("page", 1, type=int))
-    return render_template("partner/commissions.html", page=page,
-                           totals=commissions.totals(partner_org_id=current_user.organization_id))
+    page = commissions.list_visible(current_user, page=request.args.get("page", 1, type=int))
+    return render_template("partner/commissions.html", page=page, totals=commissions.visible_totals(current_user))
 
 
 def _detail(deal, extension_form):
