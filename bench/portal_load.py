@@ -419,7 +419,7 @@ def main(argv: list[str] | None = None) -> int:
         for size in args.sizes:
             # Seeding a million referrals alone takes minutes: each size gets its own budget, scaled.
             budget = TIME_BUDGET_SECONDS + size / 2_000
-            mode = Mode(args.mode.seconds, args.mode.warmup, args.mode.rounds, args.mode.partners, size)
+            mode = Mode(args.mode.seconds, args.mode.warmup, args.mode.rounds, args.mode.partners, size, args.mode.deals)
             log(f"--scale: {size} referrals (budget {budget:.0f} s)")
             size_status, results, costs = run_once(args, names, mode, Deadline(budget), suffix=f"_at_{size}")
             status = max(status, size_status)
