@@ -1,7 +1,7 @@
 """deal registrations queue index
 
 Revision ID: 2e452a7594f4
-Revises: c5e1a7d2f9b3
+Revises: c8d2e4f6a1b3
 Create Date: 2026-12-01 23:34:06.490486
 
 """
@@ -13,7 +13,7 @@ import portal.models.types
 
 # revision identifiers, used by Alembic.
 revision = '2e452a7594f4'
-down_revision = 'c5e1a7d2f9b3'
+down_revision = 'c8d2e4f6a1b3'
 branch_labels = None
 depends_on = None
 
