@@ -260,13 +260,14 @@ def pull(connection_id: int) -> PullStats:
 
 
 def _find_link(connection_id: int, entity: entities.Entity, change: Change) -> CrmLink | None:
+    ids = [change.crm_id] + ([change.replaces] if change.replaces else [])
     link = db.session.scalar(db.select(CrmLink).where(CrmLink.connection_id == connection_id,
-                                                      CrmLink.crm_id == change.crm_id))
+                                                      CrmLink.crm_id.in_(ids)).order_by(CrmLink.id))
     if link is None and change.portal_id and change.portal_id.isdigit():
         link = db.session.scalar(db.select(CrmLink).where(
             CrmLink.connection_id == connection_id, CrmLink.entity_type == entity.name,
             CrmLink.entity_id == int(change.portal_id)))
-        if link is not None and link.crm_id not in (None, change.crm_id):
+        if link is not None and link.crm_id not in (None, *ids):
             link = None
     return link
 

@@ -68,12 +68,15 @@ class Related:
 @dataclass
 class Change:
     """One record the CRM changed: its CRM id, the portal id it carries (if any), when it changed
-    (ms since epoch, the CRM's clock) and its properties (CRM property name -> string)."""
+    (ms since epoch, the CRM's clock) and its properties (CRM property name -> string).
+    `replaces`: the CRM record this one took over from (a converted lead's opportunity), so the
+    link moves to it."""
 
     crm_id: str
     portal_id: str | None
     modified_ms: int
     properties: dict
+    replaces: str | None = None
 
 
 @dataclass

@@ -1,0 +1,138 @@
+"""The Salesforce connector: a referral becomes a Lead (upserted on `Portal_Referral_Id__c`), and
+follows it into the Opportunity when the Lead is converted; the Opportunity's stage and amount come
+back through the same inbound use case as HubSpot's deal."""
+from __future__ import annotations
+
+from typing import Iterator
+
+from portal.sync.connectors import base
+from portal.sync.connectors.base import Batch, Change, ConnectionReport, ConnectorContext, PushResult, Related
+from portal.sync.connectors.salesforce import client as sf
+from portal.sync.connectors.salesforce import pull, push
+from portal.sync.http import CrmError
+from portal.sync.mapping import Mapping
+
+# A Lead needs LastName and Company (REQUIRED_FIELD_MISSING otherwise, FACTS §2).
+REQUIRED = {"deal": ("LastName", "Company")}
+
+# Salesforce's default Opportunity stages for the default status map (pulled, never pushed: a Lead has none).
+DEFAULT_STAGE_MAP = {
+    "accepted": "Prospecting",
+    "sent_to_reseller": "Qualification",
+    "won_payment_pending": "Closed Won",
+    "won_payment_completed": "Closed Won",
+    "rejected": "Closed Lost",
+    "lost": "Closed Lost",
+}
+SOBJECTS = {"deal": "Lead", "contact": "Contact", "company": "Account"}
+# What the portal needs in the org, and how an admin adds it.
+NEEDED_FIELDS = {
+    ("Lead", sf.REFERRAL_ID_FIELD): "Text(64), External ID, Unique",
+    ("Lead", sf.SYNC_FIELD): "Checkbox",
+    ("Opportunity", sf.REFERRAL_ID_FIELD): "Text(64), External ID, Unique",
+    ("Opportunity", sf.SYNC_FIELD): "Checkbox",
+}
+
+
+@base.register("salesforce")
+class SalesforceConnector:
+    label = "Salesforce"
+    entities = ("referral",)
+    batch_size = sf.COLLECTION_SIZE
+    stage_property = "StageName"
+    amount_property = "Amount"
+    required_fields = REQUIRED
+    object_labels = {"deal": "Lead", "contact": "Contact", "company": "Account"}
+
+    def __init__(self, context: ConnectorContext):
+        self.context = context
+        options = context.options
+        creds = sf.parse_credentials(context.token)
+        kwargs = {"limits": {"default": (int(options.get("per_second", 50)), 1.0)},
+                  "storage": context.budget_storage, "on_event": context.on_event, **context.client_options}
+        self.api = sf.Salesforce(context.base_url, creds, kwargs, version=options.get("api_version", sf.API_VERSION))
+        self._fields: dict[str, set[str]] = {}
+
+    @staticmethod
+    def default_mappings() -> list[Mapping]:
+        return [
+            Mapping("deal", "LastName", "contact_last_name", default_value="(unknown)"),
+            Mapping("deal", "FirstName", "contact_first_name"),
+            Mapping("deal", "Email", "contact_email"),
+            Mapping("deal", "Phone", "contact_phone"),
+            Mapping("deal", "Title", "contact_title"),
+            Mapping("deal", "Company", "company_name", default_value="(unknown)"),
+            Mapping("deal", "Website", "company_domain"),
+            Mapping("deal", "Country", "company_country"),
+            Mapping("deal", "Description", "notes"),
+            Mapping("deal", "LeadSource", None, default_value="Partner Referral"),
+            Mapping("deal", "StageName", "status", direction="pull", value_map=dict(DEFAULT_STAGE_MAP)),
+            Mapping("deal", "Amount", "estimated_value", direction="pull"),
+        ]
+
+    @property
+    def calls(self) -> int:
+        return self.api.calls
+
+    def test(self) -> ConnectionReport:
+        """The org, the API version, the daily requests left, and the fields the portal needs that it lacks."""
+        try:
+            org = next(iter(self.api.query("SELECT Id, Name, OrganizationType, IsSandbox FROM Organization")), {})
+            missing = self._missing_fields()
+        except CrmError as err:
+            return ConnectionReport(False, push.explain(err))
+        remaining, maximum = self.api.limits.remaining, self.api.limits.maximum
+        parts = [f"Connected to Salesforce: {org.get('Name', 'the org')} (API v{self.api.version}).",
+                 f"Daily API requests left: {remaining} of {maximum}." if maximum else ""]
+        if missing:
+            parts.append("Missing fields: " + "; ".join(
+                f"{obj}.{name} — add it in Setup → Object Manager → {obj} → Fields & Relationships → New ({kind})"
+                for obj, name, kind in missing) + ".")
+        account = {"org": org.get("Name"), "org_id": org.get("Id"), "api_version": self.api.version,
+                   "daily_requests_remaining": remaining, "daily_requests_max": maximum,
+                   "missing_fields": [f"{obj}.{name}" for obj, name, _ in missing],
+                   "instance_url": self.api.instance_url}
+        return ConnectionReport(True, " ".join(p for p in parts if p), account)
+
+    def _missing_fields(self) -> list[tuple[str, str, str]]:
+        return [(obj, name, kind) for (obj, name), kind in NEEDED_FIELDS.items() if name not in self._fields_of(obj)]
+
+    def _fields_of(self, sobject: str) -> set[str]:
+        if sobject not in self._fields:
+            self._fields[sobject] = {f["name"] for f in self.api.describe(sobject).get("fields", [])}
+        return self._fields[sobject]
+
+    def properties(self, crm_object: str) -> list[dict]:
+        sobjects = ("Lead", "Opportunity") if crm_object == "deal" else (SOBJECTS[crm_object],)
+        found, seen = [], set()
+        for sobject in sobjects:
+            for f in self.api.describe(sobject).get("fields", []):
+                if f["name"] in seen:
+                    continue
+                seen.add(f["name"])
+                label = f.get("label", f["name"]) + (f" ({sobject})" if len(sobjects) > 1 else "")
+                found.append({"name": f["name"], "label": label, "type": f.get("type"),
+                              "options": [p.get("value") for p in f.get("picklistValues") or []]})
+        return found
+
+    def ensure_fields(self) -> None:
+        """Custom fields are made by an admin in Setup (the REST API cannot): say which are missing."""
+        missing = self._missing_fields()
+        if missing:
+            raise CrmError(400, "The Salesforce org lacks " + ", ".join(f"{o}.{n}" for o, n, _ in missing)
+                           + "; add them (Test connection says how).", retryable=False)
+
+    def prepare(self, batch: Batch) -> None:
+        return None
+
+    def push(self, batch: Batch) -> list[PushResult]:
+        return push.push(self.api, policy=self.context.existing_policy, mappings=self.context.mappings, batch=batch)
+
+    def associate(self, related: list[Related]) -> None:
+        return None  # a Lead holds its person and company itself
+
+    def changes_since(self, entity: str, watermark_ms: int, properties: list[str]) -> Iterator[Change]:
+        return pull.changes(self.api, watermark_ms, properties, self._fields_of)
+
+    def record_url(self, crm_object: str, crm_id: str) -> str | None:
+        return push.record_url(self.api.instance_url, crm_id)
