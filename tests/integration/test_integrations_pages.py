@@ -39,7 +39,7 @@ def test_only_admins_manage_connections_but_every_internal_user_reads_the_log(cl
 def test_the_token_is_never_shown_again_once_saved(client, db, sandbox):
     client.login(internal_user("admin"))
     page = client.get("/internal/integrations/new").get_data(as_text=True)
-    assert 'type="password"' in page and "Salesforce (coming later)" in page
+    assert 'type="password"' in page and "Salesforce" in page
     response = client.submit("/internal/integrations/new", {
         "name": "HubSpot demo", "provider": "hubspot", "base_url": sandbox.base, "token": HUBSPOT_TOKEN,
         "webhook_secret": WEBHOOK_SECRET, "sync_trigger": "manual", "existing_policy": "update", "active": "y"})
@@ -287,3 +287,26 @@ def test_tokens_are_encrypted_with_crm_encryption_key_from_the_environment(app, 
     monkeypatch.setitem(app.config, "CRM_ENCRYPTION_KEY", None)  # the SECRET_KEY-derived key cannot read it
     with pytest.raises(crm.DomainError, match="Enter the token again"):
         crm.decrypt(stored)
+
+
+def test_an_admin_creates_a_salesforce_connection_and_its_credentials_are_never_shown(client, db, sf_sandbox):
+    from tests.crm_fixtures import SALESFORCE_CLIENT_ID, SALESFORCE_CLIENT_SECRET, SALESFORCE_REFRESH_TOKEN
+    client.login(internal_user("admin"))
+    response = client.submit("/internal/integrations/new", {
+        "name": "Salesforce demo", "provider": "salesforce", "base_url": sf_sandbox.base,
+        "client_id": SALESFORCE_CLIENT_ID, "client_secret": SALESFORCE_CLIENT_SECRET,
+        "refresh_token": SALESFORCE_REFRESH_TOKEN, "sync_trigger": "auto", "existing_policy": "fill_empty"})
+    assert response.status_code == 303
+    connection = db.session.scalar(db.select(CrmConnection).where(CrmConnection.provider == "salesforce"))
+    assert SALESFORCE_REFRESH_TOKEN not in connection.token_encrypted
+    edit = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Credentials are saved" in edit
+    assert SALESFORCE_REFRESH_TOKEN not in edit and SALESFORCE_CLIENT_SECRET not in edit
+    tested = client.submit(f"{response.headers['Location']}/test", {}).get_data(as_text=True)
+    assert "Connected to Salesforce" in tested and "Daily API requests left" in tested
+    # Missing credentials are said plainly, and nothing is created.
+    page = client.submit("/internal/integrations/new", {
+        "name": "Half", "provider": "salesforce", "base_url": sf_sandbox.base, "client_id": SALESFORCE_CLIENT_ID,
+        "sync_trigger": "auto", "existing_policy": "fill_empty"})
+    assert "Enter a refresh token" in page.get_data(as_text=True)
+    assert db.session.scalar(db.select(db.func.count(CrmConnection.id))) == 1

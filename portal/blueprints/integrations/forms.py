@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import wtforms
 from wtforms import (BooleanField, FieldList, FormField, PasswordField, RadioField, SelectField, SelectMultipleField,
-                     StringField)
+                     StringField, TextAreaField)
 from wtforms.validators import DataRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
@@ -12,7 +12,7 @@ from portal.models.crm import ExistingPolicy, SyncTrigger
 from portal.services import crm
 from portal.web.forms import Form
 
-PROVIDERS = [("hubspot", "HubSpot"), ("salesforce", "Salesforce (coming later)", {"disabled": True})]
+PROVIDERS = [("hubspot", "HubSpot"), ("salesforce", "Salesforce")]
 TRIGGERS = [(SyncTrigger.AUTO.value, "Automatic: push each referral when it is created or changes"),
             (SyncTrigger.MANUAL.value, "Manual: push only on “Sync now” and the full sync")]
 POLICIES = [(ExistingPolicy.UPDATE.value, "Update the mapped fields"),
@@ -33,6 +33,17 @@ class ConnectionForm(Form):
     existing_policy = RadioField("A customer that already exists in HubSpot", choices=POLICIES,
                                  default=ExistingPolicy.FILL_EMPTY.value)
     active = BooleanField("Active (syncs run)", default=True)
+    # Salesforce's connected app: the refresh-token flow, or the JWT bearer flow (username + key).
+    client_id = StringField("Consumer key (client id)", validators=[Optional(), Length(max=255)])
+    client_secret = PasswordField("Consumer secret", validators=[Optional(), Length(max=255)])
+    refresh_token = PasswordField("Refresh token", validators=[Optional(), Length(max=500)])
+    username = StringField("Username (JWT bearer flow)", validators=[Optional(), Length(max=255)])
+    private_key = TextAreaField("Private key, PEM (JWT bearer flow)", validators=[Optional(), Length(max=10_000)])
+
+    def credentials(self) -> dict:
+        """The Salesforce credential fields as typed (blank: keep the stored ones)."""
+        return {name: getattr(self, name).data or "" for name in
+                ("client_id", "client_secret", "refresh_token", "username", "private_key")}
 
 
 class ValuePairForm(wtforms.Form):

@@ -32,7 +32,7 @@ def connection_new():
             connection = crm.create_connection(
                 name=form.name.data, provider=form.provider.data, base_url=form.base_url.data, token=form.token.data,
                 webhook_secret=form.webhook_secret.data, sync_trigger=form.sync_trigger.data,
-                existing_policy=form.existing_policy.data)
+                existing_policy=form.existing_policy.data, credentials=form.credentials())
         except DomainError as err:
             form.attach(err)
         else:
@@ -51,7 +51,7 @@ def connection_edit(connection_id: int):
             crm.update_connection(connection, name=form.name.data, base_url=form.base_url.data,
                                   sync_trigger=form.sync_trigger.data, existing_policy=form.existing_policy.data,
                                   active=form.active.data, token=form.token.data,
-                                  webhook_secret=form.webhook_secret.data)
+                                  webhook_secret=form.webhook_secret.data, credentials=form.credentials())
         except DomainError as err:
             form.attach(err)
         else:

@@ -41,11 +41,13 @@ def provider_label(connection: CrmConnection) -> str:
 def create_connection(*, name: str, base_url: str, token: str, provider: str = Provider.HUBSPOT.value,
                       webhook_secret: str | None = None, sync_trigger: str = SyncTrigger.AUTO.value,
                       existing_policy: str = ExistingPolicy.FILL_EMPTY.value,
-                      options: dict | None = None) -> CrmConnection:
+                      options: dict | None = None, credentials: dict | None = None) -> CrmConnection:
     """Create a connection with its connector's default field mappings, then load the CRM's property
-    lists. Raises DomainError for bad input (nothing is created)."""
+    lists. `credentials`: the fields of a connector that needs more than one token (Salesforce's
+    OAuth client), stored encrypted as one text. Raises DomainError for bad input (nothing is created)."""
     if provider not in connectors.CONNECTORS:
         raise DomainError("Connections to this CRM are not available yet.", field="provider")
+    token = _credentials_text(provider, credentials) or token
     if not (token or "").strip():
         raise DomainError("Enter the private-app access token.", field="token")
     connection = CrmConnection(provider=provider, options=dict(options or {}), account={}, crm_properties={})
@@ -63,9 +65,10 @@ def create_connection(*, name: str, base_url: str, token: str, provider: str = P
 
 def update_connection(connection: CrmConnection, *, name: str, base_url: str, sync_trigger: str,
                       existing_policy: str, active: bool = True, token: str | None = None,
-                      webhook_secret: str | None = None) -> CrmConnection:
+                      webhook_secret: str | None = None, credentials: dict | None = None) -> CrmConnection:
     """Change a connection; a blank token or secret keeps the stored one (it is never shown again).
     Reloads the CRM's property lists. Raises DomainError for bad input (nothing changes)."""
+    token = _credentials_text(connection.provider, credentials) or token
     _apply_settings(connection, name=name, base_url=base_url, sync_trigger=sync_trigger,
                     existing_policy=existing_policy)
     connection.active = bool(active)
@@ -76,6 +79,14 @@ def update_connection(connection: CrmConnection, *, name: str, base_url: str, sy
     db.session.commit()
     refresh_properties(connection, quick=True)
     return connection
+
+
+def _credentials_text(provider: str, credentials: dict | None) -> str | None:
+    """The stored text of a connector's several credential fields; None when they are all blank."""
+    build = getattr(connectors.get(provider), "credentials_text", None)
+    if build is None or not any((v or "").strip() for v in (credentials or {}).values()):
+        return None
+    return build(**{k: v or "" for k, v in credentials.items() if k in connectors.get(provider).credential_fields})
 
 
 def _apply_settings(connection, *, name, base_url, sync_trigger, existing_policy) -> None:

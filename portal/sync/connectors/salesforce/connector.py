@@ -43,6 +43,9 @@ class SalesforceConnector:
     amount_property = "Amount"
     required_fields = REQUIRED
     object_labels = {"deal": "Lead", "contact": "Contact", "company": "Account"}
+    # The connection form's fields, stored together (encrypted) as the connection's token.
+    credential_fields = ("client_id", "client_secret", "refresh_token", "username", "private_key")
+    credentials_text = staticmethod(sf.credentials_text)
 
     def __init__(self, context: ConnectorContext):
         self.context = context
