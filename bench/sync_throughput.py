@@ -14,6 +14,11 @@ Figures (one `name: value unit` line each, on stdout):
 - hubspot_duplicates: deals sharing a portal id + contacts sharing an email + companies sharing a domain
 - hubspot_missing: referrals without their deal in the sandbox (or without a synced link)
 The run is bounded: it stops with exit status 1 after TIME_BUDGET_SECONDS.
+
+`--provider salesforce` pushes the same referrals to the Salesforce sandbox as Leads instead
+(sObject Collections upserts by `Portal_Referral_Id__c`, 200 a call) and prints
+`salesforce_calls_per_referral` (target <= 0.02; the OAuth token request is not an API call),
+`salesforce_wall_s`, `salesforce_duplicates` (Leads sharing a portal id) and `salesforce_missing`.
 """
 from __future__ import annotations
 
@@ -119,8 +124,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="1,000 referrals instead of 10,000")
     parser.add_argument("--referrals", type=int, help="how many referrals (overrides --quick)")
+    parser.add_argument("--provider", choices=("hubspot", "salesforce"), default="hubspot")
     args = parser.parse_args(argv)
     n = args.referrals or (1_000 if args.quick else 10_000)
+    if args.provider == "salesforce":
+        return _salesforce_main(n)
 
     timer = threading.Timer(TIME_BUDGET_SECONDS, lambda: os.kill(os.getpid(), signal.SIGTERM))
     timer.daemon = True
@@ -179,6 +187,89 @@ def main(argv: list[str] | None = None) -> int:
         print(f"hubspot_duplicates: {duplicates}")
         print(f"hubspot_missing: {missing}")
         return 0 if duplicates == 0 and missing == 0 and calls / n <= 0.1 else 1
+    finally:
+        os.killpg(sandbox.pid, signal.SIGTERM)
+        sandbox.wait(10)
+
+
+# ---- Salesforce ----------------------------------------------------------------------------------
+
+SF_CLIENT_ID, SF_CLIENT_SECRET, SF_REFRESH_TOKEN = ("sandbox-demo-client-id", "sandbox-demo-client-secret",
+                                                    "sandbox-demo-refresh-token")   # the sandbox's defaults
+
+
+def _salesforce_leads(base: str) -> list[str | None]:
+    """Every Lead's portal id, read back through SOQL (pages of 2,000)."""
+    token = requests.post(f"{base}/services/oauth2/token", data={
+        "grant_type": "refresh_token", "client_id": SF_CLIENT_ID, "client_secret": SF_CLIENT_SECRET,
+        "refresh_token": SF_REFRESH_TOKEN}, timeout=10).json()["access_token"]
+    http = requests.Session()
+    http.headers["Authorization"] = f"Bearer {token}"
+    answer = http.get(f"{base}/services/data/v62.0/query", params={"q": "SELECT Portal_Referral_Id__c FROM Lead"},
+                      timeout=60).json()
+    values = []
+    while True:
+        values += [r.get("Portal_Referral_Id__c") for r in answer["records"]]
+        if answer.get("done", True):
+            return values
+        answer = http.get(base.split("/services/")[0] + answer["nextRecordsUrl"]
+                          if answer["nextRecordsUrl"].startswith("/services/") else answer["nextRecordsUrl"],
+                          timeout=60).json()
+
+
+def _salesforce_main(n: int) -> int:
+    timer = threading.Timer(TIME_BUDGET_SECONDS, lambda: os.kill(os.getpid(), signal.SIGTERM))
+    timer.daemon = True
+    timer.start()
+    folder = Path(tempfile.mkdtemp(prefix="sync_bench_sf_"))
+    sandbox, hubspot_base = _start_sandbox(folder)
+    base = hubspot_base.rsplit("/hubspot", 1)[0] + "/salesforce"
+    try:
+        os.environ.setdefault("SECRET_KEY", "bench-secret-key")
+        from portal import create_app
+        from portal.extensions import db
+        from portal.models import CrmLink
+        from portal.services import crm
+        from portal.sync import engine
+        from portal.sync.connectors.salesforce import client as salesforce
+
+        app = create_app({"INSTANCE_PATH": str(folder), "SQLALCHEMY_DATABASE_URI": f"sqlite:///{folder / 'portal.db'}",
+                          "SANDBOX_CRMS": False, "EMBEDDED_WORKER": False, "REDIS_URL": None,
+                          "SECRET_KEY": "bench-secret-key"})
+        with app.app_context():
+            db.create_all()
+            print(f"seeding {n} referrals...", file=sys.stderr)
+            _seed(n)
+            credentials = salesforce.credentials_text(client_id=SF_CLIENT_ID, client_secret=SF_CLIENT_SECRET,
+                                                      refresh_token=SF_REFRESH_TOKEN)
+            connection = crm.create_connection(name="Salesforce sandbox", provider="salesforce", base_url=base,
+                                               token=credentials, sync_trigger="manual")
+            _link_all(connection.id)
+            requests.delete(f"{base}/_admin/stats", timeout=10)
+
+            print("pushing...", file=sys.stderr)
+            started = time.monotonic()
+            stats = engine.push(connection.id)
+            wall = time.monotonic() - started
+
+            endpoints = requests.get(f"{base}/_admin/stats", timeout=10).json()["endpoints"]
+            calls = sum(v for k, v in endpoints.items() if "/oauth2/" not in k)
+            for name, count in sorted(endpoints.items()):
+                print(f"  {count:6d}  {name}", file=sys.stderr)
+            print(f"  push: {stats}", file=sys.stderr)
+            leads = _salesforce_leads(base)
+            duplicates = sum(c - 1 for c in Counter(v for v in leads if v).values())
+            synced = set(db.session.scalars(db.select(CrmLink.entity_id).where(CrmLink.state == "synced",
+                                                                               CrmLink.crm_id.is_not(None))))
+            in_crm = {int(v) for v in leads if v and v.isdigit()}
+            missing = sum(1 for i in range(1, n + 1) if i not in in_crm or i not in synced)
+
+        print(f"salesforce_referrals: {n}")
+        print(f"salesforce_calls_per_referral: {calls / n:.4f}")
+        print(f"salesforce_wall_s: {wall:.1f} s")
+        print(f"salesforce_duplicates: {duplicates}")
+        print(f"salesforce_missing: {missing}")
+        return 0 if duplicates == 0 and missing == 0 and calls / n <= 0.02 else 1
     finally:
         os.killpg(sandbox.pid, signal.SIGTERM)
         sandbox.wait(10)
