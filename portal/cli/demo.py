@@ -69,6 +69,7 @@ def seed() -> None:
     _seed_referrals(orgs)
     _seed_deals(orgs)
     _seed_crm()
+    _seed_salesforce()
     _seed_links()
     _seed_ledger(orgs)
     _seed_saved_views()
@@ -447,3 +448,21 @@ def _seed_crm() -> None:
         return
     crm.create_connection(name="HubSpot (sandbox)", base_url=current_app.config["PUBLIC_BASE_URL"] + "/sandbox/hubspot",
                           token=DEMO_HUBSPOT_TOKEN, webhook_secret=DEMO_HUBSPOT_SECRET, sync_trigger="auto")
+
+
+# The Salesforce sandbox composed into the demo: its documented connected-app defaults
+# (crm_sandbox/README.md, Settings). Manual, so that automatic pushes go to HubSpot and a person
+# sends a referral to Salesforce with "Sync now" (which then goes to both).
+DEMO_SALESFORCE_CLIENT = ("sandbox-demo-client-id", "sandbox-demo-client-secret", "sandbox-demo-refresh-token")
+
+
+def _seed_salesforce() -> None:
+    """Connect the demo to the Salesforce sandbox: a referral becomes a Lead; convert it there and
+    win its Opportunity, and the referral follows."""
+    if not current_app.config.get("SANDBOX_CRMS") or current_app.config.get("TESTING"):
+        return
+    client_id, secret, refresh_token = DEMO_SALESFORCE_CLIENT
+    crm.create_connection(name="Salesforce (sandbox)", provider="salesforce",
+                          base_url=current_app.config["PUBLIC_BASE_URL"] + "/sandbox/salesforce", token="",
+                          credentials={"client_id": client_id, "client_secret": secret,
+                                       "refresh_token": refresh_token}, sync_trigger="manual")

@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 import pytest
+import requests
 
 from portal.models import CrmConnection, CrmLink, SyncLog
 from portal.services import crm, referrals
@@ -310,3 +311,23 @@ def test_an_admin_creates_a_salesforce_connection_and_its_credentials_are_never_
         "sync_trigger": "auto", "existing_policy": "fill_empty"})
     assert "Enter a refresh token" in page.get_data(as_text=True)
     assert db.session.scalar(db.select(db.func.count(CrmConnection.id))) == 1
+
+
+def test_the_referral_panel_speaks_of_salesforce_and_follows_the_lead_into_its_opportunity(client, db, sf_sandbox):
+    from portal.sync import engine
+    from tests.crm_fixtures import make_salesforce_connection
+    connection = make_salesforce_connection(sf_sandbox.base, sync_trigger="manual")
+    client.login(internal_user("admin"))
+    referral = ReferralFactory(contact_email="ada@lovelace.example")
+    page = client.get(f"/internal/integrations/referrals/{referral.id}").get_data(as_text=True)
+    assert "Not in Salesforce yet." in page and "Sync now" in page
+    crm.sync_now(referral)
+    engine.push(connection.id)
+    [link] = crm.links_for(referral)
+    html = client.get(f"/internal/integrations/referrals/{referral.id}").get_data(as_text=True)
+    assert "View Lead in Salesforce" in html and f'href="{link.url}"' in html and "Unlink from Salesforce" in html
+    assert requests.get(link.url, timeout=10).status_code == 200  # Lightning-shaped: the sandbox's record page
+    opportunity_id = sf_sandbox.convert(link.crm_id)["ConvertedOpportunityId"]
+    engine.pull(connection.id)
+    html = client.get(f"/internal/integrations/referrals/{referral.id}").get_data(as_text=True)
+    assert "View Opportunity in Salesforce" in html and f"/lightning/r/Opportunity/{opportunity_id}/view" in html

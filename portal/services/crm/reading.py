@@ -9,6 +9,7 @@ from sqlalchemy import func
 from portal.extensions import db
 from portal.models import CrmConnection, CrmLink, Referral, SyncLog
 from portal.models.crm import LinkState
+from portal.sync import connectors
 
 
 def links_for(referral: Referral) -> list[CrmLink]:
@@ -33,6 +34,35 @@ class RecordPanel:
     @property
     def linked(self) -> bool:
         return any(link.state != LinkState.UNLINKED.value for link in self.links)
+
+    @property
+    def label(self) -> str:
+        """The CRM the panel speaks of ("HubSpot"), or "CRM" when the connections are of several."""
+        providers = {c.provider for c in self.connections} | {link.connection.provider for link in self.links}
+        return _provider_label(providers.pop()) if len(providers) == 1 else "CRM"
+
+    def label_of(self, link: CrmLink) -> str:
+        return _provider_label(link.connection.provider)
+
+    def noun_of(self, link: CrmLink) -> str:
+        """What the link's CRM record is called there: "Deal" (HubSpot), "Lead" or "Opportunity" (Salesforce)."""
+        connector = connectors.CONNECTORS.get(link.connection.provider)
+        if connector is None:
+            return "record"
+        noun = getattr(connector, "record_noun", None)
+        return noun(link.crm_id) if noun else connector.object_labels.get("deal", "record")
+
+
+    def url_of(self, link: CrmLink) -> str | None:
+        """"View in ...": the link's record page (where the connector knows better than the stored URL)."""
+        connector = connectors.CONNECTORS.get(link.connection.provider)
+        follow = getattr(connector, "link_url", None)
+        return follow(link.url, link.crm_id) if follow else link.url
+
+
+def _provider_label(provider: str) -> str:
+    connector = connectors.CONNECTORS.get(provider)
+    return connector.label if connector is not None else provider.capitalize()
 
 
 def record_panel(referral: Referral) -> RecordPanel:

@@ -31,6 +31,8 @@ NEEDED_FIELDS = {
     ("Lead", sf.SYNC_FIELD): "Checkbox",
     ("Opportunity", sf.REFERRAL_ID_FIELD): "Text(64), External ID, Unique",
     ("Opportunity", sf.SYNC_FIELD): "Checkbox",
+    ("Contact", sf.REFERRAL_ID_FIELD): "Text(64), External ID, Unique",
+    ("Contact", sf.SYNC_FIELD): "Checkbox",
 }
 
 
@@ -136,6 +138,19 @@ class SalesforceConnector:
 
     def changes_since(self, entity: str, watermark_ms: int, properties: list[str]) -> Iterator[Change]:
         return pull.changes(self.api, watermark_ms, properties, self._fields_of)
+
+    @staticmethod
+    def record_noun(crm_id: str | None) -> str:
+        """A link points at a Lead until the Lead converts, then at its Opportunity."""
+        return "Opportunity" if push.is_opportunity(crm_id) else "Lead"
+
+    @staticmethod
+    def link_url(url: str | None, crm_id: str | None) -> str | None:
+        """The link's page once the link moved (a converted Lead's Opportunity), from the last one
+        pushed: the pull does not log in just to say where the org lives."""
+        if not url or not crm_id or crm_id in url or "/lightning/" not in url:
+            return url
+        return push.record_url(url.split("/lightning/", 1)[0], crm_id)
 
     def record_url(self, crm_object: str, crm_id: str) -> str | None:
         return push.record_url(self.api.instance_url, crm_id)
