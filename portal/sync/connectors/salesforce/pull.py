@@ -23,16 +23,22 @@ def changes(api: sf.Salesforce, watermark_ms: int, properties: list[str], fields
         f"SELECT Id, ConvertedOpportunityId FROM Lead WHERE IsConverted = true AND SystemModstamp >= {since} "
         "AND ConvertedOpportunityId != null")}
     yield from _changes_of(api, "Opportunity", OPPORTUNITY_ALWAYS, properties, fields_of, since, converted)
-    yield from _changes_of(api, "Lead", LEAD_ALWAYS, properties, fields_of, since, {})
+    # A converted Lead is read-only and its Opportunity speaks for the referral now.
+    yield from _changes_of(api, "Lead", LEAD_ALWAYS, properties, fields_of, since, {}, "AND IsConverted = false ")
 
 
-def _changes_of(api, sobject: str, always, properties, fields_of, since: str, replaces: dict) -> Iterator[Change]:
+def _changes_of(api, sobject: str, always, properties, fields_of, since: str, replaces: dict,
+                where: str = "") -> Iterator[Change]:
     known = fields_of(sobject)
     names = sorted(set(always) | {p for p in properties if p in known})
     soql = (f"SELECT {', '.join(names)} FROM {sobject} WHERE SystemModstamp >= {since} "
-            f"AND {sf.REFERRAL_ID_FIELD} != null ORDER BY SystemModstamp ASC")
+            f"AND {sf.REFERRAL_ID_FIELD} != null {where}ORDER BY SystemModstamp ASC")
     for record in api.query(soql):
         props = {k: _text(v) for k, v in record.items() if k not in ("attributes", "Id", "SystemModstamp")}
+        if record["Id"] in replaces:
+            # The Lead's own field, as the Opportunity that replaces it reports it: a qualification
+            # rule "IsConverted changes to true" is Referral Factory's "the Lead converts".
+            props["IsConverted"] = "true"
         yield Change(record["Id"], record.get(sf.REFERRAL_ID_FIELD), sf.to_ms(record.get("SystemModstamp")),
                      props, replaces=replaces.get(record["Id"]))
 
