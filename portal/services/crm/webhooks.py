@@ -16,8 +16,8 @@ def receive_webhook(provider: str, *, method: str, urls: list[str], body: bytes,
     """Verify the request's signature against every active connection's secret of that provider
     (HubSpot: signature v3, FACTS §1.11); a valid one triggers an early pull of that connection.
     Raises NotFound for an unknown provider, InvalidSignature otherwise (nothing changes)."""
-    if provider not in connectors.CONNECTORS:
-        raise NotFound()
+    if provider not in connectors.CONNECTORS or not hasattr(connectors.get(provider), "verify_webhook"):
+        raise NotFound()  # a connector without webhooks (Salesforce: it pulls every minute)
     connector = connectors.get(provider)
     candidates = list(db.session.scalars(db.select(CrmConnection).where(
         CrmConnection.active.is_(True), CrmConnection.provider == provider,

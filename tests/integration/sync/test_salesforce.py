@@ -187,3 +187,9 @@ def test_qualification_rules_lead_field_conversion_and_opportunity_stage(db, sf_
     _db.session.expire_all()
     referral = _db.session.get(Referral, referral.id)                        # (4)
     assert referral.status == "won_payment_pending" and referral.won_amount == Decimal("5000.00")
+
+
+def test_salesforce_has_no_webhook_endpoint(client, db, sf_sandbox):
+    make_salesforce_connection(sf_sandbox.base)
+    response = client.post("/webhooks/salesforce", data=b"{}", content_type="application/json")
+    assert response.status_code == 404
