@@ -10,10 +10,17 @@ FLASK := $(BIN)/flask --app portal
 
 .PHONY: run test setup assets chromium db worker bench clean
 
+# `make run HOST=0.0.0.0 PORT=8080 PUBLIC_BASE_URL=http://demo.example:8080`: the demo's CRM
+# connection points at the sandbox under PUBLIC_BASE_URL (updated on every run).
+HOST = 127.0.0.1
+PORT = 5000
+PUBLIC_BASE_URL ?= http://$(HOST):$(PORT)
+export PUBLIC_BASE_URL
+
 run: setup db
 	@$(FLASK) portal seed-demo
-	@echo "\nReferral Portal: http://127.0.0.1:5000  (development mail: http://127.0.0.1:5000/dev/mail)\n"
-	$(BIN)/flask --app wsgi run --host 127.0.0.1 --port 5000 --with-threads
+	@echo "\nReferral Portal: $(PUBLIC_BASE_URL)  (development mail: $(PUBLIC_BASE_URL)/dev/mail)\n"
+	$(BIN)/flask --app wsgi run --host $(HOST) --port $(PORT) --with-threads
 
 test: setup chromium
 	$(BIN)/pytest

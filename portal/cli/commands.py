@@ -46,6 +46,8 @@ def seed_demo_command():
     """Load the demo: vendor Acme Cloud, partners, a distributor and users of every role (once)."""
     if demo.already_seeded():
         click.echo("Demo data is already there.")
+        if demo.point_crm_at_sandbox():
+            click.echo(f"The demo's HubSpot connection now points at {current_app.config['PUBLIC_BASE_URL']}.")
     else:
         demo.seed()
         click.echo("Demo data loaded.")

@@ -442,12 +442,35 @@ DEMO_HUBSPOT_TOKEN = "pat-na1-sandbox-demo-token"
 DEMO_HUBSPOT_SECRET = "sandbox-demo-client-secret"
 
 
+DEMO_CRM_NAME = "HubSpot (sandbox)"
+
+
+def _sandbox_base_url() -> str:
+    """The sandbox is served by the portal itself, so its base URL is the portal's public one."""
+    return current_app.config["PUBLIC_BASE_URL"] + "/sandbox/hubspot"
+
+
 def _seed_crm() -> None:
     """Connect the demo to the HubSpot sandbox: new referrals become deals, Closed Won comes back."""
     if not current_app.config.get("SANDBOX_CRMS") or current_app.config.get("TESTING"):
         return
-    crm.create_connection(name="HubSpot (sandbox)", base_url=current_app.config["PUBLIC_BASE_URL"] + "/sandbox/hubspot",
-                          token=DEMO_HUBSPOT_TOKEN, webhook_secret=DEMO_HUBSPOT_SECRET, sync_trigger="auto")
+    crm.create_connection(name=DEMO_CRM_NAME, base_url=_sandbox_base_url(), token=DEMO_HUBSPOT_TOKEN,
+                          webhook_secret=DEMO_HUBSPOT_SECRET, sync_trigger="auto")
+
+
+def point_crm_at_sandbox() -> bool:
+    """The demo's sandbox connection follows the address the portal is served at (`make run HOST=…
+    PORT=…` sets PUBLIC_BASE_URL), so a demo seeded on one host or port keeps syncing on another."""
+    if not current_app.config.get("SANDBOX_CRMS"):
+        return False
+    wanted = _sandbox_base_url()
+    connection = next((c for c in crm.list_connections()
+                       if c.name == DEMO_CRM_NAME and c.base_url.endswith("/sandbox/hubspot")), None)
+    if connection is None or connection.base_url == wanted:
+        return False
+    crm.update_connection(connection, name=connection.name, base_url=wanted, sync_trigger=connection.sync_trigger,
+                          existing_policy=connection.existing_policy, active=connection.active)
+    return True
 
 
 # The Salesforce sandbox composed into the demo: its documented connected-app defaults

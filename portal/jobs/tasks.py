@@ -28,8 +28,12 @@ def sweep() -> dict[str, int]:
 
 
 def crm_push(connection_id: int) -> dict:
-    """Push the connection's dirty records in batches; a retryable CRM failure re-raises (RQ retries)."""
-    stats = engine.push(connection_id)
+    """Push the connection's dirty records in batches; a retryable CRM failure re-raises (RQ retries).
+    Either way the admins hear once when the connection keeps failing, and once when it recovers."""
+    try:
+        stats = engine.push(connection_id)
+    finally:
+        crm.report_health()
     log.info("crm-push:%s pushed=%s created=%s errors=%s calls=%s", connection_id, stats.pushed, stats.created,
              stats.errors, stats.calls)
     return stats.__dict__

@@ -71,6 +71,13 @@ class CrmConnection(db.Model):
     pull_watermark_ms: Mapped[int | None] = mapped_column(BigInteger)
     last_pull_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_push_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Health of the pushes: since when they keep failing, the last error in plain words and when
+    # the next attempt comes; the admins were told once it kept failing (and are told once it recovers).
+    failing_since: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_error: Mapped[str | None] = mapped_column(Text)
+    last_error_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    next_retry_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    failure_notified_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # Progress of the latest full sync (polled by the settings page).
     full_sync_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     full_sync_finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

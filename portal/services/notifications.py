@@ -187,3 +187,21 @@ def mark_all_read(user: User) -> None:
     db.session.execute(db.update(Notification).where(Notification.user_id == user.id, Notification.read_at.is_(None))
                        .values(read_at=utcnow()))
     db.session.commit()
+
+
+def crm_connection_failing(connection) -> None:
+    """Pushes to a CRM keep failing: the vendor's admins hear it once (not once per record)."""
+    since = connection.failing_since.strftime("%Y-%m-%d %H:%M UTC") if connection.failing_since else "a while"
+    _send("crm_connection_health", _vendor_users(Role.ADMIN.value), referral=None,
+          endpoint="integrations.connection_edit", endpoint_args={"connection_id": connection.id},
+          subject=f"CRM connection “{connection.name}” keeps failing",
+          headline=f"Records have not reached {connection.name} since {since}: {connection.last_error} "
+                   "They stay queued and go as soon as it answers again.")
+
+
+def crm_connection_recovered(connection) -> None:
+    """A CRM connection that kept failing works again: the admins hear it once."""
+    _send("crm_connection_health", _vendor_users(Role.ADMIN.value), referral=None,
+          endpoint="integrations.connection_edit", endpoint_args={"connection_id": connection.id},
+          subject=f"CRM connection “{connection.name}” works again",
+          headline=f"{connection.name} answers again; the records that were waiting are being sent.")

@@ -28,8 +28,9 @@ def run() -> dict[str, int]:
     submissions.purge_old()
     exports.purge_expired()
     approved = ledger.approve_due()
+    notices = crm.report_health()
     if requeued or expired or pushes or reminded or approved or any(registrations.values()):
         log.info("sweep re-drove %s queued messages, %s CRM pushes, expired %s leads, reminded %s, deals %s, "
                  "approved %s commissions", requeued, pushes, expired, reminded, registrations, approved)
     return {"mail": requeued, "leads_expired": expired, "leads_reminded": reminded, "crm_pushes": pushes,
-            "commissions_approved": approved, **registrations}
+            "commissions_approved": approved, "crm_notices": notices, **registrations}

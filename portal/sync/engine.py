@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import timedelta
 from decimal import Decimal
 from typing import Callable
 
-from sqlalchemy import bindparam, func, update
+from sqlalchemy import bindparam, func, literal, update
 
 from portal.errors import DomainError
 from portal.extensions import db
@@ -30,6 +31,7 @@ from portal.sync.connectors.base import Batch, Change, Outgoing, PushResult, Rel
 from portal.sync.http import CallEvent, CrmError
 
 PASSES = 3  # changes committed while a pass ran are picked up by the next one
+RETRY_WITHIN = timedelta(seconds=60)  # the sweep's interval: a failed push is tried again by then
 FIELDS_ENSURED = "schema_ok"
 
 
@@ -105,7 +107,9 @@ def push(connection_id: int, *, on_batch: Callable[[int], None] | None = None,
             if not sent:
                 break
         calls.flush()
-        _update_connection(connection_id, last_push_at=utcnow())
+        # It works (again): the failure is over; failure_notified_at stays until the admins hear it.
+        _update_connection(connection_id, last_push_at=utcnow(), failing_since=None, last_error=None,
+                           next_retry_at=None)
         db.session.commit()
     except CrmError as err:
         db.session.rollback()
@@ -113,11 +117,34 @@ def push(connection_id: int, *, on_batch: Callable[[int], None] | None = None,
         db.session.add(SyncLog(connection_id=connection_id, direction="push", action="batch", status="error",
                                message=f"{err.status or 'network'}: {err.message}"[:2000],
                                request_summary="push stopped; pending records stay queued"))
+        _record_failure(connection_id, connector.label, err)
         db.session.commit()
         raise
     finally:
         stats.calls = connector.calls
     return stats
+
+
+def _record_failure(connection_id: int, label: str, err: CrmError) -> None:
+    """The connection's health after a push stopped: since when it fails, why, and when it is tried
+    again (the sweep re-drives pending pushes every minute, whatever RQ's retry schedule says)."""
+    now = utcnow()
+    since = CrmConnection.__table__.c.failing_since
+    _update_connection(connection_id, failing_since=func.coalesce(since, literal(now, since.type)),
+                       last_error=describe(err, label)[:2000], last_error_at=now, next_retry_at=now + RETRY_WITHIN)
+
+
+def describe(err: CrmError, label: str) -> str:
+    """A failed call in words for the person reading the record's panel."""
+    if err.status is None:
+        return f"{label} could not be reached: {err.message}"
+    if err.status in (401, 403):
+        return f"{label} refused the connection's token ({err.status}: {err.message}). Enter a new token."
+    if err.status == 429:
+        return f"{label}'s rate limit is used up for now ({err.message})."
+    if err.retryable:
+        return f"{label} is not answering normally ({err.status}: {err.message})."
+    return f"{label} refused the request ({err.status}: {err.message})."
 
 
 def _entities_of(connector) -> list[entities.Entity]:
@@ -381,10 +408,15 @@ def full_sync(connection_id: int) -> PushStats:
         connection = db.session.get(CrmConnection, connection_id)
         connection.full_sync_finished_at = utcnow()
         connection.options = {**(connection.options or {}),
-                              "full_sync_error": (err.message if isinstance(err, (CrmError, DomainError))
-                                                  else str(err))[:500]}
+                              "full_sync_error": _full_sync_error(err, connection.provider)[:500]}
         db.session.commit()
         raise
+
+
+def _full_sync_error(err: Exception, provider: str) -> str:
+    if isinstance(err, CrmError):
+        return describe(err, connectors.get(provider).label)
+    return err.message if isinstance(err, DomainError) else str(err)
 
 
 def _full_sync_steps(connection_id: int) -> PushStats:

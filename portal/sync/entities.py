@@ -9,6 +9,7 @@ connector reads a model.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from typing import Any, Callable
 
@@ -67,6 +68,10 @@ REFERRAL_FIELDS: dict[str, FieldSpec] = {
     "number": ("Referral number", str, False),
     "status": ("Referral status", str, False),          # pulled through the stage rules, not written
     "estimated_value": ("Estimated value", Decimal, True),
+    # What the deal is worth: the won amount once won, else the estimate (a pull writes the estimate).
+    "deal_amount": ("Amount (the won amount once won, else the estimated value)", Decimal, True),
+    "won_amount": ("Won amount", Decimal, False),
+    "close_date": ("Close date (when it was won)", datetime, False),
     "currency": ("Currency", str, False),
     "notes": ("Notes", str, True),
     "partner_name": ("Partner", str, False),
@@ -85,7 +90,10 @@ REFERRAL_FIELDS: dict[str, FieldSpec] = {
 def referral_values(referral) -> dict:
     """Every portal field of a referral (duck-typed: the unit tests pass plain objects)."""
     values = {name: getattr(referral, name, None) for name in REFERRAL_FIELDS
-              if name not in ("deal_name", "partner_name")}
+              if name not in ("deal_name", "partner_name", "deal_amount", "close_date")}
+    won_amount = getattr(referral, "won_amount", None)
+    values["deal_amount"] = won_amount if won_amount is not None else values["estimated_value"]
+    values["close_date"] = getattr(referral, "won_at", None)
     values["deal_name"] = (f"{referral.company_name} ({referral.number})" if referral.number
                            else referral.company_name)
     values["partner_name"] = referral.partner_org.name if referral.partner_org is not None else None

@@ -214,14 +214,14 @@ def _network_message(err: requests.RequestException) -> str:
     """A transport failure in words a person can act on (the panel and the log show it)."""
     text = str(err)
     if isinstance(err, requests.Timeout):
-        return "The CRM did not answer in time (timeout)."
+        return "it did not answer in time (timeout)."
     if isinstance(err, requests.ConnectionError):
         if "Name or service not known" in text or "NameResolution" in text or "getaddrinfo" in text:
-            return "The CRM's address could not be found (DNS)."
+            return "its address could not be found (DNS)."
         if "refused" in text.lower():
-            return "The CRM refused the connection (is it reachable from the portal?)."
-        return "The CRM could not be reached (network error)."
-    return f"The request to the CRM failed ({type(err).__name__})."
+            return "the connection was refused."
+        return "the network failed on the way."
+    return f"the request failed ({type(err).__name__})."
 
 
 def _error_from(response) -> CrmError:

@@ -113,7 +113,7 @@ def test_the_mappings_editor_lists_hubspots_live_properties_and_saves_rows_with_
     html = client.get(url).get_data(as_text=True)
     assert '<option selected value="deal.dealstage">' in html and 'value="deal.closedate"' in html  # from the properties API
     assert 'name="rows-2-values-0-portal_value"' in html and 'value="appointmentscheduled"' in html
-    assert 'name="rows-11-crm_property"' in html  # blank rows for a page without JavaScript
+    assert 'name="rows-12-crm_property"' in html  # blank rows for a page without JavaScript (12 mapped)
 
     rows = _current_rows(connection)
     rows[2] = ("deal.dealstage", "status", "both", None, {"submitted": "appointmentscheduled", "lost": "closedlost"})
@@ -137,13 +137,13 @@ def test_missing_required_mappings_and_bad_rows_are_refused_with_the_error_by_th
     response = client.submit(url, _mappings_post(connection, rows))
     html = response.get_data(as_text=True)
     assert response.status_code == 422
-    bad_row = html.split('id="mapping-row-11"')[1].split("</tr>")[0]
+    bad_row = html.split('id="mapping-row-12"')[1].split("</tr>")[0]
     assert "needs a default value" in bad_row and 'aria-invalid="true"' in bad_row
-    assert len(crm.mappings_of(connection)) == 11  # nothing was saved
+    assert len(crm.mappings_of(connection)) == 12  # nothing was saved
 
     # A removed row is left out of the save.
     rows = _current_rows(connection)
-    data = _mappings_post(connection, rows, **{"rows-5-remove": "y"})
+    data = _mappings_post(connection, rows, **{"rows-6-remove": "y"})  # contact.firstname
     assert client.submit(url, data).status_code == 303
     assert ("contact", "firstname") not in {(m.crm_object, m.crm_field) for m in crm.mappings_of(connection)}
 

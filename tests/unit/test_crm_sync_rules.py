@@ -59,7 +59,7 @@ def test_pull_values_convert_and_reverse_picklists():
         mapping.Mapping("deal", "dealtype", "custom.kind", "both", value_map={"new": "newbusiness"})]
     values = mapping.pull_values(mappings, "deal", {"amount": "2500.5", "dealtype": "newbusiness",
                                                     "dealstage": "closedwon"}, entities.REFERRAL_FIELDS)
-    assert values == {"estimated_value": Decimal("2500.5"), "custom.kind": "new"}
+    assert values == {"deal_amount": Decimal("2500.5"), "custom.kind": "new"}  # the amount writes the estimate
 
 
 def test_the_stage_maps_to_a_status_unless_the_current_status_already_means_that_stage():

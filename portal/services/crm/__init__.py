@@ -10,10 +10,11 @@ from portal.services.crm.connections import (TestResult, connector, create_conne
                                              encrypt, get_connection, list_connections, provider_label, providers,
                                              refresh_properties, test_connection, token, update_connection,
                                              webhook_secret)
+from portal.services.crm.health import report as report_health
 from portal.services.crm.reading import (LogFilters, Progress, RecordPanel, links_for, log_entries, log_page,
                                          progress, record_panel, referral_numbers)
-from portal.services.crm.scheduling import (FULL_SYNC_JOB, PULL_JOB, PUSH_JOB, mark_dirty, pending_connection_ids,
-                                            pulling, queues_job_cleanup, redrive, run_full_sync, schedule_pull,
+from portal.services.crm.scheduling import (FULL_SYNC_JOB, PULL_JOB, PUSH_JOB, kick_push, mark_dirty,
+                                            pending_connection_ids, pulling, queues_job_cleanup, redrive, run_full_sync, schedule_pull,
                                             schedule_push, start_full_sync, sync_now, unlink)
 from portal.services.crm.webhooks import InvalidSignature, receive_webhook
 from portal.sync import mapping  # noqa: F401 - the forms build crm.mapping.Mapping rows

@@ -19,17 +19,37 @@ def links_for(referral: Referral) -> list[CrmLink]:
 
 @dataclass
 class RecordPanel:
-    """What the referral page's CRM panel shows: its links, and whether a person can sync it at all."""
+    """What the referral page's CRM panel shows: its links, and whether a person can sync it at all.
+
+    It tells the truth about a change not sent yet: "waiting" only while a push is really to come;
+    once the connection's last attempt failed after the change, the failure, its time and the next try.
+    """
 
     links: list[CrmLink]
     connections: list[CrmConnection]
 
+    @staticmethod
+    def _unsent(link: CrmLink) -> bool:
+        return link.state == LinkState.PENDING.value or (
+            link.dirty and link.state not in (LinkState.ERROR.value, LinkState.UNLINKED.value))
+
+    def failure(self, link: CrmLink) -> CrmConnection | None:
+        """The link's connection, when its change is not sent because the last push attempt failed."""
+        connection = link.connection
+        if not self._unsent(link) or connection.failing_since is None or connection.last_error_at is None:
+            return None
+        changed = link.updated_at or link.created_at
+        return connection if changed is None or connection.last_error_at >= changed else None
+
     @property
     def pending(self) -> bool:
         """A push is still to come: the panel polls itself until it has happened (or failed)."""
-        return any(link.state == LinkState.PENDING.value or
-                   (link.dirty and link.state not in (LinkState.ERROR.value, LinkState.UNLINKED.value))
-                   for link in self.links)
+        return any(self._unsent(link) and self.failure(link) is None for link in self.links)
+
+    @property
+    def retrying(self) -> bool:
+        """A change waits for a CRM that does not answer: the panel checks back now and then."""
+        return any(self.failure(link) is not None for link in self.links)
 
     @property
     def linked(self) -> bool:

@@ -90,26 +90,40 @@ def schedule_pull(connection_id: int) -> bool:
 
 
 def start_full_sync(connection: CrmConnection) -> bool:
-    """Ask for a full sync of a connection now (the hourly one runs on its own)."""
-    return queues.enqueue_now(FULL_SYNC_JOB, connection.id, queue="sync", job_id=f"crm-full-sync-{connection.id}",
-                              job_timeout=3600)
+    """Ask for a full sync of a connection now (the hourly one runs on its own); a finished or failed
+    run's job never blocks the next one. False when it cannot be queued right now (the sweep tries again)."""
+    return _kick(FULL_SYNC_JOB, connection.id, job_id=f"crm-full-sync-{connection.id}", job_timeout=3600)
 
 
 def run_full_sync(connection: CrmConnection) -> reading.Progress:
-    """A person presses "Run full sync": enqueue it and show it as running from now on, so the progress
-    fragment polls until the job finishes. Raises DomainError for an inactive connection."""
+    """A person presses "Run full sync": it is shown as queued from now on (the progress fragment polls
+    until the job finishes) and queued after the commit; if Redis cannot take it at this moment, the
+    sweep starts it within a minute. Raises DomainError only for an inactive connection."""
     if not connection.active:
         raise DomainError("Turn the connection on before running a full sync.")
     current = reading.progress(connection)
     if current.running:
-        return current  # already queued or running: the same job id would be refused anyway
-    if not start_full_sync(connection):
-        raise DomainError("The full sync could not be queued right now; try again in a minute.")
+        start_full_sync(connection)  # a run lost with its worker starts again; a live one is left alone
+        return current
     # The job sets these again when it starts; until then the page shows it as queued (total 0).
     connection.full_sync_started_at, connection.full_sync_finished_at = utcnow(), None
     connection.full_sync_done = connection.full_sync_total = 0
     db.session.commit()
+    start_full_sync(connection)
     return reading.progress(connection)
+
+
+def kick_push(connection_id: int) -> bool:
+    """Make sure a push of the connection is queued or running now: a push that waits for a retry
+    later (RQ's backoff while the CRM was down) or that RQ gave up is replaced by one that runs now."""
+    return _kick(PUSH_JOB, connection_id, job_id=f"crm-push-{connection_id}", retry=_retry())
+
+
+def _kick(func: str, *args, job_id: str, **options) -> bool:
+    if queues.enqueue_now(func, *args, queue="sync", job_id=job_id, **options):
+        return True
+    queues_job_cleanup(job_id)
+    return queues.enqueue_now(func, *args, queue="sync", job_id=job_id, **options)
 
 
 def sync_now(referral: Referral) -> list[CrmLink]:
@@ -119,6 +133,8 @@ def sync_now(referral: Referral) -> list[CrmLink]:
         raise DomainError("No CRM connection is set up.")
     links = [_mark(referral, c.id, force=True) for c in connections]
     db.session.commit()
+    for connection in connections:  # a push attempt now, even if an earlier one waits for its retry
+        kick_push(connection.id)
     return [link for link in links if link is not None]
 
 
@@ -170,26 +186,34 @@ def pending_connection_ids() -> list[int]:
 
 
 def redrive() -> int:
-    """For the sweep: enqueue a push for every connection the database says has pending work.
-
-    A push job whose worker was killed stays in Redis under its id and would block the coalesced
-    enqueue; once RQ has given it up (failed, stopped) it is removed so the push can start again.
-    """
+    """For the sweep: a push attempt now for every connection the database says has pending work
+    (however long the CRM was away, the pushes go within one sweep of it answering again), and the
+    full syncs shown as queued or running whose job was lost. Returns the pushes re-driven."""
     count = 0
     for connection_id in pending_connection_ids():
-        if not schedule_push(connection_id, after_commit=False):
-            queues_job_cleanup(f"crm-push-{connection_id}")
-            schedule_push(connection_id, after_commit=False)
+        kick_push(connection_id)
         count += 1
+    unfinished = db.session.scalars(db.select(CrmConnection).where(
+        CrmConnection.active.is_(True), CrmConnection.full_sync_started_at.is_not(None),
+        CrmConnection.full_sync_finished_at.is_(None)))
+    for connection in unfinished:
+        start_full_sync(connection)
     return count
 
 
+# RQ statuses of a job that will not run by itself soon: waiting for a retry later, or over.
+_REPLACEABLE = (JobStatus.SCHEDULED, JobStatus.DEFERRED, JobStatus.FAILED, JobStatus.STOPPED,
+                JobStatus.CANCELED, JobStatus.FINISHED)
+
+
 def queues_job_cleanup(job_id: str) -> None:
+    """Free a coalesced job id held by a job that is not queued or running (a job whose worker died
+    is moved to the failed registry by the cleanup first)."""
     conn = queues.connection()
     try:
         StartedJobRegistry("sync", connection=conn).cleanup()
         job = Job.fetch(job_id, connection=conn)
+        if job.get_status(refresh=True) in _REPLACEABLE:
+            job.delete()
     except Exception:  # noqa: BLE001 - a missing job or an unreachable Redis: the next sweep tries again
         return
-    if job.get_status(refresh=True) in (JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED):
-        job.delete()

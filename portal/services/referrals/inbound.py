@@ -40,7 +40,7 @@ def _planned_move(referral: Referral, key: str | None, fields: dict, amount: Dec
     if stage in _WON:
         if referral.is_won:
             return None
-        won_amount = amount or fields.get("estimated_value") or referral.estimated_value
+        won_amount = amount or fields.get("deal_amount") or fields.get("estimated_value") or referral.estimated_value
         if not won_amount:
             raise DomainError(f"The deal is closed won in {actor_label} but has no amount; enter the won amount.")
         return lambda r, reason, actor_label: review.apply_won(r, amount=won_amount, by=None, actor_label=actor_label)
@@ -63,6 +63,8 @@ def _set_field(referral: Referral, name: str, value) -> bool:
         custom[key] = value
         referral.custom_fields = custom
         return True
+    if name == "deal_amount":  # the CRM's amount before the win is the estimate; the won amount is the win's
+        name = "estimated_value"
     if name == "estimated_value" and value is not None:
         value = Decimal(value).quantize(Decimal("0.01"))
     if getattr(referral, name) == value:

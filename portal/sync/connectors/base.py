@@ -151,9 +151,12 @@ def for_connection(connection, *, on_event: Callable[[CallEvent], None] | None =
                    **client_options) -> Connector:
     """The connector of a connection, built from its plain settings (a fresh HTTP session; the
     request budget is shared). Raises DomainError when its token cannot be read."""
+    options = dict(connection.options or {})
+    # A connection may tune how long one call keeps retrying (a job is retried by RQ and the sweep anyway).
+    tuning = {k: options[k] for k in ("max_retries", "max_wait_seconds") if k in options}
     context = ConnectorContext(
         connection_id=connection.id, base_url=connection.base_url, token=credentials.token(connection),
-        options=dict(connection.options or {}), existing_policy=connection.existing_policy,
+        options=options, existing_policy=connection.existing_policy,
         mappings=mapping.of(connection), budget_storage=budget.shared_storage(), on_event=on_event,
-        client_options=client_options)
+        client_options={**tuning, **client_options})
     return CONNECTORS[connection.provider](context)

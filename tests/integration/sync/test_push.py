@@ -1,13 +1,14 @@
 """Push: referrals become HubSpot deals with their contact and company, idempotently, in batches."""
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from decimal import Decimal
 
 
 from portal.models import CrmCompany, CrmLink, SyncLog
 from portal.services import crm, referrals
 from portal.sync import engine
-from tests.factories import OrganizationFactory, ReferralFactory, partner_user
+from tests.factories import OrganizationFactory, ReferralFactory, internal_user, partner_user
 from tests.crm_fixtures import make_connection
 
 
@@ -72,7 +73,8 @@ def test_a_status_change_updates_the_deal_stage(db, sandbox, connection, run_job
 
 
 def test_one_invalid_deal_is_recorded_on_its_link_and_the_others_go_through(db, sandbox, connection):
-    rows = crm.mappings_of(connection) + [crm.mapping.Mapping("deal", "closedate", "notes")]
+    rows = [m for m in crm.mappings_of(connection) if m.crm_field != "closedate"] + [
+        crm.mapping.Mapping("deal", "closedate", "notes")]
     crm.save_mappings(connection, rows)
     good = [ReferralFactory(notes=None) for _ in range(4)]
     bad = ReferralFactory(notes="not a date")
@@ -165,3 +167,21 @@ def test_429s_for_20_seconds_and_500s_on_30_percent_still_sync_everything_once(d
     logged = {row.message.split(":")[0] for row in db.session.scalars(
         db.select(SyncLog).where(SyncLog.status.in_(["retry", "error"])))}
     assert {"429", "500"} <= logged
+
+
+def test_a_manual_won_sends_the_won_amount_and_close_date_with_the_stage(db, client, sandbox, connection, run_jobs):
+    referral = ReferralFactory(estimated_value=Decimal("1000"))
+    crm.sync_now(referral)
+    run_jobs()
+    won_at = datetime(2026, 11, 30, 15, 30, tzinfo=timezone.utc)
+    referrals.mark_won(referral, amount=Decimal("4321.50"), won_at=won_at, by=None)
+    run_jobs()
+    [deal] = sandbox.all("deals", "dealstage,amount,closedate")
+    assert deal["properties"]["dealstage"] == "closedwon"
+    assert Decimal(deal["properties"]["amount"]) == Decimal("4321.50")
+    assert deal["properties"]["closedate"].startswith("2026-11-30T15:30:00")
+    # The mapping editor shows both, mapped by default.
+    client.login(internal_user("admin"))
+    html = client.get(f"/internal/integrations/{connection.id}/mappings").get_data(as_text=True)
+    assert '<option selected value="deal.amount">' in html and '<option selected value="deal.closedate">' in html
+    assert '<option selected value="deal_amount">' in html and '<option selected value="close_date">' in html

@@ -54,7 +54,9 @@ class HubSpotConnector:
             Mapping("deal", "dealname", "deal_name"),
             Mapping("deal", "pipeline", None, default_value=hubspot.DEFAULT_PIPELINE),
             Mapping("deal", "dealstage", "status", direction="both", value_map=dict(DEFAULT_STAGE_MAP)),
-            Mapping("deal", "amount", "estimated_value", direction="both"),
+            # The amount and close date go with the stage: a won deal carries what it was won at, and when.
+            Mapping("deal", "amount", "deal_amount", direction="both"),
+            Mapping("deal", "closedate", "close_date"),
             Mapping("contact", "email", "contact_email"),
             Mapping("contact", "firstname", "contact_first_name"),
             Mapping("contact", "lastname", "contact_last_name"),
