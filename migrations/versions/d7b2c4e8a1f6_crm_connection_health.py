@@ -12,7 +12,7 @@ import portal.models.types
 
 # revision identifiers, used by Alembic.
 revision = 'd7b2c4e8a1f6'
-down_revision = 'c5e1a7d2f9b3'
+down_revision = '2e452a7594f4'
 branch_labels = None
 depends_on = None
 
