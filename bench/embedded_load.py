@@ -9,7 +9,8 @@ Runs `make run`'s configuration in a fresh instance folder of its own: `flask po
 sandbox), then `flask --app wsgi run --with-threads` on a free port — SQLite and the in-process
 worker. With DATABASE_URL and REDIS_URL set it runs the same load on that PostgreSQL database
 (dropped and created afresh; its name gets a `_embedded_load` suffix) and Redis (a free database
-index claimed as the test runs claim theirs), with one `worker.py` process doing the jobs.
+index claimed as the test runs claim theirs), with one `worker.py` process doing the jobs and one
+`rq cron portal.jobs.cron` running the sweep, as in production.
 
 Half of the clients are signed-in partner users submitting "New referral" (GET the form, POST it),
 half are prospects sending the public link form, each with addresses of its own. Afterwards it waits
@@ -269,8 +270,12 @@ class Portal:
             [sys.executable, "-m", "flask", "--app", "wsgi", "run", "--host", "127.0.0.1", "--port", str(self.port),
              "--with-threads"], cwd=ROOT, env=self.env(), stdout=out, stderr=out, start_new_session=True))
         if self.redis_url:
+            # Production's job processes (README): a worker, and the one `rq cron` that runs the sweep.
             self.processes.append(subprocess.Popen([sys.executable, "worker.py"], cwd=ROOT, env=self.env(),
                                                    stdout=out, stderr=out, start_new_session=True))
+            self.processes.append(subprocess.Popen(
+                [str(Path(sys.executable).with_name("rq")), "cron", "portal.jobs.cron", "--url", self.redis_url],
+                cwd=ROOT, env=self.env(), stdout=out, stderr=out, start_new_session=True))
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             try:
