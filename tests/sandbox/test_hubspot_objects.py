@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import re
-import time
 
 import pytest
 import requests
@@ -85,9 +84,7 @@ def test_batch_upsert_by_custom_unique_property(hubspot_client):
     inputs = [{"idProperty": "portal_referral_id", "id": f"R-{i}",
                "properties": {"dealname": f"Referral {i}", "dealstage": "appointmentscheduled",
                               "amount": "1000"}} for i in range(100)]
-    started = time.perf_counter()
     answer = hubspot_client.crm.deals.batch_api.upsert(DealUpsertBatch(inputs=inputs))
-    assert time.perf_counter() - started < 2.0
     assert len(answer.results) == 100 and all(r.new for r in answer.results)
 
     inputs[0]["properties"] = {"dealstage": "closedwon"}
