@@ -12,7 +12,7 @@ from sqlalchemy import case, func, insert
 from portal.extensions import db
 from portal.models import Commission, DealRegistration, OrgKind, Organization, Referral, ReferralLink, User
 from portal.models.types import utcnow
-from portal.services import (accounts, commissions, crm, deals, distributors, lead_distribution, leads, ledger, links,
+from portal.services import (accounts, applications, commissions, crm, deals, distributors, lead_distribution, leads, ledger, links,
                              payees, payouts, referrals, settings, tallies)
 from portal.services.reporting import saved_views
 
@@ -73,6 +73,7 @@ def seed() -> None:
     _seed_links()
     _seed_ledger(orgs)
     _seed_saved_views()
+    _seed_partner_application()
 
 
 DEMO_PLANS = [
@@ -222,6 +223,14 @@ def _seed_links() -> None:
                                    contact_phone="+1 218 555 0147", consent=True,
                                    notes="Saw Northwind's newsletter; we need cloud backups for six stores.")
     links.submit(link, data, first_visit_at=utcnow() - timedelta(days=3))
+
+
+def _seed_partner_application() -> None:
+    """One company waiting in "Partners" → "Applications", to approve (or reject) in the tour."""
+    applications.submit(applications.ApplicationInput(
+        company_name="Contoso Cloud Services", domain="contoso.example", country="NL",
+        contact_name="Carla Contoso", contact_email="carla@contoso.example",
+        offering="Managed cloud hosting for 300 small businesses in the Benelux; we resell backup and security."))
 
 
 # (partner, company, domain, won amount, days since won, what happens next) — the commission ledger's states.

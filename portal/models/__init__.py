@@ -1,5 +1,6 @@
 """The data model, one module per area; imported here so Alembic and the app see every table."""
 from portal.models.accounts import AuthToken, Organization, OrgKind, OrgStatus, Role, User
+from portal.models.applications import ApplicationStatus, PartnerApplication
 from portal.models.commissions import Commission, CommissionPlan, CommissionStatus, ExchangeRate, PlanKind
 from portal.models.deals import DealRegistration, DealStatus, DistributorAssignment
 from portal.models.crm import CrmCompany, CrmConnection, CrmLink, FieldMapping, QualificationRule, SyncLog
@@ -16,6 +17,7 @@ from portal.models.tallies import CommissionTally, ReferralMonthTally, ReferralT
 from portal.models import search as _search  # noqa: F401 - registers the PostgreSQL search indexes
 
 __all__ = [
+    "ApplicationStatus", "PartnerApplication",
     "AuthToken", "CacheStamp", "Commission", "CommissionPlan", "CommissionTally", "CommissionStatus", "CrmCompany", "CrmConnection", "CrmLink",
     "ExchangeRate",
     "FieldMapping", "QualificationRule", "SyncLog", "CustomField", "EmailMessage", "Lead",

@@ -166,6 +166,18 @@ def resend_invitation(user: User, *, by: User) -> None:
     db.session.commit()
 
 
+def add_invited(*, organization: Organization, email: str, name: str, role: str, inviter: User) -> User:
+    """Add a user without a password and queue their invitation, in the caller's transaction
+    (an approved partner application creates its organization, admin and link in one commit)."""
+    if find_by_email(email):
+        raise DomainError("A user with this email already exists.", field="email")
+    user = User(organization=organization, email=normalize_email(email), name=name.strip(), role=role)
+    db.session.add(user)
+    db.session.flush()
+    _send_invitation(user, inviter=inviter)
+    return user
+
+
 def _send_invitation(user: User, *, inviter: User) -> None:
     raw = _issue_token(user, INVITE, current_app.config["INVITATION_MAX_AGE"])
     mail.queue("invitation", to=user, subject=f"{inviter.name} invited you to the Referral Portal",

@@ -85,6 +85,13 @@ def list_for(user: User) -> list[LinkRow]:
     return [LinkRow(link, won.get(link.id, 0)) for link in links]
 
 
+def personal(user: User) -> ReferralLink | None:
+    """`user`'s oldest active link (the one an approved partner application made), for the dashboard."""
+    return db.session.scalar(db.select(ReferralLink).where(ReferralLink.user_id == user.id,
+                                                           ReferralLink.active.is_(True))
+                             .order_by(ReferralLink.id).limit(1))
+
+
 def won_counts(link_ids: list[int]) -> dict[int, int]:
     if not link_ids:
         return {}

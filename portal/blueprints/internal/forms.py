@@ -267,3 +267,9 @@ class PayoutSelectForm(Form):
 class PayoutPaidForm(Form):
     reference = StringField("Payment reference", validators=[DataRequired("Enter the payment reference."),
                                                               Length(max=120)])
+
+
+class ApplicationDecisionForm(Form):
+    """Approve (no reason) or reject (with the reason the applicant is mailed) a partner application."""
+
+    reason = TextAreaField("Reason for the applicant", validators=[Length(max=2000)])

@@ -1,7 +1,9 @@
 """Internal (vendor) pages: dashboard, partner organizations, users."""
 from __future__ import annotations
 
-from flask import flash, render_template, request, url_for
+import tempfile
+
+from flask import flash, render_template, request, send_file, url_for
 from flask_login import current_user
 
 from portal.web import charts, htmx
@@ -12,7 +14,9 @@ from portal.errors import DomainError
 from portal.web.forms import UserStatusForm
 from portal.models.accounts import TIERS
 from portal.models.deals import DEAL_STATUS_LABELS
-from portal.services import access, accounts, commissions, deals, distributors, organizations, reports
+from portal.models.types import utcnow
+from portal.services.reporting import exports
+from portal.services import access, accounts, applications, commissions, deals, distributors, organizations, reports
 
 
 
@@ -29,11 +33,28 @@ def dashboard():
 
 @bp.get("/organizations")
 def organizations_list():
-    filters = organizations.OrgFilters(q=request.args.get("q", ""), kind=request.args.get("kind", ""),
-                                       status=request.args.get("status", ""), tier=request.args.get("tier", ""))
+    filters = _org_filters()
     page = organizations.search(filters, page=request.args.get("page", 1, type=int))
     return htmx.render_page("internal/organizations/list.html", "internal/organizations/_partials/rows.html",
-                            page=page, filters=filters, tiers=TIERS)
+                            page=page, filters=filters, tiers=TIERS,
+                            pending_applications=applications.pending_count())
+
+
+@bp.get("/organizations/export.xlsx")
+def organizations_export():
+    filters = _org_filters()
+    mimetype, _ = exports.FORMATS["xlsx"]
+    # A workbook is a zip that is only valid once finished: written to a temp file, then streamed out.
+    spool = tempfile.TemporaryFile()
+    exports.write_xlsx(organizations.export(filters), spool)
+    spool.seek(0)
+    return send_file(spool, mimetype=mimetype, as_attachment=True,
+                     download_name=f"organizations-{utcnow():%Y%m%d-%H%M}.xlsx")
+
+
+def _org_filters() -> organizations.OrgFilters:
+    return organizations.OrgFilters(q=request.args.get("q", ""), kind=request.args.get("kind", ""),
+                                    status=request.args.get("status", ""), tier=request.args.get("tier", ""))
 
 
 @bp.route("/organizations/new", methods=["GET", "POST"])

@@ -11,7 +11,7 @@ from portal.blueprints.partner.forms import SharingForm, TeamInviteForm
 from portal.errors import DomainError
 from portal.web.forms import UserStatusForm
 from portal.models.deals import DEAL_STATUS_LABELS
-from portal.services import access, accounts, deals, organizations, reports
+from portal.services import access, accounts, deals, links, organizations, reports
 
 
 @bp.get("/")
@@ -19,6 +19,7 @@ def dashboard():
     overview = reports.overview(current_user)
     return htmx.render_page("partner/dashboard.html", "_partials/activity_chart.html", overview=overview,
                             deal_counts=deals.count_by_status(current_user), deal_statuses=DEAL_STATUS_LABELS,
+                            personal_link=links.personal(current_user),
                             **charts.activity_context(current_user, request.args, "partner.dashboard"))
 
 

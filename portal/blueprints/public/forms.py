@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from flask import current_app
 from itsdangerous import BadData, TimestampSigner, URLSafeTimedSerializer
-from wtforms import BooleanField, HiddenField, StringField
-from wtforms.validators import DataRequired
+from wtforms import BooleanField, HiddenField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length
 
 from portal import clock
 from portal.web import referral_forms
-from portal.web.forms import Form
+from portal.web.forms import Form, SubmitOnce
 from portal.services import settings
 
 # What a prospect is asked, whatever else the admins show partners; plus what the admins require.
@@ -63,6 +63,30 @@ def referral_form(*, scope: str, vendor_name: str) -> Form:
     form.consent.label.text = f"I agree that {vendor_name} may contact me about my request."
     if not form.is_submitted():
         form.csrf_token.data = issue_token(scope)
+    return form
+
+
+APPLY_SCOPE = "partner-apply"
+
+
+class PartnerApplicationForm(SubmitOnce, PublicFormMixin, Form):
+    """The program page's form: a company applies to become a partner (same defences as the referral form)."""
+
+    company_name = StringField("Company", [DataRequired("Tell us your company's name."), Length(max=200)])
+    domain = StringField("Company website", [Length(max=255)])
+    country = StringField("Country (two-letter code, e.g. DE)", [Length(max=2, message="Use the two-letter code, like DE.")])
+    contact_name = StringField("Your name", [DataRequired("Tell us who we should talk to."), Length(max=200)])
+    contact_email = StringField("Work email", [DataRequired("Enter your work email."), Length(max=254)])
+    offering = TextAreaField("What does your company offer?",
+                             [DataRequired("Tell us briefly what your company offers."), Length(max=5000)])
+
+
+def application_form(*, vendor_name: str) -> PartnerApplicationForm:
+    form = PartnerApplicationForm()
+    form.scope = APPLY_SCOPE
+    form.consent.label.text = f"I agree that {vendor_name} may contact me about this application."
+    if not form.is_submitted():
+        form.csrf_token.data = issue_token(APPLY_SCOPE)
     return form
 
 

@@ -17,7 +17,7 @@ from portal.errors import DomainError, NotFound
 from portal.extensions import csrf, limiter
 from portal.models import ReferralLink
 from portal.models.types import utcnow
-from portal.services import branding, links
+from portal.services import applications, branding, links
 from portal.services.branding import Branding
 
 bp = Blueprint("public", __name__)
@@ -88,6 +88,31 @@ def refer():
 @bp.get("/refer/thanks")
 def refer_thanks():
     return render_template("public/thanks.html", brand=branding.get())
+
+
+@bp.route("/partners/apply", methods=["GET", "POST"])
+@per_address
+def partner_apply():
+    brand = branding.get()
+    form = forms.application_form(vendor_name=brand.vendor_name)
+    if form.is_submitted() and forms.is_bot(form):
+        return redirect(url_for(".partner_apply_thanks"), code=303)
+    if form.validate_on_submit():
+        try:
+            applications.submit(applications.ApplicationInput(
+                company_name=form.company_name.data, domain=form.domain.data, country=form.country.data,
+                contact_name=form.contact_name.data, contact_email=form.contact_email.data,
+                offering=form.offering.data))
+        except DomainError as err:
+            form.attach(err)
+        else:
+            return redirect(url_for(".partner_apply_thanks"), code=303)
+    return render_template("public/apply.html", brand=brand, form=form, action=url_for(".partner_apply")), _status()
+
+
+@bp.get("/partners/apply/thanks")
+def partner_apply_thanks():
+    return render_template("public/apply_thanks.html", brand=branding.get())
 
 
 @bp.get("/r/brand.css")
