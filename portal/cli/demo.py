@@ -12,8 +12,8 @@ from sqlalchemy import case, func, insert
 from portal.extensions import db
 from portal.models import Commission, DealRegistration, OrgKind, Organization, Referral, ReferralLink, User
 from portal.models.types import utcnow
-from portal.services import (accounts, applications, commissions, crm, deals, distributors, lead_distribution, leads, ledger, links,
-                             payees, payouts, referrals, settings, tallies)
+from portal.services import (accounts, applications, commissions, crm, deals, distributors, lead_distribution, leads,
+                             ledger, links, payees, payouts, referrals, settings, tallies)
 from portal.services.reporting import saved_views
 
 DEMO_PASSWORD = "demo-password"
