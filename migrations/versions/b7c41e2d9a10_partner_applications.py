@@ -1,7 +1,7 @@
 """partner applications
 
 Revision ID: b7c41e2d9a10
-Revises: c8d2e4f6a1b3
+Revises: 2e452a7594f4
 Create Date: 2026-12-02 00:15:00
 
 """
@@ -13,7 +13,7 @@ import portal.models.types
 
 # revision identifiers, used by Alembic.
 revision = 'b7c41e2d9a10'
-down_revision = 'c8d2e4f6a1b3'
+down_revision = '2e452a7594f4'
 branch_labels = None
 depends_on = None
 
