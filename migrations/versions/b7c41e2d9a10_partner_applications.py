@@ -1,7 +1,7 @@
 """partner applications
 
 Revision ID: b7c41e2d9a10
-Revises: 2e452a7594f4
+Revises: d7b2c4e8a1f6
 Create Date: 2026-12-02 00:15:00
 
 """
@@ -13,7 +13,7 @@ import portal.models.types
 
 # revision identifiers, used by Alembic.
 revision = 'b7c41e2d9a10'
-down_revision = '2e452a7594f4'
+down_revision = 'd7b2c4e8a1f6'
 branch_labels = None
 depends_on = None
 
