@@ -17,7 +17,9 @@ def test_a_failed_push_reads_as_plain_language_and_links_to_field_mappings(app, 
     with app.app_context():
         demo.seed()
         connection = make_connection(sandbox.base, sync_trigger="manual")
-        crm.save_mappings(connection, crm.mappings_of(connection) + [crm.mapping.Mapping("deal", "closedate", "notes")])
+        # The default mappings send the close date; point it at a free-text field so the push fails.
+        rows = [m for m in crm.mappings_of(connection) if m.crm_field != "closedate"]
+        crm.save_mappings(connection, rows + [crm.mapping.Mapping("deal", "closedate", "notes")])
         bad = db.session.scalar(db.select(Referral).order_by(Referral.id))
         bad.notes = "next spring"
         db.session.commit()
