@@ -7,6 +7,8 @@ HTMX := portal/static/vendor/htmx.min.js
 # npm ci's own record of what it installed: htmx for the pages, axe-core for the browser tests' audit.
 NPM := node_modules/.package-lock.json
 FLASK := $(BIN)/flask --app portal
+# The demo's conveniences (/dev/mail, the CRM sandboxes) exist only when asked for by name.
+export PORTAL_ENV ?= development
 
 .PHONY: run test setup assets chromium db worker bench clean
 

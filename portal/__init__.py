@@ -6,16 +6,15 @@ import logging
 
 from flask import Flask, redirect, url_for
 from flask_login import current_user
-from sqlalchemy.orm import undefer
+from sqlalchemy import event
 
 from portal import config as portal_config
 from portal import cli, database, money
 from portal.jobs import cron, queues
-from portal.web import errorpages, guards
+from portal.web import errorpages, guards, hygiene, request_limits
 from portal.blueprints import register_blueprints
 from portal.extensions import csrf, db, limiter, login_manager, migrate
-from portal.models import User
-from portal.services import notifications
+from portal.services import audit, notifications, sessions
 # Imported for their session hooks: the read cache's version stamps and the dashboards' tallies.
 from portal.services import read_cache, tallies  # noqa: F401
 
@@ -26,17 +25,20 @@ def create_app(config: dict | None = None) -> Flask:
     settings = portal_config.load(config)
     app = Flask(__name__, instance_path=settings["INSTANCE_PATH"], instance_relative_config=False)
     app.config.update(settings)
+    app.url_map.converters["int"] = hygiene.RecordIdConverter
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(portal_config.PROJECT_ROOT / "migrations"),
                      render_as_batch=True)
+    request_limits.register(app)  # before CSRFProtect, which reads the body
     csrf.init_app(app)
     limiter.init_app(app)
     _init_login(app)
     with app.app_context():
         database.configure(app, db.engine)
 
+    audit.listen()
     register_blueprints(app)
     _template_helpers(app)
     errorpages.register(app)
@@ -51,6 +53,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     if app.config["SANDBOX_CRMS"]:
         _mount_sandboxes(app)
+    request_limits.trust_proxies(app)  # outermost, so the sandboxes see the real client too
     return app
 
 
@@ -84,10 +87,8 @@ def _init_login(app: Flask) -> None:
 
     @login_manager.user_loader
     def load_user(session_token: str):
-        # The navigation's unread count comes with the user: one query for both, on every page.
-        user = db.session.scalar(db.select(User).where(User.session_token == session_token)
-                                 .options(undefer(User.unread_notifications)))
-        return user if user is not None and user.is_active else None
+        # A server-side session (services/sessions.py); the navigation's unread count comes with the user.
+        return sessions.resume(session_token)
 
 
 def _security_headers(app: Flask) -> None:
@@ -104,6 +105,9 @@ def _security_headers(app: Flask) -> None:
         # X-Frame-Options is frame-ancestors for old browsers: only where the policy forbids framing.
         if "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]:
             response.headers.setdefault("X-Frame-Options", "DENY")
+        if app.config["HSTS_MAX_AGE"]:
+            response.headers.setdefault("Strict-Transport-Security",
+                                        f"max-age={app.config['HSTS_MAX_AGE']}; includeSubDomains")
         return response
 
 

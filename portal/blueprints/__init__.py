@@ -1,7 +1,7 @@
 """Blueprints by audience; each package has views.py (and forms.py where it has forms)."""
 from flask import Flask
 
-from portal.blueprints.auth.views import bp as auth_bp
+from portal.blueprints.auth import bp as auth_bp
 from portal.blueprints.dev.views import bp as dev_bp
 from portal.blueprints.health.views import bp as health_bp
 from portal.blueprints.integrations import bp as integrations_bp

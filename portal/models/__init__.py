@@ -1,9 +1,11 @@
 """The data model, one module per area; imported here so Alembic and the app see every table."""
-from portal.models.accounts import AuthToken, Organization, OrgKind, OrgStatus, Role, User
+from portal.models.accounts import AuthToken, Organization, OrgKind, OrgStatus, RecoveryCode, Role, User
 from portal.models.applications import ApplicationStatus, PartnerApplication
+from portal.models.audit import AuditEvent
 from portal.models.commissions import Commission, CommissionPlan, CommissionStatus, ExchangeRate, PlanKind
 from portal.models.deals import DealRegistration, DealStatus, DistributorAssignment
 from portal.models.crm import CrmCompany, CrmConnection, CrmLink, FieldMapping, QualificationRule, SyncLog
+from portal.models.form_tokens import SpentToken
 from portal.models.mail import EmailMessage, MailStatus
 from portal.models.ledger import BatchStatus, EntryKind, LedgerEntry, PayeeAccount, PayoutBatch
 from portal.models.links import LinkVisit, ReferralLink
@@ -11,6 +13,7 @@ from portal.models.notifications import Notification
 from portal.models.pipeline import Lead, LeadRule, LeadStatus
 from portal.models.referrals import CustomField, Referral, ReferralStatus, Source, Stage, StatusEvent
 from portal.models.reports import ExportJob, ExportStatus, SavedView, SavedViewPin, Sharing
+from portal.models.sessions import UserSession
 from portal.models.settings import CacheStamp, Setting
 from portal.models.submissions import SubmissionKey
 from portal.models.tallies import CommissionTally, ReferralMonthTally, ReferralTally
@@ -27,4 +30,5 @@ __all__ = [
     "DealRegistration", "DealStatus", "DistributorAssignment", "LeadRule",
     "ExportJob", "ExportStatus", "SavedView", "SavedViewPin", "Sharing",
     "BatchStatus", "EntryKind", "LedgerEntry", "PayeeAccount", "PayoutBatch",
+    "AuditEvent", "RecoveryCode", "SpentToken", "UserSession",
 ]

@@ -60,6 +60,8 @@ class Organization(db.Model):
     country: Mapped[str | None] = mapped_column(String(2))
     # Chosen by the partner's admins: may partner users see all of the organization's referrals?
     members_see_all_referrals: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # Chosen by the partner's admins: must every member sign in with a second factor?
+    mfa_required: Mapped[bool] = mapped_column(default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
@@ -93,12 +95,22 @@ class User(UserMixin, db.Model):
     notification_preferences: Mapped[dict] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # TOTP (RFC 6238): the shared secret, encrypted at rest; null until the user has enrolled.
+    mfa_secret_encrypted: Mapped[str | None] = mapped_column(String(500))
+    mfa_enrolled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The last time step a code was accepted for: the same code cannot be used twice.
+    mfa_last_step: Mapped[int | None] = mapped_column()
 
     # Every page shows and checks the user's organization: load it with the user, in one query.
     organization: Mapped[Organization] = relationship(back_populates="users", lazy="joined")
 
     def get_id(self) -> str:
-        return self.session_token
+        # Flask-Login keeps this in the session and the remember cookie: the server-side session's
+        # token (portal.services.sessions), set when the session starts or is resumed.
+        token = getattr(self, "current_session_token", None)
+        if not token:
+            raise RuntimeError("start a session (portal.services.sessions.start) before login_user()")
+        return token
 
     @property
     def is_active(self) -> bool:
@@ -130,6 +142,17 @@ class User(UserMixin, db.Model):
 
     def __repr__(self) -> str:
         return f"<User {self.id} {self.email} {self.role}>"
+
+
+class RecoveryCode(db.Model):
+    """One of a user's ten one-time MFA recovery codes: only its hash is kept."""
+
+    __tablename__ = "mfa_recovery_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class AuthToken(db.Model):

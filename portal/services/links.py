@@ -23,7 +23,7 @@ from portal.errors import DomainError
 from portal.extensions import db
 from portal.models import LinkVisit, Organization, OrgStatus, Referral, ReferralLink, Role, Source, Stage, User
 from portal.models.types import utcnow
-from portal.services import access, branding, notifications
+from portal.services import access, branding, notifications, one_time
 from portal.services import referrals as referral_service
 from portal.services.referrals import ReferralInput
 
@@ -110,12 +110,14 @@ def recent_referrals(link: ReferralLink, user: User, *, limit: int = 10) -> list
 # ---- the prospect's side ----------------------------------------------------------------------
 
 def find_active(code: str) -> ReferralLink | None:
-    """The link behind `code` if it and its partner are active; one lookup on the unique index."""
+    """The link behind `code` if it, its partner and the partner user who made it are active; one
+    lookup on the unique index. A deactivated colleague's links stop with them."""
     if not code or len(code) > 32:
         return None
     return db.session.scalar(
-        db.select(ReferralLink).join(ReferralLink.partner_org)
-        .where(ReferralLink.code == code, ReferralLink.active.is_(True), Organization.status == OrgStatus.ACTIVE.value))
+        db.select(ReferralLink).join(ReferralLink.partner_org).outerjoin(User, ReferralLink.user_id == User.id)
+        .where(ReferralLink.code == code, ReferralLink.active.is_(True), Organization.status == OrgStatus.ACTIVE.value,
+               db.or_(ReferralLink.user_id.is_(None), User.active.is_(True))))
 
 
 def visitor_id(cookie_value: str | None, *, address: str | None, user_agent: str | None) -> str:
@@ -170,22 +172,26 @@ def attributed_link(attribution: Attribution | None) -> ReferralLink | None:
     return link if link is not None and link.active and link.partner_org.is_active else None
 
 
-def submit(link: ReferralLink, data: ReferralInput, *, first_visit_at: datetime | None = None) -> PublicSubmission:
+def submit(link: ReferralLink, data: ReferralInput, *, first_visit_at: datetime | None = None,
+           form_token: str | None = None) -> PublicSubmission:
     """A prospect sent the form of `link`: a referral for its partner (source link, no submitting user).
 
     The same email through the same link within RESUBMIT_WINDOW returns the existing referral and
-    sends nothing again. Raises DomainError for what the prospect must correct.
+    sends nothing again. `form_token`, the served form's signed token, is spent with the referral:
+    a replayed form creates nothing (AlreadySpent). Raises DomainError for what the prospect must correct.
     """
-    return _submit(link, data, attributed_via="link", first_visit_at=first_visit_at)
+    return _submit(link, data, attributed_via="link", first_visit_at=first_visit_at, form_token=form_token)
 
 
-def submit_generic(data: ReferralInput, *, attribution: Attribution | None) -> PublicSubmission:
+def submit_generic(data: ReferralInput, *, attribution: Attribution | None,
+                   form_token: str | None = None) -> PublicSubmission:
     """A prospect sent the vendor's generic form: a referral of the partner whose link they first came
     through within the attribution window; without one it is no referral, and the vendor's managers
     get it by mail. Raises DomainError for what the prospect must correct."""
     link = attributed_link(attribution)
     if link is not None:
-        return _submit(link, data, attributed_via="cookie", first_visit_at=attribution.first_visit_at)
+        return _submit(link, data, attributed_via="cookie", first_visit_at=attribution.first_visit_at,
+                       form_token=form_token)
     if not data.consent:
         raise DomainError("Please agree to be contacted, so that we can answer you.", field="consent")
     managers = db.session.scalars(db.select(User).join(User.organization).where(
@@ -194,8 +200,14 @@ def submit_generic(data: ReferralInput, *, attribution: Attribution | None) -> P
         mail.queue("inbound_inquiry", to=manager, subject=f"Inquiry from {data.company_name or 'a prospect'} "
                    "(no partner)", template="inbound_inquiry", data=data)
     _confirm_to_prospect(data.contact_email, data.contact_first_name)
+    _spend(form_token)
     db.session.commit()
     return PublicSubmission(None, created=False)
+
+
+def _spend(form_token: str | None) -> None:
+    if form_token:
+        one_time.spend(form_token, purpose="public-form", lifetime_seconds=current_app.config["PUBLIC_FORM_MAX_AGE"])
 
 
 def address_key(address: str | None) -> str:
@@ -209,7 +221,7 @@ def counts_as_visit(user_agent: str | None) -> bool:
 
 
 def _submit(link: ReferralLink, data: ReferralInput, *, attributed_via: str,
-            first_visit_at: datetime | None) -> PublicSubmission:
+            first_visit_at: datetime | None, form_token: str | None = None) -> PublicSubmission:
     # Submissions of one address to one link are serialized, so two clicks of the same button cannot
     # both pass the duplicate check below; other prospects of the same link go on in parallel.
     locks.lock_key(f"link-submission:{link.id}:{(data.contact_email or '').strip().lower()}")
@@ -219,6 +231,7 @@ def _submit(link: ReferralLink, data: ReferralInput, *, attributed_via: str,
         return PublicSubmission(existing, created=False)
 
     def attach(referral: Referral) -> None:
+        _spend(form_token)
         referral.link_id, referral.attributed_via, referral.first_visit_at = link.id, attributed_via, first_visit_at
         notifications.link_referral_received(referral, link)
         _confirm_to_prospect(referral.contact_email, referral.contact_first_name)

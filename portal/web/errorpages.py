@@ -17,6 +17,7 @@ TITLES = {
     404: "Page not found",
     405: "Method not allowed",
     409: "Conflict",
+    413: "Too large",
     422: "Cannot do that",
     429: "Too many attempts",
     500: "Something went wrong",
@@ -43,6 +44,12 @@ def register(app: Flask) -> None:
     @app.errorhandler(429)
     def too_many(err):
         return render_error(429, "Too many attempts. Please wait a few minutes before trying again.")
+
+    @app.errorhandler(413)
+    def too_large(err):
+        limit = request.max_content_length or 0
+        return render_error(413, f"What you sent is larger than the {limit // 1024:,} KB this page accepts. "
+                                 "Send less at a time, or a smaller file.")
 
     @app.errorhandler(400)
     @app.errorhandler(403)

@@ -3,6 +3,8 @@
 A form that creates a record opts into one-time submission with one line — `SubmitOnce` among its
 bases (and `{{ form.submission_key }}` beside `{{ form.csrf_token }}` in its template): a second
 post of the same form answers with the first one's redirect and creates nothing.
+
+Every form also gets the input hygiene of `portal.web.hygiene` (control characters, NaN, huge ids).
 """
 from __future__ import annotations
 
@@ -16,9 +18,10 @@ from wtforms import HiddenField, SelectField
 from portal.errors import DomainError
 from portal.services import submissions
 from portal.web import htmx
+from portal.web.hygiene import HygieneMixin
 
 
-class Form(FlaskForm):
+class Form(HygieneMixin, FlaskForm):
     form_errors: list[str]
 
     def __init__(self, *args, **kwargs):

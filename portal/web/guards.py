@@ -21,6 +21,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "manage_team": frozenset({"partner_admin"}),  # a partner admin's own team and sharing
     "manage_payouts": frozenset({"admin", "manager"}),  # payout batches: create, export, mark paid, cancel
     "see_ledger": frozenset({"partner_admin"}),  # the organization's commission ledger, statements, payee details
+    "view_audit": frozenset({"admin"}),  # the audit trail and its export
 }
 
 
@@ -32,19 +33,27 @@ def can(permission: str, user=None) -> bool:
 
 
 def requires(permission: str):
-    """The view needs `permission`; a signed-in user without it gets 403 (the audience guard gives 404)."""
+    """The view needs `permission`; a signed-in internal user without it gets 403, a partner 404
+    (`refused()`)."""
     PERMISSIONS[permission]  # fail at import time on a misspelt name, not on the first request
 
     def decorator(view):
         @wraps(view)
         def wrapped(*args, **kwargs):
             if not can(permission):
-                abort(403)
+                refused()
             return view(*args, **kwargs)
 
         return wrapped
 
     return decorator
+
+
+def refused():
+    """A signed-in user may not use this view: 403 for internal staff, who see the records anyway;
+    404 for a partner, as for outsiders, since a 403 on `/partner/team/<id>` would tell a partner
+    user that another organization's user exists (issue #15: the route matrix)."""
+    abort(404 if getattr(current_user, "is_partner", False) else 403)
 
 
 def restrict_blueprint(bp: Blueprint, audience: str) -> None:
@@ -69,7 +78,7 @@ def roles_required(*roles: str):
         @wraps(view)
         def wrapped(*args, **kwargs):
             if current_user.role not in roles:
-                abort(403)
+                refused()
             return view(*args, **kwargs)
 
         return wrapped

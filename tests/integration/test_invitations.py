@@ -50,7 +50,8 @@ def test_partner_admin_invites_into_their_own_organization_only(client, db):
 
 def test_partner_user_cannot_invite(client, db):
     client.login(partner_user(role="partner_user"))
-    assert client.get("/partner/team/invite").status_code == 403
+    # A partner never learns of pages it may not use (web/guards.py, refused()).
+    assert client.get("/partner/team/invite").status_code == 404
 
 
 def test_partner_admin_cannot_touch_another_organizations_user(client, db):

@@ -29,3 +29,7 @@ class ChangePasswordForm(Form):
     password = PasswordField("New password", validators=[DataRequired(), Length(max=200)])
     confirm = PasswordField("Repeat the new password",
                             validators=[DataRequired(), EqualTo("password", message="The two passwords differ.")])
+
+
+class CodeForm(Form):
+    code = StringField("Code", validators=[DataRequired(), Length(max=40)])

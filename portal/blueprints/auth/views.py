@@ -1,21 +1,19 @@
 """Sign in and out, password reset, invitations, and one's own profile."""
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
-from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask_limiter.util import get_remote_address
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_required, logout_user
 from wtforms import BooleanField
 
+from portal.blueprints.auth import signing_in
+from portal.blueprints.auth.blueprint import bp
 from portal.blueprints.auth.forms import (ChangePasswordForm, ForgotPasswordForm, LoginForm,
                                           NewPasswordForm, ProfileForm)
 from portal.errors import DomainError
 from portal.extensions import limiter
-from portal.services import accounts, notifications
+from portal.services import accounts, mfa, notifications, sessions
 from portal.services.notifications import NOTIFICATION_EVENTS
-
-bp = Blueprint("auth", __name__)
 
 
 def _login_key() -> str:
@@ -25,15 +23,6 @@ def _login_key() -> str:
 
 def _login_limit() -> str:
     return current_app.config["LOGIN_RATE_LIMIT"]
-
-
-def _safe_next(target: str | None) -> str | None:
-    if not target:
-        return None
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
-        return None
-    return target
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -50,9 +39,7 @@ def login():
         except DomainError as err:
             form.attach(err)
         else:
-            login_user(user, remember=form.remember.data)
-            accounts.record_login(user)
-            return redirect(_safe_next(request.args.get("next")) or url_for("home"), code=303)
+            return signing_in.after_password(user, remember=form.remember.data, next_url=request.args.get("next"))
     status = 422 if request.method == "POST" else 200
     return render_template("auth/login.html", form=form), status
 
@@ -60,6 +47,7 @@ def login():
 @bp.post("/logout")
 @login_required
 def logout():
+    sessions.end(current_user.get_id())  # the old cookies, copied or not, stop working
     logout_user()
     session.clear()  # nothing of this user's session (pending messages included) outlives the sign-out
     flash("You are signed out.", "info")
@@ -103,6 +91,7 @@ def _choose_password(token: str, purpose: str, use_case, done_message: str):
             form.attach(err)
         else:
             if current_user.is_authenticated:
+                sessions.end(current_user.get_id())
                 logout_user()
             flash(done_message, "success")
             return redirect(url_for("auth.login"), code=303)
@@ -146,8 +135,26 @@ def account():
             event: bool(getattr(form, f"notify_{event}").data) for event in NOTIFICATION_EVENTS})
         flash("Your profile is saved.", "success")
         return redirect(url_for("auth.account"), code=303)
-    return render_template("auth/account.html", form=form, password_form=password_form,
-                           events=NOTIFICATION_EVENTS), 422 if request.method == "POST" else 200
+    return _account_page(form, password_form), 422 if request.method == "POST" else 200
+
+
+def _account_page(form, password_form):
+    rows = sessions.list_for(current_user)
+    current = next((s.id for s in rows if sessions.is_current(s, current_user.get_id())), None)
+    return render_template("auth/account.html", form=form, password_form=password_form, events=NOTIFICATION_EVENTS,
+                           sessions=rows, current_session_id=current,
+                           mfa_enrolled=mfa.enrolled(current_user), mfa_required=mfa.required_for(current_user),
+                           recovery_left=mfa.recovery_codes_left(current_user) if mfa.enrolled(current_user) else 0)
+
+
+@bp.post("/account/sessions/end-all")
+@login_required
+def end_all_sessions():
+    count = sessions.end_all(current_user)
+    logout_user()
+    session.clear()
+    flash(f"Signed out everywhere ({count} session{'s' if count != 1 else ''}). Sign in again to continue.", "info")
+    return redirect(url_for("auth.login"), code=303)
 
 
 @bp.post("/account/password")
@@ -162,8 +169,8 @@ def change_password():
         except DomainError as err:
             password_form.attach(err)
         else:
-            login_user(user)  # the session id rotated with the password; keep this one signed in
+            # Every session ended with the password; this one begins again at once.
+            signing_in.begin_session(user, remember=False)
             flash("Your password is changed. Other sessions have been signed out.", "success")
             return redirect(url_for("auth.account"), code=303)
-    return render_template("auth/account.html", form=form, password_form=password_form,
-                           events=NOTIFICATION_EVENTS), 422
+    return _account_page(form, password_form), 422

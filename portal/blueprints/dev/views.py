@@ -1,11 +1,24 @@
-"""Development only: the mail captured when no SMTP_URL is set (never registered in production)."""
+"""Development only: the mail captured when no SMTP_URL is set.
+
+Registered only when PORTAL_ENV is development or test, and even then only for signed-in admins:
+the mail holds password-reset and invitation links.
+"""
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from flask import Blueprint, abort, current_app, render_template
+from flask_login import current_user
 
 from portal.services import outbox
 
 bp = Blueprint("dev", __name__)
+
+
+@bp.before_request
+def _admins_only():
+    if not current_user.is_authenticated:
+        return current_app.login_manager.unauthorized()
+    if not current_user.is_admin:
+        abort(404)
 
 
 @bp.get("/mail")

@@ -66,6 +66,8 @@ class CustomStatusForm(Form):
 class BulkForm(Form):
     """The review queue's bulk action on the ticked referrals; the view fills the resellers."""
 
+    # The rows' checkboxes; ids only (the form base bounds them), fetched through access.
+    referral_ids = SelectMultipleField("Referrals", coerce=int, validate_choice=False)
     action = SelectField("With the selected", choices=[("accept", "Accept"), ("reject", "Reject"),
                                                        ("route", "Send to a reseller")])
     reason = StringField("Reason (for rejecting)", validators=[Optional(), Length(max=2000)])

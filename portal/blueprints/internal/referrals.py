@@ -39,8 +39,8 @@ def referrals_bulk():
     """Accept, reject or route the ticked referrals. htmx gets the changed rows, the flash and the bar
     out of band (the page stays); a plain post is sent back to the queue, or shown it again with 422."""
     form = _bulk_form()
-    chosen = access.referrals_for(current_user, request.form.getlist("referral_ids", type=int))
-    valid = form.validate_on_submit()
+    valid = form.validate_on_submit()  # the form base bounds the ids: a 20-digit one is refused
+    chosen = access.referrals_for(current_user, form.referral_ids.data) if valid and form.referral_ids.data else []
     if valid and not chosen:
         form.form_errors.append("Tick at least one referral first.")
     elif valid:

@@ -18,6 +18,10 @@ class SharingForm(Form):
     members_see_all_referrals = BooleanField("Partner users see all of our organization's referrals")
 
 
+class TeamMfaForm(Form):
+    mfa_required = BooleanField("Every member of our organization signs in with two steps")
+
+
 class LinkForm(SubmitOnce, Form):
     campaign = StringField("Campaign label", validators=[DataRequired(), Length(max=120)])
 

@@ -7,11 +7,11 @@ from flask_login import current_user
 from portal.web import charts, htmx
 from portal.blueprints.partner.blueprint import bp
 from portal.web.guards import requires
-from portal.blueprints.partner.forms import SharingForm, TeamInviteForm
+from portal.blueprints.partner.forms import SharingForm, TeamInviteForm, TeamMfaForm
 from portal.errors import DomainError
 from portal.web.forms import UserStatusForm
 from portal.models.deals import DEAL_STATUS_LABELS
-from portal.services import access, accounts, deals, links, organizations, reports
+from portal.services import access, accounts, deals, links, mfa, organizations, reports
 
 
 @bp.get("/")
@@ -28,7 +28,19 @@ def dashboard():
 def team():
     page = accounts.list_users(organization_id=current_user.organization_id, page=request.args.get("page", 1, type=int))
     sharing = SharingForm(members_see_all_referrals=current_user.organization.members_see_all_referrals)
-    return render_template("partner/team.html", page=page, sharing=sharing)
+    mfa_form = TeamMfaForm(mfa_required=current_user.organization.mfa_required)
+    return render_template("partner/team.html", page=page, sharing=sharing, mfa_form=mfa_form)
+
+
+@bp.post("/team/mfa")
+@requires("manage_team")
+def team_mfa():
+    form = TeamMfaForm()
+    if form.validate_on_submit():
+        mfa.set_organization_requirement(current_user.organization, form.mfa_required.data, by=current_user)
+        flash("Saved: every member now signs in with two steps." if form.mfa_required.data
+              else "Saved: two-step sign-in is each member's choice.", "success")
+    return htmx.redirect(url_for(".team"))
 
 
 @bp.post("/team/sharing")

@@ -7,6 +7,7 @@ carries the time the form was served, which gives the minimum fill time.
 """
 from __future__ import annotations
 
+import secrets
 from flask import current_app
 from itsdangerous import BadData, TimestampSigner, URLSafeTimedSerializer
 from wtforms import BooleanField, HiddenField, StringField, TextAreaField
@@ -96,8 +97,9 @@ def is_bot(form: Form) -> bool:
 
 
 def issue_token(scope: str) -> str:
-    # The signer's own timestamp has whole seconds; the fill time wants finer.
-    return _serializer().dumps({"s": scope, "t": clock.timestamp()})
+    # The signer's own timestamp has whole seconds; the fill time wants finer. The nonce makes each
+    # served form's token unique, since each sends one referral (services/one_time.py).
+    return _serializer().dumps({"s": scope, "t": clock.timestamp(), "n": secrets.token_hex(8)})
 
 
 def token_age(token: str | None, scope: str) -> float | None:

@@ -41,7 +41,8 @@ def landing(code: str):
     link, brand = _active_link(code), branding.get()
     attribution = links.read_attribution(request.cookies.get(FIRST_LINK_COOKIE), window_days=brand.attribution_days)
     first_visit_at = attribution.first_visit_at if attribution and attribution.link_id == link.id else None
-    form, done = _handle_form(link.code, brand, lambda data: links.submit(link, data, first_visit_at=first_visit_at))
+    form, done = _handle_form(link.code, brand, lambda data, token: links.submit(link, data, first_visit_at=first_visit_at,
+                                                                           form_token=token))
     if done:
         return redirect(url_for(".thanks", code=code), code=303)
     response = make_response(render_template("public/landing.html", link=link, brand=brand, form=form,
@@ -57,7 +58,7 @@ def landing(code: str):
 def embed(code: str):
     # Framed on the partner's site: no click counting (it loads with every page view there) and no cookies.
     link, brand = _active_link(code), branding.get()
-    form, done = _handle_form(link.code, brand, lambda data: links.submit(link, data))
+    form, done = _handle_form(link.code, brand, lambda data, token: links.submit(link, data, form_token=token))
     if done:
         return redirect(url_for(".embed_thanks", code=code), code=303)
     return render_template("public/embed.html", link=link, brand=brand, form=form, embed=True,
@@ -79,7 +80,8 @@ def embed_thanks(code: str):
 def refer():
     brand = branding.get()
     attribution = links.read_attribution(request.cookies.get(FIRST_LINK_COOKIE), window_days=brand.attribution_days)
-    form, done = _handle_form("refer", brand, lambda data: links.submit_generic(data, attribution=attribution))
+    form, done = _handle_form("refer", brand, lambda data, token: links.submit_generic(data, attribution=attribution,
+                                                                                       form_token=token))
     if done:
         return redirect(url_for(".refer_thanks"), code=303)
     return render_template("public/refer.html", brand=brand, form=form, action=url_for(".refer")), _status()
@@ -162,7 +164,8 @@ def _handle_form(scope: str, brand: Branding, send) -> tuple:
         return form, True
     if form.validate_on_submit():
         try:
-            send(referral_forms.to_input(form))
+            # The served form's signed token is spent with the referral: a replay creates nothing.
+            send(referral_forms.to_input(form), form.csrf_token.data)
         except DomainError as err:
             form.attach(err)
         else:
