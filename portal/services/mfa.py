@@ -55,7 +55,7 @@ def _code_hash(code: str) -> str:
 
 
 def _normal(code: str) -> str:
-    return "".join(ch for ch in (code or "").lower() if ch.isalnum())
+    return "".join(ch for ch in (code or "").lower() if ch.isascii() and ch.isalnum())
 
 
 def _matching_step(secret: str, code: str) -> int | None:

@@ -57,7 +57,8 @@ def scene(app, db, client, connection, monkeypatch):
     monkeypatch.setitem(app.config, "PUBLIC_FORM_MIN_SECONDS", 0)
     monkeypatch.setattr(limiter, "enabled", False)
     northwind = db.session.scalar(db.select(Organization).where(Organization.name == "Northwind Consulting"))
-    return {"admin": "admin@acme.example", "partner": "jane@northwind.example", "org": northwind,
+    return {"admin": "admin@acme.example", "partner": "jane@northwind.example",
+            "distributor": "dora@atlas.example", "org": northwind,
             "connection": connection}
 
 
@@ -83,9 +84,18 @@ def _client_for(app, who: str | None):
     return client
 
 
-def _pick_poster(clients, path: str):
-    """The first of anonymous, partner admin and admin for whom the route is there (not sign-in, not 404)."""
-    for who, client in clients.items():
+def _still_signed_in(app, clients: dict, who: str):
+    """The client of `who`, signed in again if a post ended its session (sign out everywhere, a reset)."""
+    if who != "anonymous" and clients[who].get("/account").status_code != 200:
+        clients[who] = _client_for(app, who)
+    return clients[who]
+
+
+def _pick_poster(app, clients, path: str):
+    """The first of anonymous, a partner admin, a distributor admin and an internal admin for whom
+    the route is there (not sign-in, not 404)."""
+    for who in list(clients):
+        client = _still_signed_in(app, clients, who)
         response = client.post(path, data={"csrf_token": client.csrf_token()})
         location = response.headers.get("Location", "")
         if response.status_code in (403, 404, 405) or (response.status_code == 302 and "/login" in location):
@@ -114,38 +124,43 @@ def test_hostile_values_in_every_form_never_cause_a_500_nor_reach_the_database(a
     # Internal routes last: an admin's successful post may deactivate what the partner's posts need.
     post_routes.sort(key=lambda r: r.rule.startswith("/internal"))
     assert len(post_routes) >= 40
-    clients = {who: _client_for(app, who) for who in ("anonymous", scene["partner"], scene["admin"])}
+    clients = {who: _client_for(app, who) for who in ("anonymous", scene["partner"], scene["distributor"],
+                                                       scene["admin"])}
     page_forms = {who: _page_forms(client, app, values) for who, client in clients.items()}
     all_fields: set[str] = set()
     swept = []
     for route in post_routes:
         path = route.path(values)
-        who = _pick_poster(clients, path)
+        who = _pick_poster(app, clients, path)
         if who is None and route.arguments:
             continue  # an argument names no record here (a token): its own tests cover it
         assert who is not None, f"nobody may post to {path}"
-        client = clients[who]
         forms = [f for f in page_forms[who] if f.action.split("?")[0] == path]
         fields = {}
         for form in forms:
             fields.update(form.fields)
         all_fields |= set(fields)
-        swept.append((route, path, client, fields))
+        swept.append((route, path, who, fields))
     assert len(swept) >= 40, [r.rule for r, *_ in swept]
     # A route whose form is on no page (an htmx-only action) gets every field name the app uses.
-    for route, path, client, fields in swept:
-        _sweep(client, path, fields or dict.fromkeys(all_fields, ""))
+    for route, path, who, fields in swept:
+        own_token = route_map.checks_own_token(route)
+        _sweep(app, clients, who, path, fields or dict.fromkeys(all_fields, ""), own_token=own_token)
 
 
-def _sweep(client, path: str, defaults: dict[str, str]):
+def _sweep(app, clients: dict, who: str, path: str, defaults: dict[str, str], *, own_token: bool):
     names = sorted(n for n in defaults if n != "csrf_token")
 
     @settings(max_examples=EXAMPLES, deadline=None, database=None,
               suppress_health_check=list(HealthCheck))
     @given(st.fixed_dictionaries({name: st.one_of(st.just(defaults[name]), hostile_text) for name in names}))
     def post(data):
-        token = defaults.get("csrf_token") or client.csrf_token()
+        client = _still_signed_in(app, clients, who) if clients.pop("_signed_out", None) else clients[who]
+        # A public form carries its own signed token from the page; every other form the session's.
+        token = defaults.get("csrf_token") if own_token else client.csrf_token()
         response = client.post(path, data={**data, "csrf_token": token})
+        if response.status_code == 302 and "/login" in response.headers.get("Location", ""):
+            clients["_signed_out"] = True
         assert response.status_code < 500, f"POST {path} {data!r} answered {response.status_code}"
         assert _stored_text_problems() == [], f"POST {path} {data!r} stored refused text"
 
