@@ -13,6 +13,7 @@ from datetime import timedelta
 from flask import current_app
 from sqlalchemy.orm import joinedload, undefer
 
+from portal import database
 from portal.extensions import db
 from portal.models import User, UserSession
 from portal.models.types import utcnow
@@ -54,14 +55,21 @@ def resume(raw: str) -> User | None:
     idle, absolute = _limits(row)
     if (row.generation != user.session_token or not user.is_active or now - row.last_seen_at > idle
             or now - row.created_at > absolute):
-        row.ended_at = now
-        db.session.commit()
+        _write(row, ended_at=now)
         return None
     if now - row.last_seen_at > _TOUCH_EVERY:
-        row.last_seen_at = now
-        db.session.commit()
+        _write(row, last_seen_at=now)
+        user = row.user
     user.current_session_token = raw
     return user
+
+
+def _write(row: UserSession, **values) -> None:
+    # Resuming runs on every request, GETs included: a GET that writes takes the lock first.
+    database.take_write_lock()
+    for name, value in values.items():
+        setattr(row, name, value)
+    db.session.commit()
 
 
 def end(raw: str | None) -> None:

@@ -9,6 +9,7 @@ from copy import deepcopy
 from portal import database
 from portal.errors import DomainError
 from portal.extensions import db
+from portal.services import audit
 from portal.models import Setting
 from portal.models.types import utcnow
 from portal.services import read_cache
@@ -101,6 +102,8 @@ def save(key: str, value: dict) -> dict:
     if row is None and database.insert_missing(Setting, [{"key": key, "value": value, "updated_at": utcnow()}],
                                                conflict_on=["key"]):
         read_cache.written(read_cache.SETTINGS)  # a Core insert: no flush hook saw it
+        # Inserted below the ORM, so the audit trail's flush listener cannot see it: say it here.
+        audit.record(db.session.get(Setting, key), "created", before={}, after={"value": value})
         return value
     row = row or db.session.get(Setting, key, populate_existing=True)
     row.value = value
