@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from html.parser import HTMLParser
 
 from sqlalchemy import inspect
+from werkzeug.routing import AnyConverter
 
 from portal.extensions import db
 
@@ -26,9 +27,17 @@ class Route:
     endpoint: str
     methods: tuple[str, ...]
     arguments: tuple[str, ...]
+    # Arguments that take one of a few words (`<any(approve, reject):action>`): the first word.
+    choices: dict[str, str] = field(default_factory=dict)
 
     def path(self, values: dict[str, object]) -> str:
-        return ARGUMENT.sub(lambda m: str(values.get(m.group("name"), "1")), self.rule)
+        return ARGUMENT.sub(lambda m: str(self.choices.get(m.group("name"), values.get(m.group("name"), "1"))),
+                            self.rule)
+
+    @property
+    def records(self) -> tuple[str, ...]:
+        """The arguments that may name a record (not a word from a fixed list)."""
+        return tuple(a for a in self.arguments if a not in self.choices)
 
 
 def routes(app) -> list[Route]:
@@ -37,8 +46,10 @@ def routes(app) -> list[Route]:
     for rule in app.url_map.iter_rules():
         if rule.endpoint == "static":
             continue
+        choices = {name: sorted(converter.items)[0] for name, converter in rule._converters.items()
+                   if isinstance(converter, AnyConverter)}
         found.append(Route(rule.rule, rule.endpoint, tuple(sorted(rule.methods - {"HEAD", "OPTIONS"})),
-                           tuple(m.group("name") for m in ARGUMENT.finditer(rule.rule))))
+                           tuple(m.group("name") for m in ARGUMENT.finditer(rule.rule)), choices))
     return sorted(found, key=lambda r: r.rule)
 
 

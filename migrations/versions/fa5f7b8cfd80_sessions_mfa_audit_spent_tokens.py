@@ -1,7 +1,7 @@
 """sessions, mfa, the audit trail and spent tokens
 
 Revision ID: fa5f7b8cfd80
-Revises: f145243767af
+Revises: 099873ce18cd
 Create Date: 2026-12-01 22:59:56.391546
 
 """
@@ -13,7 +13,7 @@ import portal.models.types
 
 # revision identifiers, used by Alembic.
 revision = 'fa5f7b8cfd80'
-down_revision = 'f145243767af'
+down_revision = '099873ce18cd'
 branch_labels = None
 depends_on = None
 

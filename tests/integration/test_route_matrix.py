@@ -44,7 +44,7 @@ def _probes(app, org_id: int):
     """(route, path) for each route with a record argument and each record of another organization."""
     probes = []
     for route in route_map.routes(app):
-        records = [a for a in route.arguments if a not in NOT_RECORDS and a not in PUBLIC_TOKEN_ARGUMENTS]
+        records = [a for a in route.records if a not in NOT_RECORDS and a not in PUBLIC_TOKEN_ARGUMENTS]
         if not records or route_map.checks_own_token(route):
             continue
         candidates = {}

@@ -8,8 +8,8 @@ from flask_login import current_user
 
 from portal import clock
 from portal.blueprints.internal.blueprint import bp
-from portal.blueprints.internal.forms import (DealApproveForm, DealBulkForm, DealWonForm, ExtensionGrantForm,
-                                              ExtensionRefuseForm, LostForm, RejectForm)
+from portal.blueprints.internal.forms import (DealApproveForm, DealBulkForm, DealWonForm, DistributorsForm,
+                                              ExtensionGrantForm, ExtensionRefuseForm, LostForm, RejectForm)
 from portal.errors import DomainError
 from portal.models.deals import DEAL_STATUS_LABELS
 from portal.services import access, accounts, custom_fields, deals, distributors, organizations
@@ -140,7 +140,10 @@ def deal_commission_paid(deal_id: int):
 def organization_distributors(organization_id: int):
     """The distributors a partner buys through (two-tier distribution), from its organization page."""
     org = access.organization_for(current_user, organization_id)
-    distributors.set_distributors(org, request.form.getlist("distributor_ids", type=int))
+    form = DistributorsForm()  # parsed by the form base: a 20-digit id is refused, not an overflow
+    if not form.validate_on_submit():
+        raise DomainError("Choose distributors from the list.", field="distributor_ids")
+    distributors.set_distributors(org, form.distributor_ids.data or [])
     flash(f"Saved the distributors {org.name} buys through.", "success")
     return htmx.redirect(url_for(".organization_detail", organization_id=org.id))
 

@@ -255,7 +255,8 @@ class LeadHandlingForm(Form):
 
 
 class DistributorsForm(Form):
-    distributor_ids = CheckboxesField("Buys through", coerce=int, choices=[])
+    # The service checks the ids against the distributors; the form parses and bounds them.
+    distributor_ids = CheckboxesField("Buys through", coerce=int, choices=[], validate_choice=False)
 
 
 class PayoutSelectForm(Form):
