@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from html.parser import HTMLParser
 
 from sqlalchemy import inspect
-from werkzeug.routing import AnyConverter
+from werkzeug.routing import AnyConverter, IntegerConverter
 
 from portal.extensions import db
 
@@ -29,6 +29,7 @@ class Route:
     arguments: tuple[str, ...]
     # Arguments that take one of a few words (`<any(approve, reject):action>`): the first word.
     choices: dict[str, str] = field(default_factory=dict)
+    integers: frozenset[str] = frozenset()   # arguments with the int converter: ids
 
     def path(self, values: dict[str, object]) -> str:
         return ARGUMENT.sub(lambda m: str(self.choices.get(m.group("name"), values.get(m.group("name"), "1"))),
@@ -36,8 +37,10 @@ class Route:
 
     @property
     def records(self) -> tuple[str, ...]:
-        """The arguments that may name a record (not a word from a fixed list)."""
-        return tuple(a for a in self.arguments if a not in self.choices)
+        """The arguments that name a record: an int id, or a unique column of a table (a link's code).
+        A word from a fixed list, or a name such as a report's, is none."""
+        return tuple(a for a in self.arguments
+                     if a not in self.choices and (a in self.integers or model_for(a) is not None))
 
 
 def routes(app) -> list[Route]:
@@ -48,8 +51,10 @@ def routes(app) -> list[Route]:
             continue
         choices = {name: sorted(converter.items)[0] for name, converter in rule._converters.items()
                    if isinstance(converter, AnyConverter)}
+        integers = frozenset(name for name, converter in rule._converters.items()
+                             if isinstance(converter, IntegerConverter))
         found.append(Route(rule.rule, rule.endpoint, tuple(sorted(rule.methods - {"HEAD", "OPTIONS"})),
-                           tuple(m.group("name") for m in ARGUMENT.finditer(rule.rule)), choices))
+                           tuple(m.group("name") for m in ARGUMENT.finditer(rule.rule)), choices, integers))
     return sorted(found, key=lambda r: r.rule)
 
 

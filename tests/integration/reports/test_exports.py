@@ -96,5 +96,6 @@ def test_a_large_export_runs_in_the_worker_with_progress_and_an_expiring_link(ap
     outsider.login(partner_user(role="partner_admin", organization=scene))
     assert outsider.get(status_url).status_code == 404 and outsider.get(download_url).status_code == 404
     clock.advance(86400 + 1)
+    client.login(admin)  # a day idle ended the session too (SESSION_IDLE_TIMEOUT)
     expired = client.get(download_url)
     assert expired.status_code == 410 and "expired" in expired.get_data(as_text=True)
