@@ -29,7 +29,7 @@ MAX_INTEGER = 2**31 - 1
 # form needs more.
 MAX_DECIMAL_DIGITS = 12
 
-TEXT_REFUSED = "Remove the control characters or invisible direction marks from this text."
+TEXT_REFUSED = "Remove the invisible or control characters from this text."
 NUMBER_REFUSED = "Enter a number."
 NUMBER_TOO_LARGE = "This number is too large."
 

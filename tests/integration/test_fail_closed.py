@@ -132,10 +132,18 @@ def gunicorn_portal(tmp_path):
                 assert time.monotonic() < deadline and master.poll() is None, "gunicorn did not start"
                 time.sleep(0.1)  # waiting for a process to listen, not for time to pass
         children = Path(f"/proc/{master.pid}/task/{master.pid}/children").read_text().split()
+        while not children:  # the worker answered, so it exists; /proc lists it a moment later
+            assert time.monotonic() < deadline, "no gunicorn worker"
+            time.sleep(0.1)
+            children = Path(f"/proc/{master.pid}/task/{master.pid}/children").read_text().split()
         yield port, int(children[0])
     finally:
         master.terminate()
-        master.wait(10)
+        try:
+            master.wait(30)
+        except subprocess.TimeoutExpired:
+            master.kill()
+            master.wait(10)
 
 
 def test_a_large_webhook_post_is_refused_before_it_is_read(gunicorn_portal):

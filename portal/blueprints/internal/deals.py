@@ -40,8 +40,9 @@ def deal_queue():
 @bp.post("/deals/bulk")
 def deals_bulk():
     form = DealBulkForm()
-    chosen = access.deals_for(current_user, request.form.getlist("deal_ids", type=int))
-    if not form.validate_on_submit() or not chosen:
+    valid = form.validate_on_submit()
+    chosen = access.deals_for(current_user, form.deal_ids.data) if valid and form.deal_ids.data else []
+    if not valid or not chosen:
         flash("Choose at least one registration and an action.", "error")
     else:
         try:

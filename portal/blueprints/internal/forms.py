@@ -213,6 +213,8 @@ class ExtensionRefuseForm(Form):
 
 
 class DealBulkForm(Form):
+    # The rows' checkboxes; ids only (the form base bounds them), fetched through access.
+    deal_ids = SelectMultipleField("Registrations", coerce=int, validate_choice=False)
     action = SelectField("Action", choices=[("pre_approve", "Pre-approve"), ("approve", "Approve"),
                                             ("reject", "Reject")])
     reason = StringField("Reason (for rejecting)", validators=[Optional(), Length(max=2000)])
