@@ -1,7 +1,7 @@
 """sessions, mfa, the audit trail and spent tokens
 
 Revision ID: fa5f7b8cfd80
-Revises: 2e452a7594f4
+Revises: b7c41e2d9a10
 Create Date: 2026-12-01 22:59:56.391546
 
 """
@@ -13,7 +13,7 @@ import portal.models.types
 
 # revision identifiers, used by Alembic.
 revision = 'fa5f7b8cfd80'
-down_revision = '2e452a7594f4'
+down_revision = 'b7c41e2d9a10'
 branch_labels = None
 depends_on = None
 
