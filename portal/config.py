@@ -87,6 +87,8 @@ def load(overrides: dict | None = None) -> dict:
         "PASSWORD_RESET_MAX_AGE": int(os.environ.get("PASSWORD_RESET_MAX_AGE", "3600")),
         "INVITATION_MAX_AGE": int(os.environ.get("INVITATION_MAX_AGE", str(7 * 24 * 3600))),
         "LOGIN_RATE_LIMIT": os.environ.get("LOGIN_RATE_LIMIT", "10 per 15 minutes"),
+        # Webhook posts whose signature fails, per client address (valid deliveries are not counted).
+        "WEBHOOK_FAILURE_RATE_LIMIT": os.environ.get("WEBHOOK_FAILURE_RATE_LIMIT", "20 per minute"),
         # Roles that must sign in with a second factor (enrolment at the next sign-in). Development
         # and test require none by default, so the demo's users and the tests sign in with a password;
         # every other environment, an unknown one included, requires it of admins and managers.

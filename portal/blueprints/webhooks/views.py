@@ -12,7 +12,9 @@ csrf.exempt(bp)
 
 
 @bp.post("/webhooks/<provider>")
-@limiter.exempt
+# Only failed signatures count (deliveries that verify are never slowed): a guesser is stopped.
+@limiter.limit(lambda: current_app.config["WEBHOOK_FAILURE_RATE_LIMIT"], methods=["POST"],
+               deduct_when=lambda response: response.status_code == 401)
 def receive(provider: str):
     # A CRM signs the URL it called; behind a proxy that is the public URL, not request.url.
     public = current_app.config["PUBLIC_BASE_URL"] + request.full_path.rstrip("?")
