@@ -34,6 +34,17 @@ def _instance_secret(instance: Path) -> str:
 DEVELOPMENT_ENVS = ("development", "test")
 
 
+def database_url(url: str | None) -> str | None:
+    """DATABASE_URL as SQLAlchemy takes it: the `postgres://` and bare `postgresql://` URLs that
+    hosting platforms hand out mean the psycopg (3) driver the portal installs, not psycopg2."""
+    if not url:
+        return None
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
 def load(overrides: dict | None = None) -> dict:
     """Build the Flask config mapping for the environment named by PORTAL_ENV.
 
@@ -54,7 +65,7 @@ def load(overrides: dict | None = None) -> dict:
         "PORTAL_ENV": env,
         "INSTANCE_PATH": str(instance),
         "SECRET_KEY": secret,
-        "SQLALCHEMY_DATABASE_URI": os.environ.get("DATABASE_URL") or f"sqlite:///{instance / 'portal.db'}",
+        "SQLALCHEMY_DATABASE_URI": database_url(os.environ.get("DATABASE_URL")) or f"sqlite:///{instance / 'portal.db'}",
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "REDIS_URL": redis_url,
         # Without a Redis the same RQ jobs run on an in-process fakeredis with a worker thread.

@@ -20,7 +20,7 @@ from itsdangerous import URLSafeTimedSerializer
 from sqlalchemy import create_engine, make_url, text
 from werkzeug.serving import make_server
 
-from portal import create_app, database
+from portal import config, create_app, database
 from portal.jobs import queues
 from portal.extensions import db as _db
 from portal.extensions import limiter
@@ -82,7 +82,7 @@ def _session_database(instance) -> str:
 
     A database per run lets several runs share one PostgreSQL server without trampling each other.
     """
-    url = os.environ.get("DATABASE_URL")
+    url = config.database_url(os.environ.get("DATABASE_URL"))
     if not url:
         return f"sqlite:///{instance / 'test.db'}"
     parsed = make_url(url)

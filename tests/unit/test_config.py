@@ -80,3 +80,11 @@ def test_production_refuses_per_process_rate_limits(monkeypatch, tmp_path):
     settings = config.load({"INSTANCE_PATH": str(tmp_path)})
     assert settings["RATELIMIT_STORAGE_URI"] == "redis://limits:6379/2"
     assert settings["HSTS_MAX_AGE"] == 365 * 24 * 3600
+
+
+@pytest.mark.parametrize("given", ["postgres://portal@db/portal", "postgresql://portal@db/portal",
+                                   "postgresql+psycopg://portal@db/portal"])
+def test_a_platforms_postgres_url_means_the_installed_psycopg_driver(monkeypatch, tmp_path, given):
+    monkeypatch.setenv("DATABASE_URL", given)
+    settings = config.load({"PORTAL_ENV": "development", "INSTANCE_PATH": str(tmp_path)})
+    assert settings["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://portal@db/portal"
