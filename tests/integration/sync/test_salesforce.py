@@ -106,14 +106,16 @@ def test_duplicate_policy_lead_match_fill_empty_links_the_existing_lead(db, sf_s
     assert lead["Portal_Referral_Id__c"] == str(referral.id)
 
 
-def test_duplicate_policy_leave_links_without_writing(db, sf_sandbox):
+def test_duplicate_policy_leave_links_without_writing_the_mapped_fields(db, sf_sandbox):
     connection = make_salesforce_connection(sf_sandbox.base, existing_policy="leave")
     existing = sf_sandbox.api("POST", "/sobjects/Lead", {"LastName": "Known", "Company": "Known Co",
                                                          "Email": "known@acme.example"})
-    link = _push(connection, _referral(contact_email="known@acme.example", contact_phone="+1 555 0100"))
+    referral = _referral(contact_email="known@acme.example", contact_phone="+1 555 0100")
+    link = _push(connection, referral)
     assert link.crm_id == existing["id"] and link.state == "synced"
     [lead] = sf_sandbox.query("SELECT Phone, Portal_Referral_Id__c FROM Lead")
-    assert lead["Phone"] is None and lead["Portal_Referral_Id__c"] is None
+    # Only the portal's own fields (so the pull sees the Lead's changes), none of the mapped ones.
+    assert lead["Phone"] is None and lead["Portal_Referral_Id__c"] == str(referral.id)
 
 
 def test_contact_match_links_its_one_open_opportunity_else_creates_the_lead(db, sf_sandbox, sf_connection):

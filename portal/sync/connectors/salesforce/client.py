@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import time
+import urllib.parse
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Iterator
@@ -174,6 +175,10 @@ class Salesforce:
             except CrmError as err:
                 if attempt == 0 and err.status == 401 and error_code(err) in ("INVALID_SESSION_ID", ""):
                     continue
+                if error_code(err) == "REQUEST_LIMIT_EXCEEDED":
+                    # The org's allocation (or its long-call concurrency) is used up: nothing was
+                    # written, and the same call succeeds later (FACTS §2.10), so the job retries.
+                    err.retryable = True
                 raise
             finally:
                 for name, value in saved.items():
@@ -209,10 +214,64 @@ class Salesforce:
         return self.request("PATCH", f"/composite/sobjects/{sobject}/{external_id}", json=body,
                             headers=DUPLICATE_HEADER) or []
 
+    # ---- Composite: several requests in one API call (FACTS §2.5) ----------------------------
+
+    def data_path(self, path: str) -> str:
+        """A subrequest's URL: the API's own path with its version."""
+        return f"/services/data/v{self.version}{path}"
+
+    def composite(self, subrequests: list[dict]) -> dict[str, tuple[int, object]]:
+        """One `/composite` call (≤ 25 subrequests, ≤ 5 of them collections or queries, counted as
+        one API call), `allOrNone` false: referenceId -> (status, body) of each subrequest."""
+        answer = self.request("POST", "/composite", json={"allOrNone": False, "compositeRequest": subrequests})
+        return {a["referenceId"]: (a.get("httpStatusCode", 500), a.get("body"))
+                for a in (answer or {}).get("compositeResponse", [])}
+
+    def queries(self, soql: dict[str, str]) -> dict[str, list[dict]]:
+        """Several SOQL queries in one Composite call (≤ 5); a query with more rows than one page
+        holds is followed page by page. Raises CrmError for a query Salesforce refused."""
+        subrequests = [{"method": "GET", "referenceId": name, "url": self.data_path("/query?q=" + quote_url(text))}
+                       for name, text in soql.items()]
+        found: dict[str, list[dict]] = {}
+        for name, (status, body) in self.composite(subrequests).items():
+            if status >= 400:
+                raise subrequest_error(status, body)
+            found[name] = list(body.get("records", []))
+            following = body.get("nextRecordsUrl")
+            while following and not body.get("done", True):
+                body = self.request("GET", "/query/" + following.rstrip("/").rsplit("/", 1)[-1])
+                found[name].extend(body.get("records", []))
+                following = body.get("nextRecordsUrl")
+        return found
+
+    def upsert_request(self, sobject: str, external_id: str, records: list[dict], reference: str) -> dict:
+        """A Collections upsert as a Composite subrequest (saved past duplicate rules: the match was
+        looked for already)."""
+        return {"method": "PATCH", "referenceId": reference, "httpHeaders": dict(DUPLICATE_HEADER),
+                "url": self.data_path(f"/composite/sobjects/{sobject}/{external_id}"),
+                "body": {"allOrNone": False, "records": [{"attributes": {"type": sobject}, **r} for r in records]}}
+
+    def update_request(self, records: list[tuple[str, dict]], reference: str) -> dict:
+        """A Collections update by Id (records of several types together) as a Composite subrequest."""
+        return {"method": "PATCH", "referenceId": reference, "url": self.data_path("/composite/sobjects"),
+                "body": {"allOrNone": False,
+                         "records": [{"attributes": {"type": sobject}, **r} for sobject, r in records]}}
+
     def update(self, sobject: str, records: list[dict]) -> list[dict]:
         """Update by Id; results in order."""
         body = {"allOrNone": False, "records": [{"attributes": {"type": sobject}, **r} for r in records]}
         return self.request("PATCH", "/composite/sobjects", json=body) or []
+
+
+def subrequest_error(status: int, body) -> CrmError:
+    """A failed Composite subrequest as the CrmError the same direct call would have raised."""
+    errors = body if isinstance(body, list) else []
+    message = "; ".join(f"{e.get('errorCode', '')}: {e.get('message', '')}" for e in errors if isinstance(e, dict))
+    return CrmError(status, message or f"HTTP {status}", retryable=status >= 500, body={"errors": errors})
+
+
+def quote_url(text: str) -> str:
+    return urllib.parse.quote(text, safe="")
 
 
 def quote(value: str) -> str:

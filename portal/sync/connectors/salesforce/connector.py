@@ -24,6 +24,7 @@ DEFAULT_STAGE_MAP = {
     "rejected": "Closed Lost",
     "lost": "Closed Lost",
 }
+RECORD_OPTION = "referral_record"   # connection option: "Lead" (default) or "Contact"
 SOBJECTS = {"deal": "Lead", "contact": "Contact", "company": "Account"}
 # What the portal needs in the org, and how an admin adds it.
 NEEDED_FIELDS = {
@@ -57,6 +58,8 @@ class SalesforceConnector:
                   "storage": context.budget_storage, "on_event": context.on_event, **context.client_options}
         self.api = sf.Salesforce(context.base_url, creds, kwargs, version=options.get("api_version", sf.API_VERSION))
         self._fields: dict[str, set[str]] = {}
+        # Referral Factory's "create a new Contact" option: a referral becomes a Contact, not a Lead.
+        self.record_sobject = push.CONTACT if options.get(RECORD_OPTION) == push.CONTACT else push.LEAD
 
     @staticmethod
     def default_mappings() -> list[Mapping]:
@@ -131,7 +134,8 @@ class SalesforceConnector:
         return None
 
     def push(self, batch: Batch) -> list[PushResult]:
-        return push.push(self.api, policy=self.context.existing_policy, mappings=self.context.mappings, batch=batch)
+        return push.push(self.api, policy=self.context.existing_policy, mappings=self.context.mappings, batch=batch,
+                         sobject=self.record_sobject, fields_of=self._fields_of)
 
     def associate(self, related: list[Related]) -> None:
         return None  # a Lead holds its person and company itself
