@@ -14,6 +14,8 @@ from crm_sandbox import clock
 from crm_sandbox.salesforce import fields, records
 from crm_sandbox.salesforce.errors import SalesforceError
 
+PORTAL_IDS = ("Portal_Referral_Id__c", "Portal_Deal_Id__c")
+
 
 def convert_lead(session: Session, lead_id: str, *, create_opportunity: bool = True,
                  opportunity_name: str | None = None, account_id: str | None = None,
@@ -37,10 +39,13 @@ def convert_lead(session: Session, lead_id: str, *, create_opportunity: bool = T
     else:
         account = records.create(session, "Account", dict(mapped("Account"),
                                                           Name=values.get("Company") or values["LastName"]))
-    referral_id = values.get("Portal_Referral_Id__c")
-    # The referral id follows the lead to its opportunity, or to the contact without one.
-    contact_gets_referral = bool(referral_id) and not create_opportunity and \
-        records.describe("Contact").field("Portal_Referral_Id__c") is not None
+    # The portal's ids (a referral's, a deal registration's) follow the lead to its opportunity, or
+    # to the contact without one: lead field mapping an admin sets up for them.
+    portal_ids = {name: values[name] for name in PORTAL_IDS if values.get(name)}
+
+    def moved(sobject_name):
+        target = records.describe(sobject_name)
+        return {name: value for name, value in portal_ids.items() if target.field(name) is not None}
     if contact_id:
         contact = records.get(session, "Contact", contact_id)
         if contact.fields.get("AccountId") != account.id:
@@ -49,8 +54,8 @@ def convert_lead(session: Session, lead_id: str, *, create_opportunity: bool = T
         contact_values = dict(mapped("Contact"), LastName=values["LastName"], FirstName=values.get("FirstName"),
                               Email=values.get("Email"), Phone=values.get("Phone"), Title=values.get("Title"),
                               LeadSource=values.get("LeadSource"), AccountId=account.id)
-        if contact_gets_referral:
-            contact_values["Portal_Referral_Id__c"] = referral_id
+        if not create_opportunity:
+            contact_values.update(moved("Contact"))
         contact = records.create(session, "Contact", contact_values)
     changes = {"IsConverted": True, "Status": fields.CONVERTED_STATUS, "ConvertedDate": clock.today_iso(),
                "ConvertedAccountId": account.id, "ConvertedContactId": contact.id}
@@ -59,8 +64,7 @@ def convert_lead(session: Session, lead_id: str, *, create_opportunity: bool = T
                                   Name=opportunity_name or f"{values.get('Company') or values['LastName']}-",
                                   StageName="Prospecting", CloseDate=_in_days(30),
                                   AccountId=account.id, LeadSource=values.get("LeadSource"))
-        if referral_id and records.describe("Opportunity").field("Portal_Referral_Id__c") is not None:
-            opportunity_values["Portal_Referral_Id__c"] = referral_id
+        opportunity_values.update(moved("Opportunity"))
         opportunity = records.create(session, "Opportunity", opportunity_values)
         records.create(session, "OpportunityContactRole",
                        {"OpportunityId": opportunity.id, "ContactId": contact.id, "IsPrimary": True})

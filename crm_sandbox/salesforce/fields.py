@@ -214,6 +214,7 @@ def _data_objects() -> list[SObject]:
               reference_to=("Opportunity",), length=18, **ro),
         _record_type_field(),
         _external("Portal_Referral_Id__c", "Portal Referral ID"),
+        _external("Portal_Deal_Id__c", "Portal Deal ID"),
         _checkbox("Sync_with_Portal__c", "Sync with Portal"),
     ]
     account = SObject("Account", "Account", record_types=_record_types(
@@ -253,6 +254,7 @@ def _data_objects() -> list[SObject]:
         Field("LeadSource", "picklist", "Lead Source", length=255, picklist=_picklist(_LEAD_SOURCES)),
         _record_type_field(),
         _external("Portal_Referral_Id__c", "Portal Referral ID"),
+        _external("Portal_Deal_Id__c", "Portal Deal ID"),
         _external("Portal_User_Id__c", "Portal User ID"),
         _checkbox("Sync_with_Portal__c", "Sync with Portal"),
         _checkbox("Portal_Active__c", "Portal Active"),
@@ -279,6 +281,7 @@ def _data_objects() -> list[SObject]:
         _text("Description", "Description", 32000, type="textarea"),
         _record_type_field(),
         _external("Portal_Referral_Id__c", "Portal Referral ID"),
+        _external("Portal_Deal_Id__c", "Portal Deal ID"),
         _checkbox("Sync_with_Portal__c", "Sync with Portal"),
     ]
     # The contact's role on an opportunity (how "that Contact's open Opportunity" is found, and

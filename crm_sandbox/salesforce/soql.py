@@ -290,7 +290,7 @@ def _not(p: _Parser, sobject):
     if p.keyword("IN"):
         return Condition(name, "IN", _list(p))
     if p.keyword("LIKE"):
-        return Condition(name, "LIKE", _literal(p))
+        return Condition(name, "LIKE", _like_literal(p))
     op = p.take("op")
     return Condition(name, "!=" if op == "<>" else op, _literal(p))
 
@@ -304,6 +304,25 @@ def _list(p: _Parser) -> list:
     if not p.punct(")"):
         raise errors.malformed_query("expecting ')'")
     return values
+
+
+def _like_literal(p: _Parser) -> str:
+    """A LIKE pattern keeps its escapes: `\\%` and `\\_` are a literal % and _, not wildcards."""
+    token = p.peek()
+    if token is None or token[0] != "string":
+        raise errors.malformed_query("LIKE needs a string")
+    p.i += 1
+    return token[1][1:-1]
+
+
+def _like_regex(pattern: str) -> str:
+    parts, chars = [], iter(pattern.lower())
+    for c in chars:
+        if c == "\\":
+            parts.append(re.escape(next(chars, "\\")))
+        else:
+            parts.append(".*" if c == "%" else "." if c == "_" else re.escape(c))
+    return "".join(parts)
 
 
 def _literal(p: _Parser):
@@ -405,8 +424,7 @@ def matches(query: Query, record: dict, node=None) -> bool:
     if node.op == "LIKE":
         if left is None:
             return False
-        pattern = "".join(".*" if c == "%" else "." if c == "_" else re.escape(c) for c in str(node.value).lower())
-        return re.fullmatch(pattern, str(left), re.DOTALL) is not None
+        return re.fullmatch(_like_regex(str(node.value)), str(left).lower(), re.DOTALL) is not None
     right = _comparable(definition, node.value)
     if node.op == "=":
         return left == right

@@ -314,10 +314,14 @@ def _apply_change(connection_id: int, connector, entity: entities.Entity, mappin
     values = entity.values(record)
     previous = {**(link.pushed_values or {}), **(link.remote_values or {})}
     current = change.properties
-    fields = {name: value for name, value in mapping.pull_values(mappings, entity.crm_object, current,
-                                                                 entity.fields).items()
-              if _changed(previous, mappings, entity.crm_object, name, current) and values.get(name) != value}
-    target = _target_status(connector, entity, mappings, rules, previous, current, values.get("status"))
+    if entity.mapped:
+        fields = {name: value for name, value in mapping.pull_values(mappings, entity.crm_object, current,
+                                                                     entity.fields).items()
+                  if _changed(previous, mappings, entity.crm_object, name, current) and values.get(name) != value}
+        target = _target_status(connector, entity, mappings, rules, previous, current, values.get("status"))
+    else:  # the connector translated the record itself
+        fields = {name: value for name, value in change.fields.items() if values.get(name) != value}
+        target = (change.status, change.reason) if change.status and change.status != values.get("status") else None
     summary = request_summary({k: current.get(k) for k in (connector.stage_property, connector.amount_property)})
     # Remember what the CRM holds: none of it is pushed back (no ping-pong).
     link.crm_id = change.crm_id
@@ -446,6 +450,8 @@ def _link_all(connection: CrmConnection) -> None:
     """A link (dirty) for every record of the connector's entity types that has none yet."""
     now = utcnow()
     for entity in _entities_of(connectors.get(connection.provider)):
+        if not entity.link_all:
+            continue
         linked = db.select(CrmLink.entity_id).where(CrmLink.connection_id == connection.id,
                                                     CrmLink.entity_type == entity.name)
         ids = list(db.session.scalars(entity.all_ids().where(entity.model.id.not_in(linked))))

@@ -33,6 +33,11 @@ class Entity:
     company_domain: Callable[[dict], str | None]  # the company it is about, if any (from its values)
     apply_change: Callable[..., Any]          # the one inbound use case (commits)
     label: Callable[[Any], str]               # how a person names the record ("R-000012")
+    # Through the connection's field mappings and qualification rules (a referral), or translated by
+    # the connector itself, which then gives each change's portal fields and status (`Change.fields`).
+    mapped: bool = True
+    # Linked by the full sync when it has no link yet; False: only what a person or an event sent.
+    link_all: bool = True
 
     def load(self, ids) -> dict[int, Any]:
         """Records by id, loaded in one query with everything `values` reads."""
@@ -115,3 +120,7 @@ REFERRAL = register(Entity(name="referral", model=Referral, crm_object="deal", f
                            values=referral_values, contact_email=_referral_email, company_domain=_referral_domain,
                            apply_change=referral_inbound.apply_crm_change, label=lambda r: r.number or str(r.id)),
                     selectinload(Referral.partner_org))
+
+
+# Other entities register themselves in their own modules (their sync is their own area).
+from portal.sync import entity_deals  # noqa: E402,F401

@@ -434,3 +434,42 @@ def test_moving_the_sandbox_clock_expires_sessions_and_moves_stamps(sf, advance_
     advance_sandbox_clock(7200)  # past SANDBOX_SALESFORCE_SESSION_SECONDS
     with pytest.raises(SalesforceExpiredSession):
         sf.Lead.get(lead_id)
+
+
+def test_deal_registrations_portal_id_upserts_in_composite_and_follows_conversion(sf, salesforce_url):
+    """`Portal_Deal_Id__c` (#13, deal registrations): an external id on Lead, Contact and Opportunity;
+    an Opportunity upserted on it with its contact role in one Composite call; a converted Lead's id
+    moves to the Opportunity."""
+    account_id = sf.Account.create({"Name": "Acme"})["id"]
+    contact_id = sf.Contact.create({"LastName": "Buyer", "AccountId": account_id})["id"]
+    graph = [{"method": "PATCH", "url": "/services/data/v62.0/sobjects/Opportunity/Portal_Deal_Id__c/17",
+              "referenceId": "deal", "body": {"Name": "Acme deal", "StageName": "Prospecting",
+                                              "CloseDate": "2027-03-31", "AccountId": account_id}},
+             {"method": "POST", "url": "/services/data/v62.0/sobjects/OpportunityContactRole", "referenceId": "role",
+              "body": {"OpportunityId": "@{deal.id}", "ContactId": contact_id, "IsPrimary": True}}]
+    answer = sf.restful("composite", method="POST", json={"allOrNone": True, "compositeRequest": graph})
+    assert [a["httpStatusCode"] for a in answer["compositeResponse"]] == [201, 201]
+    assert answer["compositeResponse"][0]["body"]["created"] is True
+    opportunity = sf.Opportunity.get_by_custom_id("Portal_Deal_Id__c", "17")
+    assert opportunity["AccountId"] == account_id
+    roles = sf.query(f"SELECT ContactId FROM OpportunityContactRole WHERE OpportunityId = '{opportunity['Id']}'")
+    assert [r["ContactId"] for r in roles["records"]] == [contact_id]
+
+    assert sf.Lead.upsert("Portal_Deal_Id__c/18", {"LastName": "Doe", "Company": "Beta"}) == 201
+    lead = sf.Lead.get_by_custom_id("Portal_Deal_Id__c", "18")
+    converted = _admin(salesforce_url, f"leads/{lead['Id']}/convert", {"create_opportunity": True})
+    assert sf.Opportunity.get(converted["ConvertedOpportunityId"])["Portal_Deal_Id__c"] == "18"
+
+
+def test_like_is_case_insensitive_and_escaped_wildcards_are_literal(sf):
+    """simple-salesforce's `format_soql` escapes quotes, backslashes and the LIKE wildcards % and _."""
+    from simple_salesforce import format_soql
+    for name in ("Acme 100% deal", "Acme 1000 deal", "O'Brien_renewal", "OBrienXrenewal"):
+        sf.Opportunity.create({"Name": name, "StageName": "Prospecting", "CloseDate": "2027-01-31"})
+
+    def names(soql):
+        return sorted(r["Name"] for r in sf.query(soql)["records"])
+    assert names(format_soql("SELECT Name FROM Opportunity WHERE Name LIKE '%{:like}%'", "100%")) == ["Acme 100% deal"]
+    assert names(format_soql("SELECT Name FROM Opportunity WHERE Name LIKE '%{:like}%'", "o'brien_")) == [
+        "O'Brien_renewal"]
+    assert names("SELECT Name FROM Opportunity WHERE Name LIKE 'acme%'") == ["Acme 100% deal", "Acme 1000 deal"]

@@ -51,14 +51,15 @@ def mark_dirty(referral: Referral) -> None:
         _mark(referral, connection_id, force=False)
 
 
-def _mark(referral: Referral, connection_id: int, *, force: bool) -> CrmLink | None:
-    if referral.id is None:
+def _mark(record, connection_id: int, *, force: bool, entity_type: str = "referral",
+          crm_object: str = "deal") -> CrmLink | None:
+    if record.id is None:
         db.session.flush()
     link = db.session.scalar(db.select(CrmLink).where(
-        CrmLink.connection_id == connection_id, CrmLink.entity_type == "referral", CrmLink.entity_id == referral.id))
+        CrmLink.connection_id == connection_id, CrmLink.entity_type == entity_type, CrmLink.entity_id == record.id))
     if link is None:
-        link = CrmLink(connection_id=connection_id, entity_type="referral", entity_id=referral.id,
-                       crm_object="deal", dirty=True, version=1, state=LinkState.PENDING.value,
+        link = CrmLink(connection_id=connection_id, entity_type=entity_type, entity_id=record.id,
+                       crm_object=crm_object, dirty=True, version=1, state=LinkState.PENDING.value,
                        pushed_values={}, remote_values={})
         db.session.add(link)
     elif link.state == LinkState.UNLINKED.value and not force:
@@ -138,18 +139,20 @@ def sync_now(referral: Referral) -> list[CrmLink]:
     return [link for link in links if link is not None]
 
 
-def unlink(referral: Referral, connection: CrmConnection | None = None) -> None:
-    """Forget the referral's CRM record; later syncs leave it alone until a person asks (sync_now)."""
-    query = db.select(CrmLink).where(CrmLink.entity_type == "referral", CrmLink.entity_id == referral.id)
+def unlink(referral: Referral, connection: CrmConnection | None = None, *, entity_type: str = "referral",
+           noun: str = "referral") -> None:
+    """Forget the referral's (or another record's) CRM record; later syncs leave it alone until a
+    person asks (sync_now)."""
+    query = db.select(CrmLink).where(CrmLink.entity_type == entity_type, CrmLink.entity_id == referral.id)
     if connection is not None:
         query = query.where(CrmLink.connection_id == connection.id)
     links = list(db.session.scalars(query))
     if not links:
-        raise DomainError("This referral is not linked to a CRM record.")
+        raise DomainError(f"This {noun} is not linked to a CRM record.")
     for link in links:
         connector = connectors.get(link.connection.provider)
         record = f"{connector.label} {connector.object_labels.get(link.crm_object, 'record').lower()} {link.crm_id}"
-        db.session.add(SyncLog(connection_id=link.connection_id, entity_type="referral", entity_id=referral.id,
+        db.session.add(SyncLog(connection_id=link.connection_id, entity_type=entity_type, entity_id=referral.id,
                                direction="push", action="unlink", status="ok",
                                message=f"Unlinked from {record}" if link.crm_id else "Unlinked"))
         link.state = LinkState.UNLINKED.value

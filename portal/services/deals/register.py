@@ -16,7 +16,7 @@ from portal.extensions import db
 from portal.models import (DealRegistration, DealStatus, DistributorAssignment, Lead, LeadStatus, Organization,
                            OrgKind, Referral, User)
 from portal.models.deals import OPEN_DEAL_STATUSES
-from portal.services import custom_fields, notifications, settings, statuses
+from portal.services import crm, custom_fields, notifications, settings, statuses
 from portal.services.deals import closed_loop, workflow
 
 REGISTERING_KINDS = (OrgKind.PARTNER.value, OrgKind.DISTRIBUTOR.value)
@@ -105,6 +105,7 @@ def register(data: DealInput, *, by: User, partner_org_id: int | None = None, ow
     notifications.deal_to_distributor(deal)
     if on_behalf:
         notifications.deal_owner_assigned(deal)
+    crm.deal_event(deal, "created")
     db.session.commit()
     return deal
 

@@ -13,7 +13,7 @@ from portal.errors import DomainError, InvalidTransition
 from portal.extensions import db
 from portal.models import Commission, DealRegistration, DealStatus, User
 from portal.models.types import utcnow
-from portal.services import commissions, notifications, settings
+from portal.services import commissions, crm, notifications, settings
 from portal.services.deals import closed_loop, workflow
 
 D = DealStatus
@@ -28,6 +28,7 @@ def pre_approve(deal: DealRegistration, *, by: User) -> DealRegistration:
 
 def _pre_approve(deal: DealRegistration, *, by: User) -> None:
     workflow.transition(deal, to=D.PRE_APPROVED.value, by=by)
+    crm.deal_event(deal, "pre_approved")
     notifications.deal_to_partner("deal_pre_approved", deal, subject=f"Deal registration {deal.number} pre-approved",
                                   headline=f"Your registration of the deal with {deal.customer_company} is "
                                            f"pre-approved; the final decision follows.")
@@ -41,18 +42,21 @@ def approve(deal: DealRegistration, *, by: User, owner: User | None = None,
     return deal
 
 
-def _approve(deal: DealRegistration, *, by: User, owner: User | None = None, expires_at: datetime | None = None) -> None:
+def _approve(deal: DealRegistration, *, by: User | None, owner: User | None = None, expires_at: datetime | None = None,
+             actor_label: str | None = None) -> None:
     if owner is not None and not (owner.is_internal and owner.is_active):
         raise DomainError("Choose an active internal user as the owner.", field="owner_id")
     now = utcnow()
     expires_at = expires_at or now + timedelta(days=settings.get("deals")["protection_days"])
     if expires_at <= now:
         raise DomainError("The protection must end in the future.", field="expires_at")
-    workflow.transition(deal, to=D.APPROVED.value, by=by, reason=f"Protected until {expires_at:%Y-%m-%d}")
+    workflow.transition(deal, to=D.APPROVED.value, by=by, actor_label=actor_label,
+                        reason=f"Protected until {expires_at:%Y-%m-%d}")
     deal.approved_at, deal.expires_at, deal.expiry_warned_at = now, expires_at, None
     deal.conflict_flag = False
     if owner is not None:
         deal.vendor_owner = owner
+    crm.deal_event(deal, "approved")
     notifications.deal_to_partner("deal_approved", deal, subject=f"Deal registration {deal.number} approved",
                                   headline=f"Your registration of the deal with {deal.customer_company} is approved. "
                                            f"It protects you until {expires_at:%Y-%m-%d}.")
@@ -65,11 +69,11 @@ def reject(deal: DealRegistration, *, by: User, reason: str) -> DealRegistration
     return deal
 
 
-def _reject(deal: DealRegistration, *, by: User, reason: str) -> None:
+def _reject(deal: DealRegistration, *, by: User | None, reason: str, actor_label: str | None = None) -> None:
     reason = (reason or "").strip()[:2000]
     if not reason:
         raise DomainError("Give the partner a reason.", field="reason")
-    workflow.transition(deal, to=D.REJECTED.value, by=by, reason=reason)
+    workflow.transition(deal, to=D.REJECTED.value, by=by, actor_label=actor_label, reason=reason)
     deal.rejection_reason = reason
     deal.conflict_flag = False
     notifications.deal_to_partner("deal_rejected", deal, subject=f"Deal registration {deal.number} rejected",
@@ -81,6 +85,13 @@ def mark_won(deal: DealRegistration, *, amount: Decimal, by: User | None, won_at
              currency: str | None = None, actor_label: str | None = None) -> DealRegistration:
     """Won at `amount`: the reseller's commission (reseller plan) and, for a deal from a referral, the
     referral won with the referrer's commission. Raises DomainError, InvalidTransition."""
+    _mark_won(deal, amount=amount, by=by, won_at=won_at, currency=currency, actor_label=actor_label)
+    db.session.commit()
+    return deal
+
+
+def _mark_won(deal: DealRegistration, *, amount: Decimal, by: User | None, won_at: datetime | None = None,
+              currency: str | None = None, actor_label: str | None = None) -> None:
     if amount is None or amount <= 0:
         raise DomainError("Enter the amount the deal was won at.", field="amount")
     currency = (currency or deal.currency).upper()
@@ -98,12 +109,16 @@ def mark_won(deal: DealRegistration, *, amount: Decimal, by: User | None, won_at
                                   headline=f"The deal with {deal.customer_company} is won.{earned}")
     if deal.referral is not None:
         closed_loop.referral_won(deal, by=by, actor_label=actor_label)
-    db.session.commit()
-    return deal
 
 
 def mark_lost(deal: DealRegistration, *, reason: str, by: User | None, actor_label: str | None = None) -> DealRegistration:
     """Lost, with a reason; a referral it came from is lost too."""
+    _mark_lost(deal, reason=reason, by=by, actor_label=actor_label)
+    db.session.commit()
+    return deal
+
+
+def _mark_lost(deal: DealRegistration, *, reason: str, by: User | None, actor_label: str | None = None) -> None:
     reason = (reason or "").strip()[:2000]
     if not reason:
         raise DomainError("Say why it was lost.", field="reason")
@@ -113,8 +128,6 @@ def mark_lost(deal: DealRegistration, *, reason: str, by: User | None, actor_lab
                                   headline=f"The deal with {deal.customer_company} is lost. Reason: {reason}")
     if deal.referral is not None:
         closed_loop.referral_lost(deal, by=by, actor_label=actor_label)
-    db.session.commit()
-    return deal
 
 
 def mark_commission_paid(deal: DealRegistration, *, by: User) -> Commission:

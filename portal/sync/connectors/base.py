@@ -13,6 +13,7 @@ the connector's own tables; rows it puts in `Batch.rows` are written with the ba
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any, Callable, Iterator, Protocol
 
 from portal.sync import budget, credentials, mapping
@@ -70,13 +71,34 @@ class Change:
     """One record the CRM changed: its CRM id, the portal id it carries (if any), when it changed
     (ms since epoch, the CRM's clock) and its properties (CRM property name -> string).
     `replaces`: the CRM record this one took over from (a converted lead's opportunity), so the
-    link moves to it."""
+    link moves to it. For an entity the connector translates itself (`Entity.mapped` false):
+    `fields` (portal field -> value) and `status` (a portal status, with its `reason`)."""
 
     crm_id: str
     portal_id: str | None
     modified_ms: int
     properties: dict
     replaces: str | None = None
+    fields: dict = field(default_factory=dict)
+    status: str | None = None
+    reason: str | None = None
+
+
+@dataclass
+class Found:
+    """A CRM record offered for import (a Salesforce Opportunity as a deal registration): what the
+    import page lists, and the portal field values a record is made of."""
+
+    crm_id: str
+    name: str
+    stage: str | None
+    owner: str | None
+    close_date: str | None
+    amount: Decimal | None
+    account: str | None
+    portal_id: str | None               # the registration it is linked to already, if any
+    values: dict = field(default_factory=dict)   # registration fields (customer, contact, amount, close)
+    url: str | None = None
 
 
 @dataclass
@@ -108,6 +130,17 @@ class Connector(Protocol):
     def record_url(self, crm_object: str, crm_id: str) -> str | None: ...
     @property
     def calls(self) -> int: ...
+
+
+class Importer(Protocol):
+    """Optional beside `Connector`: a connector that imports CRM records as portal records names the
+    entities in `importable` (entity -> the CRM's word for what is imported: "Opportunity")."""
+
+    importable: dict[str, str]
+
+    def search_options(self, entity: str) -> dict[str, list[tuple[str, str]]]: ...
+    def search(self, entity: str, filters: dict, options: dict | None = None) -> list[Found]: ...
+    def read(self, entity: str, crm_ids: list[str]) -> list[Found]: ...
 
 
 @dataclass

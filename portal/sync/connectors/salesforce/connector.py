@@ -8,7 +8,7 @@ from typing import Iterator
 from portal.sync.connectors import base
 from portal.sync.connectors.base import Batch, Change, ConnectionReport, ConnectorContext, PushResult, Related
 from portal.sync.connectors.salesforce import client as sf
-from portal.sync.connectors.salesforce import pull, push
+from portal.sync.connectors.salesforce import deals, pull, push
 from portal.sync.http import CrmError
 from portal.sync.mapping import Mapping
 
@@ -34,18 +34,23 @@ NEEDED_FIELDS = {
     ("Opportunity", sf.SYNC_FIELD): "Checkbox",
     ("Contact", sf.REFERRAL_ID_FIELD): "Text(64), External ID, Unique",
     ("Contact", sf.SYNC_FIELD): "Checkbox",
+    # Deal registrations (the Lead's value goes to the Opportunity in Setup → Lead → Map Lead Fields).
+    ("Lead", deals.DEAL_ID_FIELD): "Text(64), External ID, Unique",
+    ("Opportunity", deals.DEAL_ID_FIELD): "Text(64), External ID, Unique",
 }
+DEALS = "deal_registration"
+CONTACT_MATCH = "opportunity_on_contact_match"   # the connection option (services/crm/registrations.py)
 
 
 @base.register("salesforce")
 class SalesforceConnector:
     label = "Salesforce"
-    entities = ("referral",)
+    entities = ("referral", DEALS)
     batch_size = sf.COLLECTION_SIZE
     stage_property = "StageName"
     amount_property = "Amount"
     required_fields = REQUIRED
-    object_labels = {"deal": "Lead", "contact": "Contact", "company": "Account"}
+    object_labels = {"deal": "Lead", "contact": "Contact", "company": "Account", "registration": "Lead"}
     # The connection form's fields, stored together (encrypted) as the connection's token.
     credential_fields = ("client_id", "client_secret", "refresh_token", "username", "private_key")
     credentials_text = staticmethod(sf.credentials_text)
@@ -134,6 +139,8 @@ class SalesforceConnector:
         return None
 
     def push(self, batch: Batch) -> list[PushResult]:
+        if batch.entity == DEALS:
+            return deals.push(self.api, contact_match=bool(self.context.options.get(CONTACT_MATCH)), batch=batch)
         return push.push(self.api, policy=self.context.existing_policy, mappings=self.context.mappings, batch=batch,
                          sobject=self.record_sobject, fields_of=self._fields_of)
 
@@ -141,6 +148,8 @@ class SalesforceConnector:
         return None  # a Lead holds its person and company itself
 
     def changes_since(self, entity: str, watermark_ms: int, properties: list[str]) -> Iterator[Change]:
+        if entity == DEALS:
+            return deals.changes(self.api, watermark_ms)
         return pull.changes(self.api, watermark_ms, properties, self._fields_of)
 
     @staticmethod
@@ -158,3 +167,19 @@ class SalesforceConnector:
 
     def record_url(self, crm_object: str, crm_id: str) -> str | None:
         return push.record_url(self.api.instance_url, crm_id)
+
+    # ---- import (deal registrations from Opportunities) -----------------------------------------
+
+    importable = {DEALS: "Opportunity"}
+
+    def search_options(self, entity: str) -> dict[str, list[tuple[str, str]]]:
+        """The values a search may filter on (the org's stages and users)."""
+        return deals.search_options(self.api)
+
+    def search(self, entity: str, filters: dict, options: dict | None = None) -> list:
+        """CRM records to import as `entity` (filters: name, stage, owner, close_from, close_to).
+        Raises ValueError for a stage or owner the org does not have."""
+        return deals.search(self.api, options=options, **filters)
+
+    def read(self, entity: str, crm_ids: list[str]) -> list:
+        return deals.read(self.api, crm_ids)

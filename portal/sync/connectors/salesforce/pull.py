@@ -34,7 +34,7 @@ def _changes_of(api, sobject: str, always, properties, fields_of, since: str, re
     soql = (f"SELECT {', '.join(names)} FROM {sobject} WHERE SystemModstamp >= {since} "
             f"AND {sf.REFERRAL_ID_FIELD} != null {where}ORDER BY SystemModstamp ASC")
     for record in api.query(soql):
-        props = {k: _text(v) for k, v in record.items() if k not in ("attributes", "Id", "SystemModstamp")}
+        props = {k: text(v) for k, v in record.items() if k not in ("attributes", "Id", "SystemModstamp")}
         if record["Id"] in replaces:
             # The Lead's own field, as the Opportunity that replaces it reports it: a qualification
             # rule "IsConverted changes to true" is Referral Factory's "the Lead converts".
@@ -43,7 +43,7 @@ def _changes_of(api, sobject: str, always, properties, fields_of, since: str, re
                      props, replaces=replaces.get(record["Id"]))
 
 
-def _text(value):
+def text(value):
     """Property values are strings to the engine (as HubSpot's are)."""
     if value is None:
         return None

@@ -1,0 +1,79 @@
+"""Deal registrations and the CRMs: which events send one (the connection's choice among created,
+pre-approved and approved), "Sync now", "Unlink", and the connection's deal options.
+
+Like referrals, a registration's link is marked dirty inside the caller's transaction and the push
+is enqueued after its commit; unlike them, only the events an admin picked send it by themselves
+(no event picked: it goes when a person presses Sync now).
+"""
+from __future__ import annotations
+
+from portal.errors import DomainError
+from portal.extensions import db
+from portal.models import CrmConnection, CrmLink, DealRegistration
+from portal.services.crm import scheduling
+from portal.sync import connectors
+
+ENTITY = "deal_registration"   # sync/entity_deals.py
+CRM_OBJECT = "registration"
+EVENTS = (("created", "Created"), ("pre_approved", "Pre-approved"), ("approved", "Approved"))
+EVENTS_OPTION = "deal_events"
+CONTACT_MATCH_OPTION = "opportunity_on_contact_match"
+
+
+def deal_connections() -> list[CrmConnection]:
+    """Active connections whose connector syncs deal registrations."""
+    found = db.session.scalars(db.select(CrmConnection).where(CrmConnection.active.is_(True)).order_by(CrmConnection.id))
+    return [c for c in found if ENTITY in getattr(connectors.CONNECTORS.get(c.provider), "entities", ())]
+
+
+def syncs_deals(connection: CrmConnection) -> bool:
+    return ENTITY in getattr(connectors.CONNECTORS.get(connection.provider), "entities", ())
+
+
+def deal_options(connection: CrmConnection) -> dict:
+    """The connection's deal registration options: the events that send one, "Opportunity on contact match"."""
+    options = connection.options or {}
+    return {"events": [e for e, _ in EVENTS if e in (options.get(EVENTS_OPTION) or [])],
+            "contact_match": bool(options.get(CONTACT_MATCH_OPTION))}
+
+
+def save_deal_options(connection: CrmConnection, *, events: list[str], contact_match: bool) -> CrmConnection:
+    """Set which events send a registration and whether a known Contact gets an Opportunity.
+    Raises DomainError for an unknown event or a CRM that does not sync registrations."""
+    if not syncs_deals(connection):
+        raise DomainError("This CRM connection does not sync deal registrations.")
+    unknown = set(events) - {e for e, _ in EVENTS}
+    if unknown:
+        raise DomainError("Choose events from the list.", field="deal_events")
+    connection.options = {**(connection.options or {}), EVENTS_OPTION: [e for e, _ in EVENTS if e in events],
+                          CONTACT_MATCH_OPTION: bool(contact_match)}
+    db.session.commit()
+    return connection
+
+
+def deal_event(deal: DealRegistration, event: str) -> None:
+    """In the caller's transaction: `event` happened to the registration ("created", "pre_approved",
+    "approved"); the connections that picked it get the registration's link marked dirty and one
+    coalesced push after the commit. Never commits."""
+    skip = scheduling._pulling.get()
+    for connection in deal_connections():
+        if connection.id != skip and event in deal_options(connection)["events"]:
+            scheduling._mark(deal, connection.id, force=False, entity_type=ENTITY, crm_object=CRM_OBJECT)
+
+
+def sync_deal_now(deal: DealRegistration) -> list[CrmLink]:
+    """A person asks: push this registration to every connection that syncs registrations (re-links
+    an unlinked one). Raises DomainError when there is none."""
+    connections = deal_connections()
+    if not connections:
+        raise DomainError("No CRM connection syncs deal registrations.")
+    links = [scheduling._mark(deal, c.id, force=True, entity_type=ENTITY, crm_object=CRM_OBJECT) for c in connections]
+    db.session.commit()
+    for connection in connections:
+        scheduling.kick_push(connection.id)
+    return [link for link in links if link is not None]
+
+
+def unlink_deal(deal: DealRegistration) -> None:
+    """Forget the registration's CRM record; later syncs leave it alone until a person presses Sync now."""
+    scheduling.unlink(deal, entity_type=ENTITY, noun="registration")

@@ -1,0 +1,178 @@
+"""Deal registrations ↔ Salesforce (#13) over real HTTP against the sandbox: a Lead by default; with
+"Opportunity on contact match" an Opportunity on the one matching Contact's Account with its contact
+role (else a Lead); pushes on the chosen events only; the pull follows a converted Lead and Closed
+Won marks the registration (and its referral) won through the deal services; Opportunities imported
+as registrations of a partner, a second import of the same one refused."""
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+
+from portal.extensions import db as _db
+from portal.models import Commission, CrmLink, DealRegistration
+from portal.services import crm, deals, leads, referrals
+from portal.sync import engine
+from tests.crm_fixtures import make_salesforce_connection
+from tests.factories import CommissionPlanFactory, OrganizationFactory, ReferralFactory, internal_user, partner_user
+
+ENTITY = "deal_registration"
+
+
+def _connection(sf_sandbox, *, events=(), contact_match=False):
+    connection = make_salesforce_connection(sf_sandbox.base, sync_trigger="manual")
+    return crm.save_deal_options(connection, events=list(events), contact_match=contact_match)
+
+
+def _reseller():
+    org = OrganizationFactory(name="Atlas Resellers", tier="platinum")
+    return partner_user("partner_admin", organization=org, name="Dora", email="dora@atlas.example")
+
+
+def _register(by, email="hank@globex.example", **kwargs):
+    data = deals.DealInput(customer_company=kwargs.pop("company", "Globex"), customer_domain="globex.example",
+                           contact_name="Hank Scorpio", contact_email=email, amount=Decimal("48000"),
+                           currency="USD", expected_close=date(2027, 3, 31), products="Platform, 200 seats")
+    return deals.register(data, by=by, **kwargs)
+
+
+def _links(deal) -> list[CrmLink]:
+    _db.session.expire_all()
+    return list(_db.session.scalars(_db.select(CrmLink).where(CrmLink.entity_type == ENTITY,
+                                                              CrmLink.entity_id == deal.id)))
+
+
+def _push(connection, deal) -> CrmLink:
+    crm.sync_deal_now(deal)
+    engine.push(connection.id)
+    [link] = _links(deal)
+    return link
+
+
+def test_a_registration_becomes_a_lead_upserted_on_its_portal_id(db, sf_sandbox):
+    connection = _connection(sf_sandbox)
+    deal = _register(_reseller())
+    link = _push(connection, deal)
+    assert link.state == "synced" and link.crm_id.startswith("00Q"), link.last_error
+    [lead] = sf_sandbox.query("SELECT Id, FirstName, LastName, Company, Email, Description, Portal_Deal_Id__c, "
+                              "Sync_with_Portal__c FROM Lead")
+    assert (lead["Id"], lead["Portal_Deal_Id__c"], lead["Sync_with_Portal__c"]) == (link.crm_id, str(deal.id), True)
+    assert (lead["FirstName"], lead["LastName"], lead["Company"]) == ("Hank", "Scorpio", "Globex")
+    assert deal.number in lead["Description"] and "Atlas Resellers" in lead["Description"]
+    # Pushed again (a retry, a second Sync now): the same Lead.
+    deal.customer_company = "Globex Corporation"
+    _db.session.commit()
+    link = _push(connection, deal)
+    assert [(r["Id"], r["Company"]) for r in sf_sandbox.query("SELECT Id, Company FROM Lead")] == [
+        (link.crm_id, "Globex Corporation")]
+
+
+def test_contact_match_on_one_contact_creates_an_opportunity_on_its_account_with_the_role(db, sf_sandbox):
+    connection = _connection(sf_sandbox, contact_match=True)
+    account = sf_sandbox.api("POST", "/sobjects/Account", {"Name": "Globex Corporation"})
+    contact = sf_sandbox.api("POST", "/sobjects/Contact", {"LastName": "Scorpio", "Email": "Hank@globex.example",
+                                                           "AccountId": account["id"]})
+    deal = _register(_reseller())
+    link = _push(connection, deal)
+    assert link.state == "synced" and link.crm_id.startswith("006"), link.last_error
+    [opportunity] = sf_sandbox.query("SELECT Id, Name, AccountId, Amount, CloseDate, StageName, Portal_Deal_Id__c, "
+                                     "Sync_with_Portal__c, (SELECT ContactId FROM OpportunityContactRoles) "
+                                     "FROM Opportunity")
+    assert (opportunity["Id"], opportunity["AccountId"], opportunity["Portal_Deal_Id__c"]) == (
+        link.crm_id, account["id"], str(deal.id))
+    assert (opportunity["Amount"], opportunity["CloseDate"], opportunity["Sync_with_Portal__c"]) == (
+        48000.0, "2027-03-31", True)
+    assert [r["ContactId"] for r in opportunity["OpportunityContactRoles"]["records"]] == [contact["id"]]
+    assert sf_sandbox.query("SELECT Id FROM Lead") == []
+    assert link.url.endswith(f"/lightning/r/Opportunity/{link.crm_id}/view")
+    # A second push changes nothing: still one Opportunity, one role.
+    crm.sync_deal_now(deal)
+    engine.push(connection.id)
+    assert len(sf_sandbox.query("SELECT Id FROM OpportunityContactRole")) == 1
+    assert len(sf_sandbox.query("SELECT Id FROM Opportunity")) == 1
+
+
+def test_contact_match_on_two_contacts_or_none_creates_a_lead(db, sf_sandbox):
+    connection = _connection(sf_sandbox, contact_match=True)
+    account = sf_sandbox.api("POST", "/sobjects/Account", {"Name": "Globex"})
+    headers = {"Sforce-Duplicate-Rule-Header": "allowSave=true"}
+    for name in ("Scorpio", "Scorpio II"):
+        sf_sandbox.api("POST", "/sobjects/Contact", {"LastName": name, "Email": "hank@globex.example",
+                                                     "AccountId": account["id"]}, headers=headers)
+    dora = _reseller()
+    twice = _push(connection, _register(dora))
+    nobody = _push(connection, _register(dora, email="nobody@initech.example", company="Initech"))
+    assert twice.crm_id.startswith("00Q") and nobody.crm_id.startswith("00Q")
+    assert sf_sandbox.query("SELECT Id FROM Opportunity") == []
+    assert len(sf_sandbox.query("SELECT Id FROM Lead")) == 2
+
+
+@pytest.mark.parametrize("event", ["created", "pre_approved", "approved"])
+def test_a_registration_is_sent_on_the_chosen_event_only(db, sf_sandbox, event):
+    connection = _connection(sf_sandbox, events=[event])
+    manager = internal_user("manager")
+    deal = _register(_reseller())
+    sent = {"created": bool(_links(deal))}
+    deals.pre_approve(deal, by=manager)
+    sent["pre_approved"] = bool(_links(deal)) and not sent["created"]
+    deals.approve(deal, by=manager)
+    sent["approved"] = bool(_links(deal)) and not any(sent.values())
+    assert [e for e, was in sent.items() if was] == [event]
+    engine.push(connection.id)
+    [lead] = sf_sandbox.query("SELECT Portal_Deal_Id__c FROM Lead")
+    assert lead["Portal_Deal_Id__c"] == str(deal.id)
+
+
+def test_no_event_chosen_sends_nothing_until_sync_now(db, sf_sandbox):
+    connection = _connection(sf_sandbox)
+    manager = internal_user("manager")
+    deal = _register(_reseller())
+    deals.approve(deal, by=manager)
+    engine.full_sync(connection.id)
+    assert _links(deal) == [] and sf_sandbox.query("SELECT Id FROM Lead") == []
+    assert _push(connection, deal).crm_id.startswith("00Q")
+
+
+def test_converted_lead_is_followed_and_closed_won_marks_the_registration_and_its_referral_won(
+        db, sf_sandbox, smtp_server, run_jobs):
+    connection = _connection(sf_sandbox, events=["created"])
+    northwind = OrganizationFactory(name="Northwind", tier="gold")
+    jane = partner_user("partner_admin", organization=northwind, email="jane@northwind.example")
+    dora = _reseller()
+    manager = internal_user("manager")
+    CommissionPlanFactory(tier="gold", percent=Decimal("10"), name="Gold referrers")
+    referral = ReferralFactory(partner_org=northwind, submitted_by=jane, company_name="Globex",
+                               contact_email="hank@globex.example", estimated_value=Decimal("48000"))
+    referrals.route_to_reseller(referral, by=manager, reseller=dora.organization)
+    lead = leads.current_for(referral)
+    leads.accept(lead, by=dora)
+    deal = deals.register(deals.input_from_lead(lead), by=dora, lead=lead)
+    engine.push(connection.id)
+    [link] = _links(deal)
+    lead_id = link.crm_id
+    assert lead_id.startswith("00Q")
+    engine.pull(connection.id)
+
+    opportunity_id = sf_sandbox.convert(lead_id)["ConvertedOpportunityId"]
+    engine.pull(connection.id)
+    [link] = _links(deal)
+    assert link.crm_id == opportunity_id
+    assert _db.session.get(DealRegistration, deal.id).status == "submitted"   # Prospecting: nothing decided
+
+    sf_sandbox.api("PATCH", f"/sobjects/Opportunity/{opportunity_id}", {"StageName": "Closed Won", "Amount": 52000})
+    stats = engine.pull(connection.id)
+    assert stats.status_changes == 1 and stats.errors == 0
+    _db.session.expire_all()
+    deal = _db.session.get(DealRegistration, deal.id)
+    assert (deal.status, deal.won_amount) == ("won", Decimal("52000.00"))
+    _db.session.refresh(referral)
+    assert (referral.stage, referral.won_amount) == ("won_payment_pending", Decimal("52000.00"))
+    commission = _db.session.scalar(_db.select(Commission).where(Commission.referral_id == referral.id))
+    assert commission.amount == Decimal("5200.00")
+    timeline = [(e.to_status, e.actor_label) for e in deals.timeline(deal)]
+    assert ("approved", "Salesforce") in timeline and ("won", "Salesforce") in timeline
+    # Nothing goes back: no push is pending for the connection.
+    assert not _links(deal)[0].dirty
+    run_jobs()
+    assert any("won" in m["Subject"] for m in smtp_server.to("dora@atlas.example"))
