@@ -11,6 +11,7 @@ their own. It reads a JSON spec on stdin and writes JSON results on stdout
 """
 from __future__ import annotations
 
+import functools
 import http.client
 import json
 import math
@@ -22,10 +23,16 @@ import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 from http.cookies import CookieError, SimpleCookie
 from urllib.parse import urlencode, urlsplit
 
+import flask
+
 import scenarios
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from portal.blueprints.public import forms as public_forms  # noqa: E402
 
 TIMEOUT_SECONDS = 30
 # Later rounds of a scenario only need the connections re-opened and the worker threads busy again.
@@ -145,6 +152,18 @@ class Context:
 
     def csrf_token(self, path: str) -> str:
         return self.client.csrf_token(path)
+
+    def form_token(self, scope: str) -> str:
+        with _token_app().app_context():
+            return public_forms.issue_token(scope)
+
+
+@functools.cache
+def _token_app():
+    """A bare Flask app with the portal's secret key: the product's own issue_token signs with it."""
+    app = flask.Flask("bench-form-tokens")
+    app.config["SECRET_KEY"] = scenarios.BENCH_SECRET_KEY
+    return app
 
 
 @dataclass

@@ -50,6 +50,11 @@ class Context:
             raise RuntimeError(f"GET {path} answered {response.status_code} without a csrf_token input")
         return match.group(1)
 
+    def form_token(self, scope: str) -> str:
+        from portal.blueprints.public import forms
+        with self.client.application.app_context():
+            return forms.issue_token(scope)
+
     def send(self, request: scenarios.Request):
         environ = {"REMOTE_ADDR": f"10.9.{self.index // 250}.{self.index % 250 + 1}"}
         headers = {"User-Agent": "portal-bench"}

@@ -103,7 +103,7 @@ def portal_env() -> dict[str, str]:
         DATABASE_URL=DATABASE_URL,
         REDIS_URL=REDIS_URL,
         PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
-        SECRET_KEY="portal-bench-secret-key",
+        SECRET_KEY=scenarios.BENCH_SECRET_KEY,
         SANDBOX_CRMS="0",
         EMBEDDED_WORKER="0",
         # Production would mark cookies Secure, and the clients speak plain http.

@@ -15,6 +15,8 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from flask import current_app, render_template
 from rq import Retry
+from sqlalchemy import event
+from sqlalchemy.orm import Session
 
 from portal.jobs import queues
 from portal.extensions import db
@@ -47,9 +49,29 @@ def queue(event: str, *, to: User | str, subject: str, template: str, **context)
         status=MailStatus.QUEUED.value,
     )
     db.session.add(message)
-    db.session.flush()
-    schedule_delivery(message.id, after_commit=True)
+    # No flush per message: the use case's own flush inserts all its messages in one statement, and
+    # _schedule_flushed then schedules each delivery (after the commit) by the id it got.
+    db.session.info.setdefault(_UNSCHEDULED, []).append(message)
     return message
+
+
+_UNSCHEDULED = "mail_unscheduled"
+
+
+@event.listens_for(Session, "after_flush")
+def _schedule_flushed(session: Session, flush_context) -> None:
+    waiting = session.info.get(_UNSCHEDULED)
+    if not waiting:
+        return
+    for message in [m for m in waiting if m.id is not None]:
+        waiting.remove(message)
+        schedule_delivery(message.id, after_commit=True)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_unscheduled(session: Session, previous_transaction) -> None:
+    if previous_transaction.parent is None:
+        session.info.pop(_UNSCHEDULED, None)
 
 
 def wants(user: User, event: str) -> bool:

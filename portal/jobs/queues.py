@@ -111,6 +111,8 @@ def _enqueue(job: PendingJob) -> bool:
 
 @event.listens_for(Session, "after_commit")
 def _enqueue_pending(session: Session) -> None:
+    if session.in_nested_transaction():
+        return  # a savepoint released: the transaction has not committed yet
     for job in session.info.pop(_PENDING_KEY, []):
         _enqueue(job)
 

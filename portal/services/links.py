@@ -16,6 +16,7 @@ from datetime import datetime, timedelta, timezone
 from flask import current_app
 from itsdangerous import BadData, URLSafeSerializer
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import contains_eager
 
 from portal import database
 from portal.jobs import locks, mail
@@ -114,10 +115,12 @@ def find_active(code: str) -> ReferralLink | None:
     lookup on the unique index. A deactivated colleague's links stop with them."""
     if not code or len(code) > 32:
         return None
+    # The joined partner and user are the ones the page and the submission read: loaded by the same query.
     return db.session.scalar(
-        db.select(ReferralLink).join(ReferralLink.partner_org).outerjoin(User, ReferralLink.user_id == User.id)
+        db.select(ReferralLink).join(ReferralLink.partner_org).outerjoin(ReferralLink.user)
         .where(ReferralLink.code == code, ReferralLink.active.is_(True), Organization.status == OrgStatus.ACTIVE.value,
-               db.or_(ReferralLink.user_id.is_(None), User.active.is_(True))))
+               db.or_(ReferralLink.user_id.is_(None), User.active.is_(True)))
+        .options(contains_eager(ReferralLink.partner_org), contains_eager(ReferralLink.user)))
 
 
 def visitor_id(cookie_value: str | None, *, address: str | None, user_agent: str | None) -> str:
@@ -232,7 +235,6 @@ def _submit(link: ReferralLink, data: ReferralInput, *, attributed_via: str,
 
     def attach(referral: Referral) -> None:
         _spend(form_token)
-        referral.link_id, referral.attributed_via, referral.first_visit_at = link.id, attributed_via, first_visit_at
         notifications.link_referral_received(referral, link)
         _confirm_to_prospect(referral.contact_email, referral.contact_first_name)
         # Last before the commit: the counter's row lock is then held for the commit alone.
@@ -240,7 +242,9 @@ def _submit(link: ReferralLink, data: ReferralInput, *, attributed_via: str,
                            .values(submissions=ReferralLink.submissions + 1))
 
     result = referral_service.submit(data, partner_org=link.partner_org, by=None, source=Source.LINK.value,
-                                     actor_label=PROSPECT_ACTOR, before_commit=attach)
+                                     actor_label=PROSPECT_ACTOR, before_commit=attach,
+                                     origin={"link_id": link.id, "attributed_via": attributed_via,
+                                             "first_visit_at": first_visit_at})
     return PublicSubmission(result.referral, created=True)
 
 

@@ -1,4 +1,5 @@
-"""Small reads nearly every page makes (statuses, custom fields, settings, branding), cached per
+"""Small reads nearly every page makes (statuses, custom fields, settings, branding, which CRM
+connections push automatically), cached per
 process behind a version stamp, so that a page does not re-read them on every request.
 
 Each area has a row in `cache_stamps`. A flush that writes any row of an area gives its stamp a
@@ -21,9 +22,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from portal.extensions import db
-from portal.models import CacheStamp, CustomField, Organization, OrgKind, ReferralStatus, Setting
+from portal.models import CacheStamp, CrmConnection, CustomField, Organization, OrgKind, ReferralStatus, Setting
 
-STATUSES, CUSTOM_FIELDS, SETTINGS = "statuses", "custom_fields", "settings"
+STATUSES, CUSTOM_FIELDS, SETTINGS, CRM_CONNECTIONS = "statuses", "custom_fields", "settings", "crm_connections"
 
 
 def _areas_of(obj) -> tuple[str, ...]:
@@ -33,6 +34,8 @@ def _areas_of(obj) -> tuple[str, ...]:
         return (CUSTOM_FIELDS,)
     if isinstance(obj, Setting):
         return (SETTINGS,)
+    if isinstance(obj, CrmConnection):
+        return (CRM_CONNECTIONS,)
     # The branding falls back to the vendor organization's name.
     if isinstance(obj, Organization) and obj.kind == OrgKind.VENDOR.value:
         return (SETTINGS,)
@@ -111,5 +114,8 @@ def _bump_stamps(session: Session, flush_context) -> None:
 @event.listens_for(Session, "after_commit")
 @event.listens_for(Session, "after_soft_rollback")
 def _forget_transaction(session: Session, *previous) -> None:
+    # A savepoint's end is not the transaction's: what it wrote is still uncommitted.
+    if (previous[0].nested if previous else session.in_nested_transaction()):
+        return
     for name in ("read_cache_stamps", "read_cache_written", "read_cache_pending"):
         session.info.pop(name, None)

@@ -7,8 +7,9 @@ referrals gets them counted from the referrals table, on the indexes on (submitt
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
+from functools import cached_property
 from decimal import Decimal
 
 from sqlalchemy import case, func, literal_column
@@ -58,7 +59,13 @@ class Overview:
     pipeline: dict[str, Decimal]
     commissions_pending: dict[str, Decimal]
     commissions_paid: dict[str, Decimal]
-    months: list[Month]
+    user: User = field(repr=False)
+    now: datetime | None = None
+
+    @cached_property
+    def months(self) -> list[Month]:
+        """The last twelve months (read when asked: the dashboards draw the activity chart instead)."""
+        return monthly(self.user, now=self.now)
 
     @property
     def total(self) -> int:
@@ -86,7 +93,7 @@ def overview(user: User, *, now: datetime | None = None) -> Overview:
     paid, unpaid = commission_totals(user)
     counts, pipeline = _status_and_pipeline(user)
     return Overview(by_status=_with_every_status(counts), pipeline=pipeline, commissions_pending=unpaid,
-                    commissions_paid=paid, months=monthly(user, now=now))
+                    commissions_paid=paid, user=user, now=now)
 
 
 def by_status(user: User) -> list[StatusCount]:
@@ -99,17 +106,25 @@ def pipeline_value(user: User) -> dict[str, Decimal]:
     return _status_and_pipeline(user)[1]
 
 
-_OWN_ONLY = object()
+OWN_ONLY = object()
 
 
-def _whole_organizations(user: User):
+def whole_organizations(user: User):
     """None: every organization (internal users); an organization id: all of that one's referrals;
-    _OWN_ONLY: the user sees only some of their organization's referrals (the tallies do not apply)."""
+    OWN_ONLY: the user sees only some of their organization's referrals (the tallies do not apply)."""
     if user.is_internal:
         return None
     if user.is_partner_admin or user.organization.members_see_all_referrals:
         return user.organization_id
-    return _OWN_ONLY
+    return OWN_ONLY
+
+
+def month_tallies(scope, months: list[str]) -> dict[str, tuple[int, int]]:
+    """{'YYYY-MM': (submitted, won)} of `months` from the month tallies, for a scope of whole_organizations()."""
+    t = ReferralMonthTally
+    rows = db.session.execute(_tallied(db.select(t.month, func.sum(t.submitted), func.sum(t.won))
+                                       .where(t.month.in_(months)).group_by(t.month), t, scope))
+    return {month: (int(submitted or 0), int(won or 0)) for month, submitted, won in rows}
 
 
 def _tallied(query, table, scope):
@@ -118,8 +133,8 @@ def _tallied(query, table, scope):
 
 def _status_and_pipeline(user: User) -> tuple[dict[str, int], dict[str, Decimal]]:
     """Counts by status and open value by currency, from one grouped pass over the visible referrals."""
-    scope = _whole_organizations(user)
-    if scope is _OWN_ONLY:
+    scope = whole_organizations(user)
+    if scope is OWN_ONLY:
         query = (access.visible_referrals(user)
                  .with_only_columns(Referral.status, Referral.stage, Referral.currency, func.count(),
                                     func.sum(Referral.estimated_value))
@@ -151,8 +166,8 @@ def commission_totals(user: User) -> tuple[dict[str, Decimal], dict[str, Decimal
         if not (user.is_partner_admin or user.organization.members_see_all_referrals):
             visible_ids = access.visible_referrals(user).with_only_columns(Referral.id)
             query = query.where(Commission.referral_id.in_(visible_ids))
-    scope = _whole_organizations(user)
-    if scope is not _OWN_ONLY:
+    scope = whole_organizations(user)
+    if scope is not OWN_ONLY:
         t = CommissionTally
         query = _tallied(db.select(t.status, t.currency, func.sum(t.amount))
                          .where(t.status.in_((CommissionStatus.PAID.value, *UNPAID_COMMISSIONS)))
@@ -168,12 +183,9 @@ def commission_totals(user: User) -> tuple[dict[str, Decimal], dict[str, Decimal
 def monthly(user: User, *, months: int = 12, now: datetime | None = None) -> list[Month]:
     """Referrals submitted and referrals won per calendar month (UTC), oldest first, empty months included."""
     starts = _month_starts(now or clock.now(), months)
-    scope = _whole_organizations(user)
-    if scope is not _OWN_ONLY:
-        t = ReferralMonthTally
-        rows = db.session.execute(_tallied(db.select(t.month, func.sum(t.submitted), func.sum(t.won))
-                                           .where(t.month >= starts[0].strftime("%Y-%m")).group_by(t.month), t, scope))
-        counts = {month: (int(submitted or 0), int(won or 0)) for month, submitted, won in rows}
+    scope = whole_organizations(user)
+    if scope is not OWN_ONLY:
+        counts = month_tallies(scope, [start.strftime("%Y-%m") for start in starts])
         return [Month(start, *counts.get(start.strftime("%Y-%m"), (0, 0))) for start in starts]
     since = datetime(starts[0].year, starts[0].month, 1, tzinfo=timezone.utc)
     visible = access.visible_referrals(user)

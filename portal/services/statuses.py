@@ -58,14 +58,19 @@ def stages_with_steps() -> list[Stage]:
     return [stage for stage in Stage if can_move(stage.value, stage.value)]
 
 
-def ensure_builtin() -> None:
+def ensure_builtin(*, trust_cache: bool = True) -> None:
     """Store the built-in statuses, one per stage, if missing (names keep any admin renaming).
 
     `portal init` and the migrations store them; this is the safety net for a database built
     otherwise, and it is race-free: two first writers at once both succeed, one row per status.
     """
-    if db.session.scalar(db.select(db.func.count(ReferralStatus.id)).where(ReferralStatus.builtin.is_(True))) \
-            >= len(Stage):
+    def count() -> int:
+        return db.session.scalar(db.select(db.func.count(ReferralStatus.id)).where(ReferralStatus.builtin.is_(True)))
+
+    # Every submission asks, so the answer is cached behind the statuses' stamp; `portal init`
+    # counts the rows themselves (a database changed below the ORM leaves the stamp as it was).
+    stored = read_cache.cached(read_cache.STATUSES, "builtin_count", count) if trust_cache else count()
+    if stored >= len(Stage):
         return
     rows = [{"key": stage.value, "label": STAGE_LABELS[stage], "stage": stage.value, "position": position * 10,
              "builtin": True} for position, stage in enumerate(Stage)]

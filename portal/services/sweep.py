@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 
 from portal.jobs import mail
-from portal.services import crm, deals, lead_distribution, ledger, submissions
+from portal.services import crm, deals, lead_distribution, ledger, one_time, submissions
 from portal.services.reporting import exports
 
 log = logging.getLogger(__name__)
@@ -26,6 +26,7 @@ def run() -> dict[str, int]:
     registrations = deals.sweep_expiry()
     pushes = crm.redrive()
     submissions.purge_old()
+    one_time.purge_expired()
     exports.purge_expired()
     approved = ledger.approve_due()
     notices = crm.report_health()

@@ -89,6 +89,10 @@ def _partners_of(obj) -> set[int]:
 
 @event.listens_for(Session, "before_commit")
 def _bring_up_to_date(session: Session) -> None:
+    if session.in_nested_transaction():
+        # A savepoint's release is no commit: counting then would count its rows at once and the
+        # rest of the transaction's changes to them as changes (a recount of the whole partner).
+        return
     if not (session.info.get(_TOUCHED) or session.info.get(_ADDED) or session.new or session.dirty or session.deleted):
         return
     session.flush()  # the commit's own flush comes after this hook: flush now, so every change is noted

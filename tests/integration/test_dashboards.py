@@ -8,8 +8,8 @@ from decimal import Decimal
 import pytest
 
 from portal.extensions import db as _db
-from portal.models import Commission
-from portal.services import reports, statuses
+from portal.models import Commission, Referral
+from portal.services import activity, reports, statuses
 
 from tests.factories import OrganizationFactory, ReferralFactory, internal_user, partner_user
 
@@ -153,3 +153,30 @@ def test_the_chart_shows_30_days_by_day_a_quarter_by_week_and_a_custom_range_wit
     assert "per day" in custom and 'open>' in custom
     wrong = client.get("/partner/?range=custom&from=2026-05-01&to=2026-04-01").get_data(as_text=True)
     assert "The range&#39;s start must come before its end." in wrong and "last 12 months" in wrong
+
+
+def test_the_chart_reads_whole_months_from_the_tallies_and_the_partial_months_day_by_day(db):
+    """A custom range of months: its partial first and last months count only their days in the range,
+    the whole months between count every referral, for an admin (tallies) and a user (own rows) alike."""
+    org = OrganizationFactory()
+    admin = partner_user("partner_admin", organization=org)
+    at = lambda *args: datetime(*args, tzinfo=timezone.utc)  # noqa: E731
+    for created in (at(2025, 1, 9, 23, 59), at(2025, 1, 10), at(2025, 1, 31, 23, 59, 59), at(2025, 2, 1),
+                    at(2025, 3, 15), at(2025, 5, 20, 23, 59), at(2025, 5, 21)):
+        _referral(org, "submitted", submitted_by=admin, created_at=created)
+    _referral(org, "won_payment_pending", submitted_by=admin, created_at=at(2024, 12, 1), won_at=at(2025, 4, 2))
+    _referral(org, "won_payment_pending", submitted_by=admin, created_at=at(2024, 12, 1), won_at=at(2025, 5, 21))
+    _referral(OrganizationFactory(), "submitted", created_at=at(2025, 3, 15))  # someone else's
+
+    for user in (admin, partner_user("partner_user", organization=org)):
+        if user is not admin:
+            user.organization.members_see_all_referrals = False
+            _db.session.commit()
+            for referral in _db.session.scalars(_db.select(Referral).where(Referral.partner_org_id == org.id)):
+                referral.submitted_by = user
+            _db.session.commit()
+        chart = activity.activity(user, start=date(2025, 1, 10), end=date(2025, 5, 20))
+        assert chart.unit == "month"
+        assert [(b.start, b.referrals, b.wins) for b in chart.buckets] == [
+            (date(2025, 1, 10), 2, 0), (date(2025, 2, 1), 1, 0), (date(2025, 3, 1), 1, 0),
+            (date(2025, 4, 1), 0, 1), (date(2025, 5, 1), 1, 0)]

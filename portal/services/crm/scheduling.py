@@ -21,6 +21,7 @@ from portal.extensions import db
 from portal.models import CrmConnection, CrmLink, Referral, SyncLog
 from portal.models.crm import LinkState, SyncTrigger
 from portal.models.types import utcnow
+from portal.services import read_cache
 from portal.services.crm import reading
 from portal.sync import connectors
 
@@ -33,9 +34,10 @@ FULL_SYNC_JOB = "portal.jobs.tasks.crm_full_sync"
 _pulling: contextvars.ContextVar[int | None] = contextvars.ContextVar("crm_pulling", default=None)
 
 
-def _auto_connection_ids() -> list[int]:
-    return list(db.session.scalars(db.select(CrmConnection.id).where(
-        CrmConnection.active.is_(True), CrmConnection.sync_trigger == SyncTrigger.AUTO.value)))
+def _auto_connection_ids() -> tuple[int, ...]:
+    # Every referral change asks: cached per process behind the connections' stamp (read_cache).
+    return read_cache.cached(read_cache.CRM_CONNECTIONS, "auto", lambda: tuple(db.session.scalars(db.select(
+        CrmConnection.id).where(CrmConnection.active.is_(True), CrmConnection.sync_trigger == SyncTrigger.AUTO.value))))
 
 
 def mark_dirty(referral: Referral) -> None:

@@ -38,12 +38,13 @@ class SubmitResult:
 
 
 def submit(data: ReferralInput, *, partner_org: Organization, by: User | None, source: str = Source.PORTAL.value,
-           actor_label: str | None = None, before_commit=None) -> SubmitResult:
+           actor_label: str | None = None, before_commit=None, origin: dict | None = None) -> SubmitResult:
     """Create a referral for `partner_org`, check for duplicates, notify the vendor.
 
     Raises DomainError (with the field) for a missing required field or missing consent, and
     DuplicateReferral when the admins' policy blocks possible duplicates. `before_commit(referral)`
-    lets a caller (the public link flow) add its own rows to the same transaction, last before the commit.
+    lets a caller (the public link flow) add its own rows to the same transaction, last before the commit;
+    `origin` holds columns it sets on the new referral (its link and attribution), stored with its first insert.
     """
     if not partner_org.is_active or partner_org.is_vendor:
         raise DomainError("Referrals can only be submitted for an active partner.")
@@ -66,7 +67,7 @@ def submit(data: ReferralInput, *, partner_org: Organization, by: User | None, s
         partner_org=partner_org, submitted_by=by, source=source,
         **{f.name: getattr(cleaned, f.name) for f in fields(ReferralInput) if f.name != "custom"},
         custom_fields=custom, status=Stage.SUBMITTED.value, stage=Stage.SUBMITTED.value,
-        duplicate_flag=bool(candidates) and policy == "flag",
+        duplicate_flag=bool(candidates) and policy == "flag", **(origin or {}),
     )
     db.session.add(referral)
     db.session.flush()
