@@ -13,7 +13,7 @@ from portal.extensions import db
 from portal.models import Commission, DealRegistration, OrgKind, Organization, Referral, ReferralLink, User
 from portal.models.types import utcnow
 from portal.services import (accounts, applications, commissions, crm, deals, distributors, lead_distribution, leads,
-                             ledger, links, payees, payouts, referrals, settings, tallies)
+                             ledger, links, payees, payouts, read_cache, referrals, settings, tallies)
 from portal.services.reporting import saved_views
 
 DEMO_PASSWORD = "demo-password"
@@ -315,6 +315,7 @@ def seed_bench(*, partners: int, referrals: int, heavy_partner_referrals: int = 
                      domain=f"bench{run}-{i}.example") for i in range(partners)]
     org_ids = list(db.session.scalars(insert(Organization).returning(Organization.id, sort_by_parameter_order=True),
                                       org_rows)) if org_rows else []
+    read_cache.written(read_cache.ORGANIZATIONS)  # a Core insert: no flush hook saw it
     user_rows = [dict(organization_id=org_id, email=f"bench{run}-{i}@partner.example", name=f"Bench User {i}",
                       role="partner_admin", password_hash=password_hash, active=True,
                       session_token=secrets.token_hex(16), notification_preferences={})

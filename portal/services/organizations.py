@@ -9,6 +9,7 @@ from portal.errors import DomainError
 from portal.extensions import db
 from portal.models import Organization, OrgKind, OrgStatus, Referral, User
 from portal.models.accounts import TIERS
+from portal.services import read_cache
 
 MANAGED_KINDS = (OrgKind.PARTNER.value, OrgKind.DISTRIBUTOR.value)
 
@@ -27,6 +28,27 @@ def vendor() -> Organization:
     if org is None:
         raise DomainError("The portal has no vendor organization yet: run `flask portal seed-demo` or `init`.")
     return org
+
+
+@dataclass(frozen=True)
+class PartnerName:
+    """A partner or distributor as choice lists show it (cached per process: never an ORM row)."""
+    id: int
+    name: str
+    kind: str
+    tier: str | None
+
+
+def partner_names(*, active_only: bool = False) -> tuple[PartnerName, ...]:
+    """Partner and distributor organizations by name, for the lists' filters and choices (cached behind
+    the organizations' read-cache stamp: the review queue and the lists ask on every page)."""
+    def load() -> tuple[PartnerName, ...]:
+        query = (db.select(Organization.id, Organization.name, Organization.kind, Organization.tier)
+                 .where(Organization.kind.in_(MANAGED_KINDS)).order_by(Organization.name))
+        if active_only:
+            query = query.where(Organization.status == OrgStatus.ACTIVE.value)
+        return tuple(PartnerName(*row) for row in db.session.execute(query))
+    return read_cache.cached(read_cache.ORGANIZATIONS, f"partners:{active_only}", load)
 
 
 def partners(*, active_only: bool = False) -> list[Organization]:

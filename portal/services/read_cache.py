@@ -1,5 +1,5 @@
 """Small reads nearly every page makes (statuses, custom fields, settings, branding, which CRM
-connections push automatically), cached per
+connections push automatically, the partners' names, pinned report views), cached per
 process behind a version stamp, so that a page does not re-read them on every request.
 
 Each area has a row in `cache_stamps`. A flush that writes any row of an area gives its stamp a
@@ -22,9 +22,11 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from portal.extensions import db
-from portal.models import CacheStamp, CrmConnection, CustomField, Organization, OrgKind, ReferralStatus, Setting
+from portal.models import (CacheStamp, CrmConnection, CustomField, Organization, OrgKind, ReferralStatus, SavedView,
+                           SavedViewPin, Setting)
 
 STATUSES, CUSTOM_FIELDS, SETTINGS, CRM_CONNECTIONS = "statuses", "custom_fields", "settings", "crm_connections"
+ORGANIZATIONS, SAVED_VIEWS = "organizations", "saved_views"
 
 
 def _areas_of(obj) -> tuple[str, ...]:
@@ -37,8 +39,10 @@ def _areas_of(obj) -> tuple[str, ...]:
     if isinstance(obj, CrmConnection):
         return (CRM_CONNECTIONS,)
     # The branding falls back to the vendor organization's name.
-    if isinstance(obj, Organization) and obj.kind == OrgKind.VENDOR.value:
-        return (SETTINGS,)
+    if isinstance(obj, Organization):
+        return (ORGANIZATIONS, SETTINGS) if obj.kind == OrgKind.VENDOR.value else (ORGANIZATIONS,)
+    if isinstance(obj, (SavedView, SavedViewPin)):
+        return (SAVED_VIEWS,)
     return ()
 
 

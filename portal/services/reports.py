@@ -127,6 +127,19 @@ def month_tallies(scope, months: list[str]) -> dict[str, tuple[int, int]]:
     return {month: (int(submitted or 0), int(won or 0)) for month, submitted, won in rows}
 
 
+def tallied_count(scope, *, partner_org_id: int | None = None, status: str = "", stage: str = "") -> int:
+    """How many referrals a scope of whole_organizations() has, narrowed to a partner, status or stage."""
+    t = ReferralTally
+    query = _tallied(db.select(func.sum(t.referrals)), t, scope)
+    if partner_org_id:
+        query = query.where(t.partner_org_id == partner_org_id)
+    if status:
+        query = query.where(t.status == status)
+    if stage:
+        query = query.where(t.stage == stage)
+    return int(db.session.scalar(query) or 0)
+
+
 def _tallied(query, table, scope):
     return query if scope is None else query.where(table.partner_org_id == scope)
 

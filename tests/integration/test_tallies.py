@@ -65,3 +65,21 @@ def test_a_partner_admin_reads_the_tallies_and_a_partner_user_their_own_referral
     assert reports.overview(admin).total == 2
     assert reports.overview(user).total == 1
     assert sum(m.referrals for m in reports.overview(admin).months) == 2
+
+
+def test_the_lists_total_comes_from_the_tallies_and_equals_a_count_of_the_rows(db):
+    statuses.ensure_builtin()
+    north, south = OrganizationFactory(), OrganizationFactory()
+    for org, stage, count in ((north, "submitted", 3), (north, "accepted", 2), (south, "submitted", 4)):
+        for _ in range(count):
+            ReferralFactory(partner_org=org, stage=stage, status=stage, company_name=f"{org.name} customer")
+    db.session.commit()
+    manager, admin = internal_user("manager"), partner_user("partner_admin", organization=north)
+    cases = [(manager, {}, 9), (manager, {"status": "submitted"}, 7), (manager, {"partner_org_id": south.id}, 4),
+             (manager, {"stage": "accepted", "partner_org_id": north.id}, 2), (admin, {}, 5),
+             (admin, {"status": "submitted"}, 3), (admin, {"partner_org_id": south.id}, 0),
+             # A filter the tallies do not keep is counted on the rows.
+             (manager, {"q": south.name.lower()}, 4)]
+    for user, filters, total in cases:
+        page = referrals.list_for_user(user, referrals.ReferralFilters(**filters))
+        assert page.total == total, (user.role, filters)

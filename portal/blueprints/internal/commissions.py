@@ -24,7 +24,7 @@ def commissions_list():
     page = commissions.list_commissions(status=status, partner_org_id=partner_org_id,
                                         page=request.args.get("page", 1, type=int))
     return htmx.render_page("internal/commissions/list.html", "internal/commissions/_partials/rows.html",
-                            page=page, status=status, partner_org_id=partner_org_id, partners=organizations.partners(),
+                            page=page, status=status, partner_org_id=partner_org_id, partners=organizations.partner_names(),
                             statuses=[s.value for s in CommissionStatus],
                             totals=commissions.totals(status=status, partner_org_id=partner_org_id),
                             args={k: v for k, v in {"status": status, "partner_org_id": partner_org_id}.items() if v})
@@ -52,7 +52,7 @@ def commission_plan_edit(plan_id: int):
 
 
 def _plan_form(form: CommissionPlanForm, *, plan):
-    form.set_organizations(organizations.partners())
+    form.set_organizations(organizations.partner_names())
     if form.validate_on_submit():
         try:
             plan = commissions.save_plan(

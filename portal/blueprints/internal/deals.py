@@ -25,7 +25,7 @@ def deals_list():
     page = deals.list_for_user(current_user, filters, page=request.args.get("page", 1, type=int))
     return htmx.render_page("internal/deals/list.html", "internal/deals/_partials/rows.html", page=page,
                             filters=filters, args=deal_filter_args(filters), custom_filters=select_fields,
-                            statuses=DEAL_STATUS_LABELS, partners=organizations.partners())
+                            statuses=DEAL_STATUS_LABELS, partners=organizations.partner_names())
 
 
 @bp.get("/deals/queue")

@@ -25,7 +25,7 @@ def referrals_list():
     all_statuses = statuses.all_statuses()
     return htmx.render_page("internal/referrals/list.html", "internal/referrals/_partials/rows.html",
                             page=page, filters=filters, args=filter_args(filters), labels=statuses.labels(all_statuses),
-                            all_statuses=all_statuses, partners=organizations.partners(), custom_filters=select_fields)
+                            all_statuses=all_statuses, partners=organizations.partner_names(), custom_filters=select_fields)
 
 
 @bp.get("/referrals/queue")
@@ -76,7 +76,7 @@ def _apply_bulk(form, chosen):
 def _bulk_form(**kwargs):
     form = BulkForm(**kwargs)
     form.reseller_id.choices = [(0, "— Choose a reseller —")] + [
-        (o.id, f"{o.name} ({o.kind})") for o in organizations.partners(active_only=True)]
+        (o.id, f"{o.name} ({o.kind})") for o in organizations.partner_names(active_only=True)]
     return form
 
 

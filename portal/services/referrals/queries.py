@@ -9,7 +9,7 @@ from sqlalchemy.orm import joinedload, load_only
 
 from portal.extensions import db
 from portal.models import Organization, Referral, ReferralLink, Stage, StatusEvent, User
-from portal.services import access
+from portal.services import access, reports
 
 PER_PAGE = 25
 # What a list row shows (the rows templates): only these columns are read, and touching any other
@@ -64,7 +64,7 @@ def list_for_user(user: User, filters: ReferralFilters, *, page: int = 1, per_pa
     """The referrals `user` may see, filtered, newest first, paginated on the server."""
     page = max(page, 1)
     filtered = _filtered(access.visible_referrals(user), filters)
-    total = db.session.scalar(filtered.with_only_columns(db.func.count()).select_from(Referral)) or 0
+    total = _total(user, filters, filtered)
     # Rows show the link a referral came through; the internal list also shows each row's partner.
     query = (filtered.order_by(Referral.created_at.desc(), Referral.id.desc())
              .offset((page - 1) * per_page).limit(per_page)
@@ -73,6 +73,17 @@ def list_for_user(user: User, filters: ReferralFilters, *, page: int = 1, per_pa
     if user.is_internal:
         query = query.options(joinedload(Referral.partner_org).load_only(Organization.name, raiseload=True))
     return Page(list(db.session.scalars(query)), page, per_page, total)
+
+
+def _total(user: User, filters: ReferralFilters, filtered) -> int:
+    """The list's total: from the per-partner tallies when the filters are ones they keep (status,
+    stage, partner) and the user sees whole organizations, so it does not grow with the table;
+    counted on the filters otherwise."""
+    scope = reports.whole_organizations(user)
+    if scope is reports.OWN_ONLY or filters.q or filters.date_from or filters.date_to or any(filters.custom.values()):
+        return db.session.scalar(filtered.with_only_columns(db.func.count()).select_from(Referral)) or 0
+    return reports.tallied_count(scope, partner_org_id=filters.partner_org_id, status=filters.status,
+                                 stage=filters.stage)
 
 
 @dataclass

@@ -2,11 +2,14 @@
 internal user; pinned per user into the navigation. Another organization's view does not exist (404)."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlalchemy import or_
 
 from portal.errors import DomainError, NotFound
 from portal.extensions import db
 from portal.models import SavedView, SavedViewPin, Sharing, User
+from portal.services import read_cache
 from portal.services.reporting.fields import ENTITIES
 from portal.services.reporting.query import ReportState
 
@@ -50,12 +53,21 @@ def own_view_for(user: User, view_id: int) -> SavedView:
     return view
 
 
-def pinned(user: User) -> list[SavedView]:
-    """The views `user` pinned and may still see, for the navigation."""
-    visible = visible_views(user).with_only_columns(SavedView.id)
-    return list(db.session.scalars(db.select(SavedView).join(SavedViewPin, SavedViewPin.view_id == SavedView.id)
-                                   .where(SavedViewPin.user_id == user.id, SavedView.id.in_(visible))
-                                   .order_by(SavedView.name)))
+@dataclass(frozen=True)
+class PinnedView:
+    id: int
+    name: str
+
+
+def pinned(user: User) -> tuple[PinnedView, ...]:
+    """The views `user` pinned and may still see, for the navigation (every page: cached per process
+    behind the views' stamp; what a user may see depends on who they are, their organization and side)."""
+    def load() -> tuple[PinnedView, ...]:
+        visible = visible_views(user).with_only_columns(SavedView.id)
+        return tuple(PinnedView(view_id, name) for view_id, name in db.session.execute(
+            db.select(SavedView.id, SavedView.name).join(SavedViewPin, SavedViewPin.view_id == SavedView.id)
+            .where(SavedViewPin.user_id == user.id, SavedView.id.in_(visible)).order_by(SavedView.name)))
+    return read_cache.cached(read_cache.SAVED_VIEWS, f"pinned:{user.id}:{user.organization_id}:{user.is_internal}", load)
 
 
 def is_pinned(user: User, view: SavedView) -> bool:
@@ -92,7 +104,7 @@ def delete(user: User, view: SavedView) -> None:
     if view.owner_id != user.id:
         raise NotFound()
     db.session.execute(db.delete(SavedViewPin).where(SavedViewPin.view_id == view.id))
-    db.session.delete(view)
+    db.session.delete(view)  # the flush of this delete gives the views' read-cache stamp a new value
     db.session.commit()
 
 
