@@ -279,7 +279,13 @@ def pull(connection_id: int) -> PullStats:
                         | set(qualification.watched_properties(rules, stage_property=connector.stage_property)))
         for change in connector.changes_since(entity.name, watermark, wanted):
             stats.seen += 1
-            _apply_change(connection_id, connector, entity, mappings, rules, change, stats)
+            if change.deleted:
+                _apply_deletion(connection_id, connector, entity, change)
+            elif change.related:
+                for link_id in _related_links(connection_id, entity, change):
+                    _apply_change(connection_id, connector, entity, mappings, rules, change, stats, link_id=link_id)
+            else:
+                _apply_change(connection_id, connector, entity, mappings, rules, change, stats)
             newest = max(newest, change.modified_ms)
     _update_connection(connection_id, pull_watermark_ms=newest, last_pull_at=utcnow())
     db.session.commit()
@@ -299,12 +305,49 @@ def _find_link(connection_id: int, entity: entities.Entity, change: Change) -> C
     return link
 
 
+def _related_links(connection_id: int, entity: entities.Entity, change: Change) -> list[int]:
+    """The links whose related record (their contact) this change is of."""
+    ids = db.session.scalars(db.select(CrmLink.id).where(
+        CrmLink.connection_id == connection_id, CrmLink.entity_type == entity.name,
+        CrmLink.state != LinkState.UNLINKED.value, CrmLink.contact_crm_id == change.crm_id).order_by(CrmLink.id))
+    found = list(ids)
+    db.session.commit()
+    return found
+
+
+def _apply_deletion(connection_id: int, connector, entity: entities.Entity, change: Change) -> None:
+    """The CRM deleted a linked record: the link is unlinked (a "Sync now" makes a new record) and
+    the integration log says so in words."""
+    link = db.session.scalar(db.select(CrmLink).where(CrmLink.connection_id == connection_id,
+                                                      CrmLink.entity_type == entity.name,
+                                                      CrmLink.crm_id == change.crm_id))
+    if link is None or link.state == LinkState.UNLINKED.value:
+        db.session.commit()
+        return
+    record = entity.load([link.entity_id]).get(link.entity_id)
+    name_of = getattr(connector, "record_noun", None)  # a connector whose records change object says which
+    noun = name_of(change.crm_id) if name_of else connector.object_labels.get(entity.crm_object, entity.crm_object)
+    name = entity.label(record) if record is not None else f"{entity.name} {link.entity_id}"
+    message = (f"{connector.label} {noun} {change.crm_id} was deleted in {connector.label}: {name} is no longer "
+               f"linked to it and later syncs leave it alone; \u201cSync now\u201d creates a new {noun}.")
+    link.state, link.dirty, link.last_error = LinkState.UNLINKED.value, False, message
+    link.crm_id = link.contact_crm_id = link.company_crm_id = link.associated_key = link.url = None
+    link.pushed_values, link.remote_values, link.remote_modified_ms = {}, {}, None
+    link.last_pulled_at = utcnow()
+    db.session.add(SyncLog(connection_id=connection_id, entity_type=entity.name, entity_id=link.entity_id,
+                           direction="pull", action="delete", status="ok", message=message,
+                           request_summary=request_summary({"deleted": change.crm_id})))
+    db.session.commit()
+
+
 def _apply_change(connection_id: int, connector, entity: entities.Entity, mappings, rules, change: Change,
-                  stats: PullStats) -> None:
-    """One CRM change, in its own transaction, through the entity's inbound use case."""
-    link = _find_link(connection_id, entity, change)
+                  stats: PullStats, *, link_id: int | None = None) -> None:
+    """One CRM change, in its own transaction, through the entity's inbound use case (`link_id`:
+    the link whose related record it is of)."""
+    link = _find_link(connection_id, entity, change) if link_id is None else db.session.get(CrmLink, link_id)
     if link is None or link.state == LinkState.UNLINKED.value or link.entity_type != entity.name or (
-            link.remote_modified_ms is not None and change.modified_ms <= link.remote_modified_ms):
+            not change.related and link.remote_modified_ms is not None
+            and change.modified_ms <= link.remote_modified_ms):
         db.session.commit()  # not ours, or seen already (the connector may re-read a few seconds back)
         return
     record = entity.load([link.entity_id]).get(link.entity_id)
@@ -314,6 +357,13 @@ def _apply_change(connection_id: int, connector, entity: entities.Entity, mappin
     values = entity.values(record)
     previous = {**(link.pushed_values or {}), **(link.remote_values or {})}
     current = change.properties
+    if change.related:
+        # A related record's first values are its initial ones; its change keeps the record's own.
+        if all(previous.get(k) == v for k, v in current.items()):
+            db.session.commit()
+            return
+        previous = {**current, **previous}
+        current = {**(link.remote_values or {}), **current}
     if entity.mapped:
         fields = {name: value for name, value in mapping.pull_values(mappings, entity.crm_object, current,
                                                                      entity.fields).items()
@@ -324,11 +374,15 @@ def _apply_change(connection_id: int, connector, entity: entities.Entity, mappin
         target = (change.status, change.reason) if change.status and change.status != values.get("status") else None
     summary = request_summary({k: current.get(k) for k in (connector.stage_property, connector.amount_property)})
     # Remember what the CRM holds: none of it is pushed back (no ping-pong).
-    link.crm_id = change.crm_id
     link.remote_values = current
     link.pushed_values = {**(link.pushed_values or {}),
                           **{k: v for k, v in current.items() if k in (link.pushed_values or {})}}
-    link.remote_modified_ms = change.modified_ms
+    if not change.related:
+        link.crm_id = change.crm_id
+        link.remote_modified_ms = change.modified_ms
+        if change.contact_crm_id or change.company_crm_id:
+            link.contact_crm_id = change.contact_crm_id or link.contact_crm_id
+            link.company_crm_id = change.company_crm_id or link.company_crm_id
     link.last_pulled_at = utcnow()
     link.last_error = None
     message = ", ".join(fields) or "no mapped field changed"
@@ -348,7 +402,8 @@ def _apply_change(connection_id: int, connector, entity: entities.Entity, mappin
         link = db.session.get(CrmLink, link.id)
         link.last_error = f"Pull: {err.message}"
         link.remote_values = current
-        link.remote_modified_ms = change.modified_ms
+        if not change.related:
+            link.remote_modified_ms = change.modified_ms
         db.session.add(SyncLog(connection_id=connection_id, entity_type=entity.name, entity_id=link.entity_id,
                                direction="pull", action=f"update {entity.name}", status="error", message=err.message,
                                request_summary=summary))

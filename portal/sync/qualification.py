@@ -1,7 +1,8 @@
 """Qualification rules: CRM state -> record status (pure; the engine applies the result).
 
-"When the deal stage becomes one of [...] -> status X" and "when deal property P changes to one of
-[...] -> status X". A rule fires on a change only: the new value is in its list and the value the
+"When the deal stage becomes one of [...] -> status X", "when deal property P changes to one of
+[...] -> status X" and "when the contact's property P changes to one of [...] -> status X" (Referral
+Factory's option 2: the record's contact, read as "contact.P"). A rule fires on a change only: the new value is in its list and the value the
 portal saw before was not, so re-reading an unchanged deal never moves the record again. Which CRM
 property is "the stage" is the connector's to say (HubSpot's `dealstage`, for example).
 """
@@ -9,7 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-TRIGGERS = ("stage", "property")
+TRIGGERS = ("stage", "property", "contact")
+CONTACT_PREFIX = "contact."   # a related contact's property, as the connector reports it
 
 
 @dataclass
@@ -22,7 +24,11 @@ class Rule:
     id: int | None = None
 
     def watched(self, stage_property: str) -> str:
-        return stage_property if self.trigger == "stage" else (self.crm_property or "")
+        if self.trigger == "stage":
+            return stage_property
+        if self.trigger == "contact":
+            return CONTACT_PREFIX + self.crm_property if self.crm_property else ""
+        return self.crm_property or ""
 
 
 @dataclass
@@ -50,7 +56,8 @@ def evaluate(rules: list[Rule], previous: dict, current: dict, *, stage_property
         new, old = _norm(current.get(name)), _norm(previous.get(name))
         wanted = {_norm(v) for v in rule.values}
         if new in wanted and new != old:
-            return Outcome(rule.target_status, rule, f"{crm_label} {name} changed to {current.get(name)!r}")
+            subject = f"contact's {rule.crm_property}" if rule.trigger == "contact" else name
+            return Outcome(rule.target_status, rule, f"{crm_label} {subject} changed to {current.get(name)!r}")
     return None
 
 

@@ -71,14 +71,24 @@ class Change:
     """One record the CRM changed: its CRM id, the portal id it carries (if any), when it changed
     (ms since epoch, the CRM's clock) and its properties (CRM property name -> string).
     `replaces`: the CRM record this one took over from (a converted lead's opportunity), so the
-    link moves to it. For an entity the connector translates itself (`Entity.mapped` false):
-    `fields` (portal field -> value) and `status` (a portal status, with its `reason`)."""
+    link moves to it; `contact_crm_id` / `company_crm_id`: the person and company records the CRM
+    names for it (a converted lead's contact and account), kept on the link.
+    `deleted`: the CRM deleted the record (`modified_ms` is when): the link is unlinked.
+    `related`: "contact" when the change is of the record's contact (the link's `contact_crm_id`),
+    not of the record itself: its properties are named "contact.<property>", the link stays where
+    it is, and the first value seen of a property is its initial value (a rule fires on a change).
+    For an entity the connector translates itself (`Entity.mapped` false): `fields` (portal field ->
+    value) and `status` (a portal status, with its `reason`)."""
 
     crm_id: str
     portal_id: str | None
     modified_ms: int
     properties: dict
     replaces: str | None = None
+    contact_crm_id: str | None = None
+    company_crm_id: str | None = None
+    deleted: bool = False
+    related: str | None = None
     fields: dict = field(default_factory=dict)
     status: str | None = None
     reason: str | None = None
@@ -126,6 +136,8 @@ class Connector(Protocol):
     def prepare(self, batch: Batch) -> None: ...
     def push(self, batch: Batch) -> list[PushResult]: ...
     def associate(self, related: list[Related]) -> None: ...
+    # `properties`: the CRM properties to read; "contact.<name>" ones are of the record's contact
+    # (a connector that cannot read contacts leaves them out).
     def changes_since(self, entity: str, watermark_ms: int, properties: list[str]) -> Iterator[Change]: ...
     def record_url(self, crm_object: str, crm_id: str) -> str | None: ...
     @property

@@ -162,35 +162,6 @@ def test_converted_lead_moves_the_link_and_closed_won_marks_the_referral_won(
     assert _push(sf_connection, referral).crm_id == opportunity_id
 
 
-def test_qualification_rules_lead_field_conversion_and_opportunity_stage(db, sf_sandbox, sf_connection):
-    """Referral Factory's options on Salesforce: (1) a Lead field changes to one of [...], (3) the Lead
-    converts into an Opportunity, (4) the Opportunity reaches one of the stages [...]."""
-    crm.add_rule(sf_connection, trigger="property", crm_property="Status", values=["Closed - Not Converted"],
-                 target_status="lost")
-    crm.add_rule(sf_connection, trigger="property", crm_property="IsConverted", values=["true"],
-                 target_status="accepted")
-    crm.add_rule(sf_connection, trigger="stage", values=["Negotiation/Review"], target_status="won_payment_pending")
-    referral = _referral(contact_email="ada@lovelace.example")
-    other = _referral("pat@northwind.example", contact_email="bob@builder.example")
-    lead_id = _push(sf_connection, referral).crm_id
-    other_lead = _push(sf_connection, other).crm_id
-    engine.pull(sf_connection.id)
-    sf_sandbox.api("PATCH", f"/sobjects/Lead/{other_lead}", {"Status": "Closed - Not Converted"})
-    opportunity_id = sf_sandbox.convert(lead_id, opportunity_name="Ada deal")["ConvertedOpportunityId"]
-    sf_sandbox.api("PATCH", f"/sobjects/Opportunity/{opportunity_id}", {"Name": "Ada deal (renamed)"})
-    engine.pull(sf_connection.id)
-    _db.session.expire_all()
-    assert _db.session.get(Referral, other.id).status == "lost"              # (1)
-    assert _db.session.get(Referral, referral.id).status == "accepted"       # (3)
-    assert crm.links_for(referral)[0].crm_id == opportunity_id
-    sf_sandbox.api("PATCH", f"/sobjects/Opportunity/{opportunity_id}", {"StageName": "Negotiation/Review",
-                                                                        "Amount": 5000})
-    engine.pull(sf_connection.id)
-    _db.session.expire_all()
-    referral = _db.session.get(Referral, referral.id)                        # (4)
-    assert referral.status == "won_payment_pending" and referral.won_amount == Decimal("5000.00")
-
-
 def test_salesforce_has_no_webhook_endpoint(client, db, sf_sandbox):
     make_salesforce_connection(sf_sandbox.base)
     response = client.post("/webhooks/salesforce", data=b"{}", content_type="application/json")

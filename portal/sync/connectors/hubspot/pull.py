@@ -15,7 +15,7 @@ ALWAYS_READ = ("dealname", "dealstage", "pipeline", "amount", MODIFIED, hubspot.
 
 def deal_changes(api: hubspot.HubSpot, watermark_ms: int, properties: list[str]) -> Iterator[Change]:
     """Every deal modified since the watermark (oldest first), as a Change."""
-    names = sorted(set(ALWAYS_READ) | set(properties))
+    names = sorted(set(ALWAYS_READ) | {p for p in properties if "." not in p})  # no "contact.x": a deal's own only
     watermark = newest = watermark_ms
     while True:
         count = 0

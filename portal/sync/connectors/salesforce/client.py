@@ -137,6 +137,14 @@ def error_text(err: CrmError) -> str:
     return "; ".join(messages) or err.message
 
 
+class Answers(dict):
+    """Query name -> its records; `extra`: the other subrequests' bodies by name."""
+
+    def __init__(self):
+        super().__init__()
+        self.extra: dict[str, dict] = {}
+
+
 @dataclass
 class Salesforce:
     login_url: str
@@ -227,15 +235,20 @@ class Salesforce:
         return {a["referenceId"]: (a.get("httpStatusCode", 500), a.get("body"))
                 for a in (answer or {}).get("compositeResponse", [])}
 
-    def queries(self, soql: dict[str, str]) -> dict[str, list[dict]]:
-        """Several SOQL queries in one Composite call (≤ 5); a query with more rows than one page
-        holds is followed page by page. Raises CrmError for a query Salesforce refused."""
+    def queries(self, soql: dict[str, str], *, extra: dict[str, str] | None = None) -> Answers:
+        """Several SOQL queries (≤ 5) and other GETs (`extra`: name -> a subrequest URL) in one
+        Composite call; a query with more rows than one page holds is followed page by page.
+        Raises CrmError for a subrequest Salesforce refused."""
         subrequests = [{"method": "GET", "referenceId": name, "url": self.data_path("/query?q=" + quote_url(text))}
                        for name, text in soql.items()]
-        found: dict[str, list[dict]] = {}
+        subrequests += [{"method": "GET", "referenceId": name, "url": url} for name, url in (extra or {}).items()]
+        found = Answers()
         for name, (status, body) in self.composite(subrequests).items():
             if status >= 400:
                 raise subrequest_error(status, body)
+            if name not in soql:
+                found.extra[name] = body
+                continue
             found[name] = list(body.get("records", []))
             following = body.get("nextRecordsUrl")
             while following and not body.get("done", True):

@@ -154,8 +154,8 @@ class SalesforceConnector:
 
     @staticmethod
     def record_noun(crm_id: str | None) -> str:
-        """A link points at a Lead until the Lead converts, then at its Opportunity."""
-        return "Opportunity" if push.is_opportunity(crm_id) else "Lead"
+        """A link points at a Lead (or a Contact) until the Lead converts, then at its Opportunity."""
+        return push.sobject_of(crm_id)
 
     @staticmethod
     def link_url(url: str | None, crm_id: str | None) -> str | None:
