@@ -10,6 +10,7 @@ from portal.models.mail import EmailMessage, MailStatus
 from portal.models.ledger import BatchStatus, EntryKind, LedgerEntry, PayeeAccount, PayoutBatch
 from portal.models.links import LinkVisit, ReferralLink
 from portal.models.notifications import Notification
+from portal.models.org_matching import Decision, Master, OrgMatchAccount, OrgMatchRow, OrgMatchRun
 from portal.models.pipeline import Lead, LeadRule, LeadStatus
 from portal.models.referrals import CustomField, Referral, ReferralStatus, Source, Stage, StatusEvent
 from portal.models.reports import ExportJob, ExportStatus, SavedView, SavedViewPin, Sharing
@@ -31,4 +32,5 @@ __all__ = [
     "ExportJob", "ExportStatus", "SavedView", "SavedViewPin", "Sharing",
     "BatchStatus", "EntryKind", "LedgerEntry", "PayeeAccount", "PayoutBatch",
     "AuditEvent", "RecoveryCode", "SpentToken", "UserSession",
+    "Decision", "Master", "OrgMatchAccount", "OrgMatchRow", "OrgMatchRun",
 ]

@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 import wtforms
-from wtforms import (BooleanField, FieldList, FormField, PasswordField, RadioField, SelectField, SelectMultipleField,
-                     StringField, TextAreaField)
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms import (BooleanField, FieldList, FormField, IntegerField, PasswordField, RadioField, SelectField,
+                     SelectMultipleField, StringField, TextAreaField)
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from portal.errors import DomainError
@@ -129,3 +129,27 @@ class RuleForm(Form):
         if err.field == "values" and self.trigger.data == "stage":
             err = DomainError(err.message, field="stages")
         super().attach(err)
+
+
+# ---- the organization matching wizard -------------------------------------------------------------
+
+class MatchConfirmForm(Form):
+    confirmed = BooleanField("I have set the sync flag and status on the matching Accounts")
+
+
+class MatchMasterForm(Form):
+    master = RadioField("Master of the initial sync", choices=[
+        ("portal", "The portal: where both have a value, the portal's is written to Salesforce"),
+        ("salesforce", "Salesforce: where both have a value, Salesforce's is written to the portal")])
+
+
+class MatchDecisionForm(Form):
+    """One organization's decision; `page` and `show` bring a person without JavaScript back to the
+    page of the list they were on."""
+
+    decision = SelectField("Decision", choices=[("link", "Link"), ("select", "Select"), ("create", "Create"),
+                                                ("skip", "Do not sync")])
+    crm_id = StringField("Account", validators=[Optional(), Length(max=40)])
+    page = IntegerField("Page", default=1, validators=[Optional(), NumberRange(min=1, max=100_000)])
+    show = SelectField("Show", choices=[("all", "All"), ("undecided", "Undecided"), ("decided", "Decided")],
+                       default="all", validators=[Optional()])

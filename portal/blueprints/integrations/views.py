@@ -11,6 +11,7 @@ from portal.blueprints.integrations.forms import (ConnectionForm, MappingRowForm
 from portal.errors import DomainError
 from portal.web.forms import Form
 from portal.services import crm, statuses
+from portal.services.crm import org_matching
 
 CRM_OBJECTS = (("deal", "Deal"), ("contact", "Contact"), ("company", "Company"))
 
@@ -111,11 +112,15 @@ def mappings_edit(connection_id: int):
         form = MappingsForm(formdata=None, data={"rows": rows + [mapping_row_data()] * 2})
     if form.validate_on_submit():
         try:
-            crm.save_mappings(connection, form.mappings())
+            saved = form.mappings()
+            crm.save_mappings(connection, saved)
         except DomainError as err:
             form.attach(err)
         else:
             flash("The field mappings are saved.", "success")
+            if org_matching.offer_after_mappings(connection, {m.crm_object for m in saved}):
+                flash("Next, match the portal's organizations with their Salesforce Accounts.", "info")
+                return htmx.redirect(url_for(".matching", connection_id=connection.id))
             return htmx.redirect(url_for(".mappings_edit", connection_id=connection.id))
     return _mappings_page(connection, form), _status(form)
 

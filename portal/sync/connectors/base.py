@@ -205,3 +205,16 @@ def for_connection(connection, *, on_event: Callable[[CallEvent], None] | None =
         mappings=mapping.of(connection), budget_storage=budget.shared_storage(), on_event=on_event,
         client_options={**tuning, **client_options})
     return CONNECTORS[connection.provider](context)
+
+
+@dataclass
+class AccountCandidate:
+    """A CRM company record (a Salesforce Account) flagged for the organization sync, as the matching
+    wizard shows it: its id, name, website, partner status and the company domains it is known by
+    (its website's and its contacts' email domains)."""
+
+    crm_id: str
+    name: str
+    website: str | None = None
+    status: str | None = None
+    domains: tuple[str, ...] = ()

@@ -292,6 +292,16 @@ def quote(value: str) -> str:
     return "'" + str(value).replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
+_ESCAPES = {"\\": "\\\\", "'": "\\'", "\n": "\\n", "\r": "\\r", "\t": "\\t", '"': '\\"'}
+
+
+def like(text: str) -> str:
+    """A SOQL LIKE literal matching names that contain `text`: its own % and _ match themselves
+    (escaped as \\% and \\_), and quotes and backslashes cannot end the literal."""
+    escaped = "".join(_ESCAPES.get(c, "\\" + c if c in "%_" else c) for c in str(text))
+    return "'%" + escaped + "%'"
+
+
 def soql_datetime(ms: int) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ms / 1000))
 

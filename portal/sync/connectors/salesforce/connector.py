@@ -6,9 +6,10 @@ from __future__ import annotations
 from typing import Iterator
 
 from portal.sync.connectors import base
-from portal.sync.connectors.base import Batch, Change, ConnectionReport, ConnectorContext, PushResult, Related
+from portal.sync.connectors.base import (AccountCandidate, Batch, Change, ConnectionReport, ConnectorContext, PushResult,
+                                         Related)
 from portal.sync.connectors.salesforce import client as sf
-from portal.sync.connectors.salesforce import deals, pull, push
+from portal.sync.connectors.salesforce import accounts, deals, pull, push
 from portal.sync.http import CrmError
 from portal.sync.mapping import Mapping
 
@@ -54,6 +55,8 @@ class SalesforceConnector:
     # The connection form's fields, stored together (encrypted) as the connection's token.
     credential_fields = ("client_id", "client_secret", "refresh_token", "username", "private_key")
     credentials_text = staticmethod(sf.credentials_text)
+    # The organization matching wizard offers its flagged Accounts (`matching_candidates`).
+    matches_organizations = True
 
     def __init__(self, context: ConnectorContext):
         self.context = context
@@ -164,6 +167,14 @@ class SalesforceConnector:
         if not url or not crm_id or crm_id in url or "/lightning/" not in url:
             return url
         return push.record_url(url.split("/lightning/", 1)[0], crm_id)
+
+    def matching_candidates(self) -> list[AccountCandidate]:
+        """Every Account flagged "Sync with Portal", for the matching wizard."""
+        return accounts.flagged(self.api)
+
+    def search_candidates(self, text: str, *, limit: int = 10) -> list[AccountCandidate]:
+        """Flagged Accounts whose name contains `text` (the wizard's "Please select")."""
+        return accounts.search(self.api, text, limit=limit)
 
     def record_url(self, crm_object: str, crm_id: str) -> str | None:
         return push.record_url(self.api.instance_url, crm_id)

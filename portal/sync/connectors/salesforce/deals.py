@@ -258,13 +258,6 @@ def search_options(api: sf.Salesforce) -> dict[str, list[tuple[str, str]]]:
     return {"stages": stages, "owners": owners}
 
 
-def like(text: str) -> str:
-    """A SOQL LIKE literal that matches `text` anywhere: quotes and backslashes escaped, and the
-    wildcards % and _ in it taken literally."""
-    escaped = str(text).replace("\\", "\\\\").replace("'", "\\'").replace("%", "\\%").replace("_", "\\_")
-    return f"'%{escaped}%'"
-
-
 SEARCH_FIELDS = ("Id", "Name", "StageName", "Amount", "CloseDate", "Owner.Name", "Account.Name", "Account.Website",
                  DEAL_ID_FIELD)
 ROLE_QUERY = ("(SELECT IsPrimary, Contact.FirstName, Contact.LastName, Contact.Email, Contact.Phone, Contact.Title "
@@ -278,7 +271,7 @@ def search(api: sf.Salesforce, *, name: str = "", stage: str = "", owner: str = 
     options = options or search_options(api)
     where = []
     if (name or "").strip():
-        where.append(f"Name LIKE {like(name.strip())}")
+        where.append(f"Name LIKE {sf.like(name.strip())}")
     if stage:
         if stage not in {s for s, _ in options["stages"]}:
             raise ValueError("stage")
