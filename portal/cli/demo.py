@@ -499,3 +499,49 @@ def _seed_salesforce() -> None:
                           base_url=current_app.config["PUBLIC_BASE_URL"] + "/sandbox/salesforce", token="",
                           credentials={"client_id": client_id, "client_secret": secret,
                                        "refresh_token": refresh_token}, sync_trigger="manual")
+    _seed_salesforce_accounts()
+
+
+# Accounts in the Salesforce sandbox for the organization matching wizard (issue #14): some demo
+# partners match exactly, some fuzzily (another legal form, a website or a contact's email domain),
+# Cobalt Systems not at all, and two flagged Accounts match no organization ("Please select" finds
+# them). The unflagged one is never offered.
+DEMO_ACCOUNTS = [
+    # (name, website, flagged, partner status, contact email)
+    ("Northwind Consulting", "https://northwind.example", True, "Active Partner", None),
+    ("BLUEBIRD DIGITAL Ltd.", "https://www.bluebird.example/", True, "Active Partner", None),
+    ("Atlas Distribution GmbH", None, True, "Active Distributor", "einkauf@atlas.example"),
+    ("Fabrikam Resellers Inc.", "https://fabrikam.example", True, "Inactive Partner", None),
+    ("Contoso Partners", "https://contoso.example", True, "Active Partner", None),
+    ("Cobalt Mining Corp", "https://cobalt-mining.example", False, None, None),
+]
+
+
+def _seed_salesforce_accounts() -> None:
+    """Create the demo Accounts through the sandbox's own REST API (the sandbox runs in this process;
+    the portal's server is not up while seeding), unless they are there from an earlier seed."""
+    sandbox = current_app.extensions.get("crm_sandbox")
+    if sandbox is None:
+        return
+    http = sandbox.test_client()
+    base = "/sandbox/salesforce"
+    client_id, secret, refresh_token = DEMO_SALESFORCE_CLIENT
+    token = http.post(f"{base}/services/oauth2/token", data={
+        "grant_type": "refresh_token", "client_id": client_id, "client_secret": secret,
+        "refresh_token": refresh_token}).get_json()["access_token"]
+    headers = {"Authorization": f"Bearer {token}"}
+    api = f"{base}/services/data/v62.0"
+    existing = {r["Name"] for r in http.get(f"{api}/query", headers=headers,
+                                            query_string={"q": "SELECT Name FROM Account"}).get_json()["records"]}
+    wanted = [a for a in DEMO_ACCOUNTS if a[0] not in existing]
+    if not wanted:
+        return
+    records = [{"attributes": {"type": "Account"}, "Name": name, "Website": website, "Sync_with_Portal__c": flagged,
+                **({"Portal_Partner_Status__c": status} if status else {})}
+               for name, website, flagged, status, _email in wanted]
+    results = http.post(f"{api}/composite/sobjects", headers=headers,
+                        json={"allOrNone": True, "records": records}).get_json()
+    for (name, _website, _flagged, _status, email), result in zip(wanted, results):
+        if email and result.get("success"):
+            http.post(f"{api}/sobjects/Contact", headers=headers,
+                      json={"LastName": name.split()[0], "Email": email, "AccountId": result["id"]})

@@ -105,10 +105,10 @@ def test_suggestions_by_normalised_name_website_and_email_domains_show_reason_an
     acme, northwind = _row(scene["acme"]), _row(scene["northwind"])
     assert (acme.suggested_crm_id, acme.score) == (scene["acme_id"], 100)  # 50 name + 40 website + 25 email
     assert "Same name once legal forms, punctuation and case are ignored (“acme”)" in acme.reason
-    assert "Same website domain (acme-corp.example)" in acme.reason
-    assert "Its users' email domain acme-mail.example is the Account's" in acme.reason
+    assert "same website domain (acme-corp.example)" in acme.reason
+    assert "its users’ email domain acme-mail.example is the Account’s" in acme.reason
     assert (northwind.suggested_crm_id, northwind.score) == (scene["northwind_id"], 100)
-    assert northwind.reason.startswith("Same name; Same website domain")
+    assert northwind.reason.startswith("Same name; same website domain")
     assert _row(scene["globex"]).suggested_crm_id is None   # its Account is not flagged
     assert _row(scene["zeta"]).suggested_crm_id is None
     assert "ACME Corporation Ltd" in html and "Score 100" in html and "Globex" in html

@@ -44,7 +44,7 @@ def matching_confirm(connection_id: int):
             return htmx.redirect(url_for(".matching_master", connection_id=connection.id))
         except DomainError as err:
             form.attach(err)
-    return _page("confirm.html", connection, form=form), _status(form)
+    return _page("confirm.html", connection, form=form, run=org_matching.current_run(connection)), _status(form)
 
 
 @bp.route("/<int:connection_id>/org-matching/master", methods=["GET", "POST"])

@@ -61,7 +61,9 @@ class Suggestion:
 
     @property
     def reason(self) -> str:
-        return "; ".join(self.reasons)
+        """The reasons as one sentence: "Same name; same website domain (acme.example)"."""
+        text = "; ".join(self.reasons)
+        return text[:1].upper() + text[1:]
 
 
 def score(org: Organization, account: Account) -> Suggestion:
@@ -70,24 +72,24 @@ def score(org: Organization, account: Account) -> Suggestion:
     org_name, account_name = normalise(org.name), normalise(account.name)
     if (org.name or "").strip().casefold() == (account.name or "").strip().casefold():
         points += POINTS["same_name"]
-        reasons.append("Same name")
+        reasons.append("same name")
     elif org_name and org_name == account_name:
         points += POINTS["normalised_name"]
-        reasons.append(f"Same name once legal forms, punctuation and case are ignored (“{org_name}”)")
+        reasons.append(f"same name once legal forms, punctuation and case are ignored (“{org_name}”)")
     elif org_name and account_name:
         ratio = SequenceMatcher(None, org_name, account_name).ratio()
         if ratio >= SIMILAR_RATIO:
             points += round(POINTS["similar_name"] * ratio)
-            reasons.append(f"Similar name ({round(100 * ratio)} % alike)")
+            reasons.append(f"similar name ({round(100 * ratio)} % alike)")
     domain = (org.domain or "").lower() or None
     if domain and domain == account.website_domain:
         points += POINTS["domain"]
-        reasons.append(f"Same website domain ({domain})")
+        reasons.append(f"same website domain ({domain})")
     counted = domain if domain and domain == account.website_domain else None  # the same evidence twice
     shared = [d for d in org.email_domains if d in account.domains and d != counted]
     if shared:
         points += POINTS["email_domain"]
-        reasons.append(f"Its users' email domain {shared[0]} is the Account's")
+        reasons.append(f"its users’ email domain {shared[0]} is the Account’s")
     return Suggestion(account.crm_id, min(100, points), reasons)
 
 
