@@ -10,7 +10,7 @@ FLASK := $(BIN)/flask --app portal
 # The demo's conveniences (/dev/mail, the CRM sandboxes) exist only when asked for by name.
 export PORTAL_ENV ?= development
 
-.PHONY: run test setup assets chromium db worker bench clean
+.PHONY: run test setup assets chromium db worker bench wrk clean
 
 # `make run HOST=0.0.0.0 PORT=8080 PUBLIC_BASE_URL=http://demo.example:8080`: the demo's CRM
 # connection points at the sandbox under PUBLIC_BASE_URL (updated on every run).
@@ -52,23 +52,33 @@ assets: $(NPM) $(HTMX)
 db: setup
 	@$(FLASK) portal init
 
-# Browser tests drive Debian's Chromium; Playwright cannot download browsers here.
-chromium:
-	@if [ ! -x /usr/bin/chromium ]; then \
+# Install a Debian package when its command is missing: as root with apt-get, else say how.
+# $(1): the command, $(2): the package, $(3): what needs it.
+define debian_package
+	@if ! command -v $(1) >/dev/null; then \
 	  if [ "$$(id -u)" = "0" ]; then \
-	    echo "Installing Debian's chromium package for the browser tests..."; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	    echo "Installing Debian's $(2) package for $(3)..."; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(2) >/dev/null; \
 	  else \
-	    echo "The browser tests need Chromium: run 'sudo apt-get install chromium' (Debian package 'chromium')."; \
+	    echo "$(1) is needed for $(3): run 'sudo apt-get install $(2)' (Debian package '$(2)')."; \
 	    exit 1; \
 	  fi; \
 	fi
+endef
+
+# Browser tests drive Debian's Chromium; Playwright cannot download browsers here.
+chromium:
+	$(call debian_package,chromium,chromium,the browser tests)
 
 worker: setup
 	$(BIN)/python worker.py
 
-bench: setup
+bench: setup wrk
 	$(BIN)/python bench/portal_load.py --quick
+
+# The load bench measures the /healthz ceiling with Debian's wrk when its Python generator would be the limit.
+wrk:
+	$(call debian_package,wrk,wrk,the load bench's ceiling)
 
 clean:
 	rm -rf $(VENV) node_modules $(HTMX) instance .pytest_cache

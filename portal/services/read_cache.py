@@ -17,7 +17,7 @@ from typing import Any, Callable
 from uuid import uuid4
 
 from flask import has_request_context
-from sqlalchemy import event
+from sqlalchemy import event, func, literal_column
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -79,6 +79,20 @@ def _stamps(session: Session) -> dict[str, str]:
         if has_request_context():
             session.info["read_cache_stamps"] = stamps
     return stamps
+
+
+def stamps_column():
+    """Every stored stamp as one string, a column for a query the request makes anyway (the session
+    check): the stamps then come in its round trip. Hand its value to `prime()`."""
+    return (db.select(func.aggregate_strings(CacheStamp.name + literal_column("'='") + CacheStamp.version, ","))
+            .scalar_subquery())
+
+
+def prime(value: str | None) -> None:
+    """Keep the stamps `stamps_column()` read for this request's transaction, as `_stamps()` would."""
+    session = db.session()
+    if has_request_context() and "read_cache_stamps" not in session.info:
+        session.info["read_cache_stamps"] = dict(part.split("=", 1) for part in value.split(",")) if value else {}
 
 
 def _writes_pending(session: Session, area: str) -> bool:
