@@ -484,21 +484,23 @@ def point_crm_at_sandbox() -> bool:
 
 
 # The Salesforce sandbox composed into the demo: its documented connected-app defaults
-# (crm_sandbox/README.md, Settings). Manual, so that automatic pushes go to HubSpot and a person
-# sends a referral to Salesforce with "Sync now" (which then goes to both).
+# (crm_sandbox/README.md, Settings). Referrals: manual, so that automatic pushes go to HubSpot and a
+# person sends a referral to Salesforce with "Sync now" (which then goes to both). Deal
+# registrations (which only Salesforce syncs): automatically when registered and when approved.
 DEMO_SALESFORCE_CLIENT = ("sandbox-demo-client-id", "sandbox-demo-client-secret", "sandbox-demo-refresh-token")
 
 
 def _seed_salesforce() -> None:
-    """Connect the demo to the Salesforce sandbox: a referral becomes a Lead; convert it there and
-    win its Opportunity, and the referral follows."""
+    """Connect the demo to the Salesforce sandbox: a referral (on Sync now) or a deal registration (as
+    it is registered) becomes a Lead; convert it there and win its Opportunity, and the portal follows."""
     if not current_app.config.get("SANDBOX_CRMS") or current_app.config.get("TESTING"):
         return
     client_id, secret, refresh_token = DEMO_SALESFORCE_CLIENT
     crm.create_connection(name="Salesforce (sandbox)", provider="salesforce",
                           base_url=current_app.config["PUBLIC_BASE_URL"] + "/sandbox/salesforce", token="",
                           credentials={"client_id": client_id, "client_secret": secret,
-                                       "refresh_token": refresh_token}, sync_trigger="manual")
+                                       "refresh_token": refresh_token}, sync_trigger="manual",
+                          options={crm.DEAL_EVENTS_OPTION: ["created", "approved"]})
     _seed_salesforce_accounts()
 
 

@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 import wtforms
-from wtforms import (BooleanField, FieldList, FormField, IntegerField, PasswordField, RadioField, SelectField,
-                     SelectMultipleField, StringField, TextAreaField)
+from wtforms import (BooleanField, DateField, FieldList, FormField, IntegerField, PasswordField, RadioField,
+                     SelectField, SelectMultipleField, StringField, TextAreaField)
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
@@ -153,3 +153,36 @@ class MatchDecisionForm(Form):
     page = IntegerField("Page", default=1, validators=[Optional(), NumberRange(min=1, max=100_000)])
     show = SelectField("Show", choices=[("all", "All"), ("undecided", "Undecided"), ("decided", "Decided")],
                        default="all", validators=[Optional()])
+
+
+class DealOptionsForm(Form):
+    """Deal registrations on a connection that syncs them: the events that send one, the contact match."""
+    deal_events = SelectMultipleField("Send a registration automatically when it is", choices=list(crm.DEAL_EVENTS),
+                                      widget=ListWidget(prefix_label=False), option_widget=CheckboxInput())
+    contact_match = BooleanField("Opportunity on contact match: when the end customer's email belongs to exactly "
+                                 "one Contact, create an Opportunity on that Contact's Account (with its contact "
+                                 "role) instead of a Lead")
+
+
+class ImportSearchForm(Form):
+    """The Opportunity search (a GET form: it changes nothing, so it carries no CSRF token)."""
+
+    class Meta:
+        csrf = False
+
+    name = StringField("Name contains", validators=[Optional(), Length(max=120)])
+    stage = SelectField("Stage", choices=[("", "Any stage")], default="")
+    owner = SelectField("Owner", choices=[("", "Anyone")], default="")
+    close_from = DateField("Closing from", validators=[Optional()])
+    close_to = DateField("Closing until", validators=[Optional()])
+
+
+class ImportForm(Form):
+    crm_ids = SelectMultipleField("Opportunities", validate_choice=False,
+                                  validators=[DataRequired("Choose at least one Opportunity to import.")])
+    partner_org_id = SelectField("Partner the registrations belong to", coerce=int, validate_choice=True,
+                                 choices=[])
+
+    def validate_crm_ids(self, field):
+        if any(not (i.isalnum() and 15 <= len(i) <= 18) for i in field.data or []):
+            raise wtforms.ValidationError("Choose Opportunities from the list.")

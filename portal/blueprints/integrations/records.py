@@ -38,7 +38,12 @@ def referral_unlink(referral_id: int):
 
 
 def _record_action(referral, action, done_message):
-    """Call the service; answer with the refreshed panel (htmx) or go back to the referral page."""
+    return record_action(action, done_message, lambda: crm.record_panel(referral),
+                         url_for("internal.referral_detail", referral_id=referral.id), referral=referral)
+
+
+def record_action(action, done_message, panel, back_url, **context):
+    """Call the service; answer with the refreshed CRM panel (htmx) or go back to the record's page."""
     error = None
     if not Form().validate_on_submit():
         error = "The form expired; reload the page and try again."
@@ -48,11 +53,11 @@ def _record_action(referral, action, done_message):
         except DomainError as err:
             error = err.message
     if htmx.is_fragment_request():
-        return render_template("integrations/_partials/referral_panel.html", referral=referral,
-                               crm_panel=crm.record_panel(referral), message=error or done_message,
-                               message_kind="error" if error else "success"), 422 if error else 200
+        return render_template("integrations/_partials/referral_panel.html", crm_panel=panel(),
+                               message=error or done_message, message_kind="error" if error else "success",
+                               **context), 422 if error else 200
     flash(error or done_message, "error" if error else "success")
-    return htmx.redirect(url_for("internal.referral_detail", referral_id=referral.id))
+    return htmx.redirect(back_url)
 
 
 @bp.get("/log")

@@ -6,6 +6,7 @@ from flask import flash, render_template, request, url_for
 from portal.web import htmx
 from portal.web.guards import roles_required
 from portal.blueprints.integrations.blueprint import bp
+from portal.blueprints.integrations.deals import deal_options_form
 from portal.blueprints.integrations.forms import (ConnectionForm, MappingRowForm, MappingsForm, RuleForm,
                                                   mapping_row_data)
 from portal.errors import DomainError
@@ -188,7 +189,7 @@ def _status(form) -> int:
 
 def _connection_context(connection, form) -> dict:
     return {"connection": connection, "form": form, "progress": crm.progress(connection), "result": None,
-            "error": None}
+            "error": None, "deal_form": deal_options_form(connection)}
 
 
 def _connection_page(connection, form):

@@ -12,7 +12,7 @@ from portal.blueprints.internal.forms import (DealApproveForm, DealBulkForm, Dea
                                               ExtensionGrantForm, ExtensionRefuseForm, LostForm, RejectForm)
 from portal.errors import DomainError
 from portal.models.deals import DEAL_STATUS_LABELS
-from portal.services import access, accounts, custom_fields, deals, distributors, organizations
+from portal.services import access, accounts, crm, custom_fields, deals, distributors, organizations
 from portal.web import htmx
 from portal.web.guards import requires
 from portal.web.filters import deal_filter_args, deal_filters
@@ -177,7 +177,14 @@ def _decision_page(deal, **forms):
                             exclude_referral_id=deal.referral_id, exclude_org_id=deal.partner_org_id)
     return htmx.render_page("internal/deals/detail.html", "internal/deals/_partials/decision.html", deal=deal,
                             conflicts=found, timeline=deals.timeline(deal), labels=deals.labels(),
-                            custom=custom_fields.active("deal"), can_move=deals.can_move, **forms)
+                            custom=custom_fields.active("deal"), can_move=deals.can_move, crm_panel=_crm_panel(deal),
+                            **forms)
+
+
+def _crm_panel(deal):
+    """The registration's CRM panel, where a connection syncs registrations (or it was linked to one)."""
+    panel = crm.deal_panel(deal)
+    return panel if panel.connections or panel.links else None
 
 
 def _approve_form(**kwargs):

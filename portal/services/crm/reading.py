@@ -12,9 +12,10 @@ from portal.models.crm import LinkState
 from portal.sync import connectors
 
 
-def links_for(referral: Referral) -> list[CrmLink]:
+def links_for(referral: Referral, *, entity_type: str = "referral") -> list[CrmLink]:
+    """A record's CRM links (a referral's, or another entity type's), one per connection."""
     return list(db.session.scalars(db.select(CrmLink).where(
-        CrmLink.entity_type == "referral", CrmLink.entity_id == referral.id).order_by(CrmLink.connection_id)))
+        CrmLink.entity_type == entity_type, CrmLink.entity_id == referral.id).order_by(CrmLink.connection_id)))
 
 
 @dataclass
@@ -27,6 +28,17 @@ class RecordPanel:
 
     links: list[CrmLink]
     connections: list[CrmConnection]
+    # Which record the panel belongs to, for its buttons: the page kind ("referral", "deal") names
+    # the integrations endpoints (`<kind>_panel`, `<kind>_sync`, `<kind>_unlink`).
+    kind: str = "referral"
+    record_id: int = 0
+    record_label: str = ""
+    noun: str = "referral"
+
+    @property
+    def ids(self) -> dict:
+        """The endpoints' arguments: {"referral_id": 12}."""
+        return {f"{self.kind}_id": self.record_id}
 
     @staticmethod
     def _unsent(link: CrmLink) -> bool:
@@ -89,7 +101,7 @@ def record_panel(referral: Referral) -> RecordPanel:
     """The referral's CRM links and the active connections, for the record page's CRM panel."""
     connections = list(db.session.scalars(db.select(CrmConnection).where(CrmConnection.active.is_(True))
                                           .order_by(CrmConnection.id)))
-    return RecordPanel(links_for(referral), connections)
+    return RecordPanel(links_for(referral), connections, "referral", referral.id, referral.number or str(referral.id))
 
 
 @dataclass

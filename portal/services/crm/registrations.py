@@ -10,7 +10,7 @@ from __future__ import annotations
 from portal.errors import DomainError
 from portal.extensions import db
 from portal.models import CrmConnection, CrmLink, DealRegistration
-from portal.services.crm import scheduling
+from portal.services.crm import reading, scheduling
 from portal.sync import connectors
 
 ENTITY = "deal_registration"   # sync/entity_deals.py
@@ -77,3 +77,30 @@ def sync_deal_now(deal: DealRegistration) -> list[CrmLink]:
 def unlink_deal(deal: DealRegistration) -> None:
     """Forget the registration's CRM record; later syncs leave it alone until a person presses Sync now."""
     scheduling.unlink(deal, entity_type=ENTITY, noun="registration")
+
+
+def deal_panel(deal: DealRegistration) -> reading.RecordPanel:
+    """The registration's CRM links and the connections that sync registrations, for its page's CRM panel."""
+    return reading.RecordPanel(reading.links_for(deal, entity_type=ENTITY), deal_connections(), "deal", deal.id,
+                               deal.number or str(deal.id), "registration")
+
+
+def link_imported(deal: DealRegistration, connection: CrmConnection, *, crm_id: str, url: str | None) -> CrmLink:
+    """In the caller's transaction: the registration is linked from the start to the CRM record it was
+    imported from; the push that follows the commit writes the registration's id on that record (so
+    the pull finds it). Never commits."""
+    db.session.flush()
+    link = CrmLink(connection_id=connection.id, entity_type=ENTITY, entity_id=deal.id, crm_object=CRM_OBJECT,
+                   crm_id=crm_id, url=url, dirty=True, version=1, state="synced", pushed_values={}, remote_values={})
+    db.session.add(link)
+    scheduling.schedule_push(connection.id)
+    return link
+
+
+def linked_to(connection: CrmConnection, crm_ids: list[str]) -> dict[str, CrmLink]:
+    """CRM id -> the link of a record that is linked to it on this connection (unlinked ones aside)."""
+    if not crm_ids:
+        return {}
+    found = db.session.scalars(db.select(CrmLink).where(
+        CrmLink.connection_id == connection.id, CrmLink.crm_id.in_(crm_ids), CrmLink.state != "unlinked"))
+    return {link.crm_id: link for link in found}

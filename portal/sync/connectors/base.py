@@ -109,6 +109,7 @@ class Found:
     portal_id: str | None               # the registration it is linked to already, if any
     values: dict = field(default_factory=dict)   # registration fields (customer, contact, amount, close)
     url: str | None = None
+    linked: str | None = None           # set by the import: the portal record it is linked to, by name
 
 
 @dataclass

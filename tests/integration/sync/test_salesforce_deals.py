@@ -176,3 +176,109 @@ def test_converted_lead_is_followed_and_closed_won_marks_the_registration_and_it
     assert not _links(deal)[0].dirty
     run_jobs()
     assert any("won" in m["Subject"] for m in smtp_server.to("dora@atlas.example"))
+
+
+def _opportunity(sf_sandbox, name, *, stage="Prospecting", close="2027-02-28", amount=10000, email=None):
+    account = sf_sandbox.api("POST", "/sobjects/Account", {"Name": f"{name} Inc", "Website": "https://www.acme.example/"})
+    opportunity = sf_sandbox.api("POST", "/sobjects/Opportunity", {"Name": name, "StageName": stage, "CloseDate": close,
+                                                                   "Amount": amount, "AccountId": account["id"]})
+    if email:
+        contact = sf_sandbox.api("POST", "/sobjects/Contact", {"FirstName": "Ann", "LastName": "Buyer", "Email": email,
+                                                               "AccountId": account["id"]})
+        sf_sandbox.api("POST", "/sobjects/OpportunityContactRole", {"OpportunityId": opportunity["id"],
+                                                                    "ContactId": contact["id"], "IsPrimary": True})
+    return opportunity["id"]
+
+
+def test_opportunities_are_searched_safely_and_imported_as_linked_registrations_once(db, sf_sandbox):
+    connection = _connection(sf_sandbox)
+    manager = internal_user("manager")
+    dora = _reseller()
+    first = _opportunity(sf_sandbox, "Acme 100% renewal", email="ann@acme.example")
+    second = _opportunity(sf_sandbox, "Acme O'Brien expansion", stage="Qualification", close="2027-05-31",
+                          amount=25000)
+    _opportunity(sf_sandbox, "Initech platform", close="2027-09-30")
+
+    def found(**filters):
+        return [f.name for f in deals.search_crm(connection, deals.ImportFilters(**filters))]
+    assert found(name="acme") == ["Acme 100% renewal", "Acme O'Brien expansion"]
+    assert found(name="100%") == ["Acme 100% renewal"]          # % is a character, not a wildcard
+    assert found(name="o'brien") == ["Acme O'Brien expansion"]   # quotes escaped
+    assert found(name="\\' OR Name != '") == []                   # no way out of the literal
+    assert found(stage="Qualification") == ["Acme O'Brien expansion"]
+    assert found(close_from=date(2027, 3, 1), close_to=date(2027, 6, 30)) == ["Acme O'Brien expansion"]
+    options = deals.crm_search_options(connection)
+    owner = sf_sandbox.query(f"SELECT OwnerId FROM Opportunity WHERE Id = '{first}'")[0]["OwnerId"]
+    assert owner in dict(options["owners"]) and len(found(owner=owner)) == 3
+    other = next(o for o, _ in options["owners"] if o != owner)
+    assert found(owner=other) == []
+    with pytest.raises(crm.DomainError):
+        deals.search_crm(connection, deals.ImportFilters(stage="Closed Won' OR Name != '"))
+
+    made = deals.import_records(connection, [first, second], partner_org_id=dora.organization_id, by=manager)
+    assert [(d.customer_company, d.amount, d.status, d.partner_org_id) for d in made] == [
+        ("Acme 100% renewal Inc", Decimal("10000.00"), "approved", dora.organization_id),
+        ("Acme O'Brien expansion Inc", Decimal("25000.00"), "approved", dora.organization_id)]
+    assert (made[0].contact_name, made[0].contact_email, made[0].customer_domain) == (
+        "Ann Buyer", "ann@acme.example", "acme.example")
+    assert [link.crm_id for link in _links(made[0])] == [first]
+    engine.push(connection.id)   # the Opportunity carries the registration's id from now on
+    assert sf_sandbox.query(f"SELECT Portal_Deal_Id__c FROM Opportunity WHERE Id = '{first}'")[0][
+        "Portal_Deal_Id__c"] == str(made[0].id)
+    assert [f.linked for f in deals.search_crm(connection, deals.ImportFilters(name="acme"))] == [
+        made[0].number, made[1].number]
+
+    with pytest.raises(crm.DomainError) as refused:
+        deals.import_records(connection, [second], partner_org_id=dora.organization_id, by=manager)
+    assert f"“Acme O'Brien expansion” is already linked to deal registration {made[1].number}" in refused.value.message
+    assert _db.session.scalar(_db.select(_db.func.count(DealRegistration.id))) == 2
+
+    # Won in Salesforce: the imported registration follows.
+    engine.pull(connection.id)
+    sf_sandbox.api("PATCH", f"/sobjects/Opportunity/{second}", {"StageName": "Closed Won"})
+    engine.pull(connection.id)
+    _db.session.expire_all()
+    assert (_db.session.get(DealRegistration, made[1].id).status,
+            _db.session.get(DealRegistration, made[1].id).won_amount) == ("won", Decimal("25000.00"))
+
+
+def test_pages_deal_options_the_registration_panel_and_the_import(client, db, sf_sandbox):
+    connection = _connection(sf_sandbox)
+    admin = internal_user("admin", email="ada@vendor.example")
+    dora = _reseller()
+    client.login(admin)
+    page = client.get(f"/internal/integrations/{connection.id}").get_data(as_text=True)
+    assert "Deal registrations" in page and "Opportunity on contact match" in page
+    response = client.submit(f"/internal/integrations/{connection.id}/deal-options",
+                             {"deal_events": ["created", "approved"], "contact_match": "y"})
+    assert response.status_code == 303
+    _db.session.expire_all()
+    assert crm.deal_options(connection) == {"events": ["created", "approved"], "contact_match": True}
+
+    deal = _register(dora)
+    assert len(_links(deal)) == 1             # "created" is chosen: it is on its way
+    engine.push(connection.id)
+    detail = client.get(f"/internal/deals/{deal.id}").get_data(as_text=True)
+    assert "View Lead in Salesforce" in detail and "Sync now" in detail and "View integration log" in detail
+    assert client.submit(f"/internal/integrations/deals/{deal.id}/sync").status_code == 303
+    panel = client.get(f"/internal/integrations/deals/{deal.id}", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert 'id="crm-panel"' in panel and "<html" not in panel
+    assert client.submit(f"/internal/integrations/deals/{deal.id}/unlink").status_code == 303
+    assert _links(deal)[0].state == "unlinked"
+
+    opportunity = _opportunity(sf_sandbox, "Hooli cloud", amount=9000)
+    listing = client.get(f"/internal/integrations/{connection.id}/import?name=hooli").get_data(as_text=True)
+    assert "Hooli cloud" in listing and f'value="{opportunity}"' in listing
+    assert client.get(f"/internal/integrations/{connection.id}/import?stage=Nope").status_code == 422
+    imported = client.submit(f"/internal/integrations/{connection.id}/import?name=hooli",
+                             {"crm_ids": [opportunity], "partner_org_id": dora.organization_id})
+    assert imported.status_code == 303
+    made = _db.session.scalar(_db.select(DealRegistration).where(DealRegistration.customer_company == "Hooli cloud Inc"))
+    assert made.partner_org_id == dora.organization_id and _links(made)[0].crm_id == opportunity
+    again = client.submit(f"/internal/integrations/{connection.id}/import?name=hooli",
+                          {"crm_ids": [opportunity], "partner_org_id": dora.organization_id})
+    assert again.status_code == 422 and "is already linked to deal registration" in again.get_data(as_text=True)
+    # Partners never reach these pages.
+    client.submit("/logout")
+    client.login(dora)
+    assert client.get(f"/internal/integrations/{connection.id}/import").status_code in (403, 404)
