@@ -12,7 +12,7 @@ from portal.extensions import db
 from portal.services import crm
 from portal.services.reporting import exports
 from portal.services import sweep as sweep_service
-from portal.sync import engine
+from portal.sync import engine, entity_organizations, initial
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +50,12 @@ def crm_pull(connection_id: int) -> dict:
 def crm_full_sync(connection_id: int) -> dict:
     """The full sync of one connection: link everything, pull, push what changed."""
     return engine.full_sync(connection_id).__dict__
+
+
+def initial_sync(connection_id: int) -> dict:
+    """Organization sync's first run, started by the matching wizard (`crm.org_sync.start_initial_sync`):
+    pull the flagged Accounts, push the organizations and users; a second run creates nothing."""
+    return initial.initial_sync(connection_id, entity_organizations.NAMES).__dict__
 
 
 def crm_full_sync_all() -> int:

@@ -14,6 +14,7 @@ from portal.extensions import db
 from portal.models import AuthToken, Organization, Role, User
 from portal.models.accounts import INTERNAL_ROLES, PARTNER_ROLES
 from portal.models.types import utcnow
+from portal.services.crm import org_sync, scheduling
 from portal.urls import absolute_url
 
 MIN_PASSWORD_LENGTH = 10
@@ -154,6 +155,7 @@ def invite(*, by: User, organization: Organization, email: str, name: str, role:
     db.session.add(user)
     db.session.flush()
     _send_invitation(user, inviter=by)
+    org_sync.mark_user_dirty(user)
     db.session.commit()
     return user
 
@@ -175,6 +177,7 @@ def add_invited(*, organization: Organization, email: str, name: str, role: str,
     db.session.add(user)
     db.session.flush()
     _send_invitation(user, inviter=inviter)
+    org_sync.mark_user_dirty(user)
     return user
 
 
@@ -204,6 +207,7 @@ def create_user(*, organization: Organization, email: str, name: str, role: str,
     user = User(organization=organization, email=normalize_email(email), name=name.strip(), role=role,
                 password_hash=hash_password(password))
     db.session.add(user)
+    org_sync.mark_user_dirty(user)
     db.session.commit()
     return user
 
@@ -212,6 +216,7 @@ def update_profile(user: User, *, name: str, notification_preferences: dict[str,
     """Change one's own name and email notification choices."""
     user.name = name.strip()
     user.notification_preferences = {**(user.notification_preferences or {}), **notification_preferences}
+    org_sync.mark_user_dirty(user)
     db.session.commit()
     return user
 
@@ -234,8 +239,82 @@ def set_active(user: User, active: bool, *, by: User) -> User:
     user.active = active
     if not active:
         user.session_token = secrets.token_hex(16)
+    org_sync.mark_user_dirty(user)
     db.session.commit()
     return user
+
+
+# ---- from a CRM (organization sync) -------------------------------------------------------------
+
+def apply_crm_change(user: User, *, fields: dict, status: str | None = None, reason: str | None = None,
+                     amount=None, actor_label: str, connection_id: int) -> list[str]:
+    """A CRM's change to a synced partner user (name, email, active in the portal) in one commit;
+    nothing goes back to that connection. Raises DomainError (nothing changes) for an email that
+    belongs to another user or values the portal cannot take."""
+    if not user.is_partner:
+        raise DomainError("Only partner users are synced.")
+    planned = _from_crm(fields, actor_label, current=user)
+    with scheduling.pulling(connection_id):
+        changed = [name for name, value in planned.items() if getattr(user, name) != value]
+        for name in changed:
+            setattr(user, name, planned[name])
+        if "active" in changed and not user.active:
+            user.session_token = secrets.token_hex(16)  # signed out, as a deactivation by a person
+        if changed:
+            org_sync.mark_user_dirty(user)
+        db.session.commit()
+    return changed
+
+
+def create_from_crm(*, organization: Organization, fields: dict, actor_label: str, connection_id: int,
+                    link=None) -> User:
+    """A person on a synced CRM account whom the portal does not know: a partner user of that
+    organization without a password (an admin invites them when they choose); the organization's
+    user of that email if there is one. `link(user)` records the CRM link in the same commit. Raises
+    DomainError (nothing is created) for a missing email or one another organization's user holds."""
+    planned = _from_crm(fields, actor_label, current=None)
+    if not planned.get("email"):
+        raise DomainError(f"The {actor_label} contact has no email; the portal needs one to invite them.")
+    existing = find_by_email(planned["email"])
+    if existing is not None:
+        if existing.organization_id != organization.id:
+            raise DomainError(f"{planned['email']} is already a user of another organization "
+                              f"({existing.organization.name}).")
+        if link is not None:
+            link(existing)
+        db.session.commit()
+        return existing
+    user = User(organization=organization, role=Role.PARTNER_USER.value, **planned)
+    with scheduling.pulling(connection_id):
+        db.session.add(user)
+        db.session.flush()
+        if link is not None:
+            link(user)
+        org_sync.mark_user_dirty(user)
+        db.session.commit()
+    return user
+
+
+def _from_crm(fields: dict, actor_label: str, *, current: User | None) -> dict:
+    planned = {}
+    if "email" in fields:
+        email = normalize_email(fields["email"])
+        if not email or "@" not in email:
+            raise DomainError(f"{actor_label}'s contact email {fields['email']!r} is not an address.")
+        other = find_by_email(email)
+        if current is not None and other is not None and other.id != current.id:
+            raise DomainError(f"{email} already belongs to another user.")
+        planned["email"] = email
+    names = [fields.get("first_name"), fields.get("last_name")]
+    if fields.get("name"):
+        planned["name"] = str(fields["name"]).strip()[:200]
+    elif any(names) and ("first_name" in fields or "last_name" in fields):
+        planned["name"] = " ".join(str(n).strip() for n in names if n and n != "(unknown)")[:200] or "(unknown)"
+    elif current is None:
+        planned["name"] = planned.get("email", "(unknown)")
+    if "active" in fields and fields["active"] not in (None, ""):
+        planned["active"] = str(fields["active"]).strip().lower() in ("true", "1", "yes")
+    return planned
 
 
 def owner_candidates() -> list[User]:

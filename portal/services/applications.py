@@ -18,6 +18,7 @@ from portal.models import (ApplicationStatus, Organization, OrgKind, OrgStatus, 
                            Role, User)
 from portal.models.types import utcnow
 from portal.services import accounts, branding
+from portal.services.crm import org_sync
 
 PERSONAL_LINK_CAMPAIGN = "Personal link"
 
@@ -98,6 +99,7 @@ def approve(application: PartnerApplication, *, by: User) -> Organization:
                                 active=True))
     _decide(application, ApplicationStatus.APPROVED, by=by)
     application.organization_id = org.id
+    org_sync.mark_organization_dirty(org, with_users=True)
     db.session.commit()
     return org
 

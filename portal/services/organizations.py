@@ -10,6 +10,7 @@ from portal.extensions import db
 from portal.models import Organization, OrgKind, OrgStatus, Referral, User
 from portal.models.accounts import TIERS
 from portal.services import read_cache
+from portal.services.crm import org_sync, scheduling
 
 MANAGED_KINDS = (OrgKind.PARTNER.value, OrgKind.DISTRIBUTOR.value)
 
@@ -135,6 +136,7 @@ def create(*, kind: str, name: str, tier: str | None = None, domain: str | None 
     org = Organization(kind=kind, name=name.strip(), tier=tier or None, domain=domains.normalize(domain),
                        country=(country or "").upper() or None, status=OrgStatus.ACTIVE.value)
     db.session.add(org)
+    org_sync.mark_organization_dirty(org)
     db.session.commit()
     return org
 
@@ -147,6 +149,7 @@ def update(org: Organization, *, kind: str, name: str, tier: str | None, domain:
     _check(kind, name, tier)
     org.kind, org.name, org.tier = kind, name.strip(), tier or None
     org.domain, org.country = domains.normalize(domain), (country or "").upper() or None
+    org_sync.mark_organization_dirty(org)
     db.session.commit()
     return org
 
@@ -158,6 +161,7 @@ def set_status(org: Organization, status: str) -> Organization:
     if status not in {s.value for s in OrgStatus}:
         raise DomainError("Unknown status.")
     org.status = status
+    org_sync.mark_organization_dirty(org, with_users=True)
     db.session.commit()
     return org
 
@@ -176,3 +180,78 @@ def set_referral_sharing(org: Organization, members_see_all: bool) -> Organizati
     org.members_see_all_referrals = bool(members_see_all)
     db.session.commit()
     return org
+
+
+# ---- from a CRM (organization sync) -------------------------------------------------------------
+
+def apply_crm_change(org: Organization, *, fields: dict, status: str | None = None, reason: str | None = None,
+                     amount=None, actor_label: str, connection_id: int) -> list[str]:
+    """A CRM's change to a synced organization (name, partner status, tier, domain, country) in one
+    commit; nothing goes back to that connection. Returns the changed field names. Raises
+    DomainError (nothing changes) for a value the portal cannot take."""
+    if org.is_vendor:
+        raise DomainError("The vendor organization is not synced.")
+    planned = _from_crm(fields, actor_label, current=org)
+    with scheduling.pulling(connection_id):
+        changed = [name for name, value in planned.items() if getattr(org, name) != value]
+        for name in changed:
+            setattr(org, name, planned[name])
+        if changed:
+            org_sync.mark_organization_dirty(org, with_users="status" in changed)
+        db.session.commit()
+    return changed
+
+
+def create_from_crm(*, fields: dict, actor_label: str, connection_id: int, allowed: tuple[str, ...],
+                    link=None) -> Organization | None:
+    """A CRM account flagged for the portal that the portal does not know: its organization, when its
+    kind and status (partner status) is one of `allowed`; None otherwise. `link(org)` records the
+    CRM link in the same commit. Raises DomainError (nothing is created) for values the portal cannot take."""
+    planned = _from_crm(fields, actor_label, current=None)
+    kind, status = planned.get("kind"), planned.get("status")
+    if kind is None or f"{status}_{kind}" not in allowed:
+        return None
+    if not planned.get("name"):
+        raise DomainError(f"The {actor_label} account has no name.")
+    org = Organization(**planned)
+    with scheduling.pulling(connection_id):
+        db.session.add(org)
+        db.session.flush()
+        if link is not None:
+            link(org)
+        org_sync.mark_organization_dirty(org)
+        db.session.commit()
+    return org
+
+
+def _from_crm(fields: dict, actor_label: str, *, current: Organization | None) -> dict:
+    """The organization columns a CRM's values ask for, checked before anything is written."""
+    planned = {}
+    if "name" in fields:
+        name = (fields["name"] or "").strip()
+        if not name:
+            raise DomainError(f"{actor_label} cleared the organization's name; the portal keeps a name.")
+        planned["name"] = name[:200]
+    if fields.get("partner_status"):
+        value = str(fields["partner_status"]).strip().lower().replace(" ", "_")
+        state, _, kind = value.partition("_")
+        if kind not in MANAGED_KINDS or state not in {s.value for s in OrgStatus}:
+            raise DomainError(f"{actor_label}'s partner status {fields['partner_status']!r} is not one of "
+                              "Active Partner, Inactive Partner, Active Distributor, Inactive Distributor.")
+        planned["kind"], planned["status"] = kind, state
+    elif current is None:
+        planned["kind"], planned["status"] = OrgKind.PARTNER.value, OrgStatus.ACTIVE.value
+    if "tier" in fields:
+        tier = (fields["tier"] or "").strip().lower() or None
+        if tier and tier not in TIERS:
+            raise DomainError(f"{actor_label}'s tier {fields['tier']!r} is not one of {', '.join(TIERS)}.")
+        planned["tier"] = tier
+    if "domain" in fields:
+        planned["domain"] = domains.normalize(fields["domain"])
+    if "country" in fields:
+        country = (fields["country"] or "").strip().upper() or None
+        if country and len(country) != 2:
+            raise DomainError(f"{actor_label}'s country {fields['country']!r} is not a two-letter code; "
+                              "map its values in the field mappings.")
+        planned["country"] = country
+    return planned

@@ -92,7 +92,7 @@ def push(connection_id: int, *, on_batch: Callable[[int], None] | None = None,
             _ensure_fields(connection_id, connector, options)
         for _ in range(PASSES):
             sent = 0
-            for entity in _entities_of(connector):
+            for entity in _entities_of(connector, options):
                 last_id = 0
                 while max_batches is None or stats.batches < max_batches:
                     fetched = _fetch_batch(connection_id, entity, connector, after_id=last_id)
@@ -147,8 +147,11 @@ def describe(err: CrmError, label: str) -> str:
     return f"{label} refused the request ({err.status}: {err.message})."
 
 
-def _entities_of(connector) -> list[entities.Entity]:
-    return [entities.get(name) for name in connector.entities if name in entities.ENTITIES]
+def _entities_of(connector, options: dict) -> list[entities.Entity]:
+    """The entity types this connection syncs: the connector's, as far as the connection's options
+    turn them on (organization sync waits for the matching wizard)."""
+    return [entities.get(name) for name in connector.entities
+            if name in entities.ENTITIES and connectors.syncs(connector, name, options)]
 
 
 def _ensure_fields(connection_id: int, connector, options: dict) -> None:
@@ -260,8 +263,10 @@ def _associate(connection_id: int, connector, calls: _CallLog) -> None:
 
 # ---- pull ---------------------------------------------------------------------------------------
 
-def pull(connection_id: int) -> PullStats:
-    """Apply the changes the CRM reports since the watermark. Retryable failures re-raise (the job retries)."""
+def pull(connection_id: int, *, entity_names: tuple[str, ...] | None = None,
+         since_ms: int | None = None) -> PullStats:
+    """Apply the changes the CRM reports since the watermark (or since `since_ms`, for the named
+    entity types only: an initial sync reads everything). Retryable failures re-raise (the job retries)."""
     stats = PullStats()
     connection = db.session.get(CrmConnection, connection_id)
     if connection is None or not connection.active:
@@ -269,12 +274,15 @@ def pull(connection_id: int) -> PullStats:
     connector = connectors.for_connection(connection)
     mappings, rules = mapping.of(connection), qualification.of(connection)
     options = dict(connection.options or {})
-    watermark = newest = connection.pull_watermark_ms or 0
+    newest = connection.pull_watermark_ms or 0
+    watermark = newest if since_ms is None else since_ms
     db.session.commit()
     if not options.get(FIELDS_ENSURED):
         # A search may filter on the connector's own fields: on a connection that never pushed they do not exist yet.
         _ensure_fields(connection_id, connector, options)
-    for entity in _entities_of(connector):
+    for entity in _entities_of(connector, options):
+        if entity_names is not None and entity.name not in entity_names:
+            continue
         wanted = sorted(set(mapping.pulled_crm_fields(mappings, entity.crm_object))
                         | set(qualification.watched_properties(rules, stage_property=connector.stage_property)))
         for change in connector.changes_since(entity.name, watermark, wanted):
@@ -283,9 +291,10 @@ def pull(connection_id: int) -> PullStats:
                 _apply_deletion(connection_id, connector, entity, change)
             elif change.related:
                 for link_id in _related_links(connection_id, entity, change):
-                    _apply_change(connection_id, connector, entity, mappings, rules, change, stats, link_id=link_id)
+                    _apply_change(connection_id, connector, entity, mappings, rules, change, stats, link_id=link_id,
+                                  options=options)
             else:
-                _apply_change(connection_id, connector, entity, mappings, rules, change, stats)
+                _apply_change(connection_id, connector, entity, mappings, rules, change, stats, options=options)
             newest = max(newest, change.modified_ms)
     _update_connection(connection_id, pull_watermark_ms=newest, last_pull_at=utcnow())
     db.session.commit()
@@ -341,10 +350,13 @@ def _apply_deletion(connection_id: int, connector, entity: entities.Entity, chan
 
 
 def _apply_change(connection_id: int, connector, entity: entities.Entity, mappings, rules, change: Change,
-                  stats: PullStats, *, link_id: int | None = None) -> None:
+                  stats: PullStats, *, link_id: int | None = None, options: dict | None = None) -> None:
     """One CRM change, in its own transaction, through the entity's inbound use case (`link_id`:
     the link whose related record it is of)."""
     link = _find_link(connection_id, entity, change) if link_id is None else db.session.get(CrmLink, link_id)
+    if link is None and entity.create_from_crm is not None and not change.portal_id and not change.related:
+        _create_from_change(connection_id, connector, entity, mappings, change, stats, options or {})
+        return
     if link is None or link.state == LinkState.UNLINKED.value or link.entity_type != entity.name or (
             not change.related and link.remote_modified_ms is not None
             and change.modified_ms <= link.remote_modified_ms):
@@ -368,6 +380,9 @@ def _apply_change(connection_id: int, connector, entity: entities.Entity, mappin
         fields = {name: value for name, value in mapping.pull_values(mappings, entity.crm_object, current,
                                                                      entity.fields).items()
                   if _changed(previous, mappings, entity.crm_object, name, current) and values.get(name) != value}
+        if entity.master_option:
+            fields = _resolve_conflicts(connection_id, connector, entity, mappings, link, values, current, fields,
+                                        (options or {}).get(entity.master_option))
         target = _target_status(connector, entity, mappings, rules, previous, current, values.get("status"))
     else:  # the connector translated the record itself
         fields = {name: value for name, value in change.fields.items() if values.get(name) != value}
@@ -413,6 +428,69 @@ def _apply_change(connection_id: int, connector, entity: entities.Entity, mappin
     stats.status_changes += int(target is not None)
 
 
+def _create_from_change(connection_id: int, connector, entity: entities.Entity, mappings, change: Change,
+                        stats: PullStats, options: dict) -> None:
+    """A CRM record the portal does not know yet, that the CRM marks as the portal's (a flagged
+    account): the entity's inbound use case makes the record (or finds it) and its link, in one commit."""
+    current = change.properties
+    fields = mapping.pull_values(mappings, entity.crm_object, current, entity.fields)
+    made = []
+
+    def link(record) -> None:
+        made.append(record.id)
+        db.session.add(CrmLink(connection_id=connection_id, entity_type=entity.name, entity_id=record.id,
+                               crm_object=entity.crm_object, crm_id=change.crm_id, state=LinkState.SYNCED.value,
+                               # dirty: the CRM record learns the portal's id (and any value the portal adds)
+                               dirty=True, version=1, pushed_values=dict(current), remote_values=dict(current),
+                               remote_modified_ms=change.modified_ms, last_pulled_at=utcnow()))
+        db.session.add(SyncLog(connection_id=connection_id, entity_type=entity.name, entity_id=record.id,
+                               direction="pull", action=f"create {entity.name}", status="ok",
+                               message=f"Made from {connector.label} record {change.crm_id}: {entity.label(record)}",
+                               request_summary=request_summary(current)))
+    try:
+        entity.create_from_crm(fields=fields, crm_id=change.crm_id, parent_crm_id=change.parent_id,
+                               connection_id=connection_id, options=options, actor_label=connector.label, link=link)
+    except DomainError as err:
+        db.session.rollback()
+        stats.errors += 1
+        db.session.add(SyncLog(connection_id=connection_id, entity_type=entity.name, direction="pull",
+                               action=f"create {entity.name}", status="error",
+                               message=f"{connector.label} record {change.crm_id}: {err.message}"[:2000],
+                               request_summary=request_summary(current)))
+        db.session.commit()
+        return
+    db.session.commit()  # nothing made: not for the portal (a kind it does not sync)
+    stats.applied += len(made)
+
+
+def _resolve_conflicts(connection_id: int, connector, entity: entities.Entity, mappings, link: CrmLink,
+                       values: dict, current: dict, fields: dict, master: str | None) -> dict:
+    """The pulled fields that the portal changed too since the last sync: the master's value wins
+    (the portal's: the field is not pulled and the push sends it; else the CRM's) and each conflict
+    is written to the integration log in words."""
+    portal_wins = master == "portal"
+    pushed = link.pushed_values or {}
+    kept = dict(fields)
+    for m in mappings:
+        if m.crm_object != entity.crm_object or not m.pushes or m.portal_field not in fields:
+            continue
+        ours = mapping.push_properties([m], entity.crm_object, values).get(m.crm_field)
+        if ours == pushed.get(m.crm_field):
+            continue  # the portal did not change it since the last sync
+        label = entity.fields.get(m.portal_field, (m.portal_field,))[0]
+        winner = "the portal's" if portal_wins else f"{connector.label}'s"
+        db.session.add(SyncLog(
+            connection_id=connection_id, entity_type=entity.name, entity_id=link.entity_id, direction="pull",
+            action="conflict", status="ok",
+            message=(f"{label} changed in both since the last sync: the portal has {ours!r}, {connector.label} has "
+                     f"{current.get(m.crm_field)!r} ({m.crm_field}). {winner[0].upper() + winner[1:]} value wins "
+                     f"(master: {'the portal' if portal_wins else connector.label}).")[:2000]))
+        if portal_wins:
+            kept.pop(m.portal_field)
+            link.dirty, link.version = True, (link.version or 0) + 1
+    return kept
+
+
 def _changed(previous: dict, mappings, crm_object: str, portal_field: str, current: dict) -> bool:
     for m in mappings:
         if m.portal_field == portal_field and m.crm_object == crm_object and m.pulls:
@@ -452,7 +530,7 @@ def full_sync(connection_id: int) -> PushStats:
     connection = db.session.get(CrmConnection, connection_id)
     if connection is None or not connection.active:
         return PushStats()
-    _link_all(connection)
+    link_all(connection)
     connection.full_sync_started_at, connection.full_sync_finished_at = utcnow(), None
     connection.full_sync_done = 0
     connection.full_sync_total = db.session.scalar(db.select(func.count(CrmLink.id)).where(
@@ -501,15 +579,16 @@ def _full_sync_steps(connection_id: int) -> PushStats:
     return stats
 
 
-def _link_all(connection: CrmConnection) -> None:
-    """A link (dirty) for every record of the connector's entity types that has none yet."""
+def link_all(connection: CrmConnection, names: tuple[str, ...] | None = None) -> None:
+    """A link (dirty) for every record of the connector's entity types (or of `names`) that the
+    connection syncs and that has none yet (a record unlinked by a person keeps its unlinked link)."""
     now = utcnow()
-    for entity in _entities_of(connectors.get(connection.provider)):
-        if not entity.link_all:
+    for entity in _entities_of(connectors.get(connection.provider), connection.options or {}):
+        if not entity.link_all or (names is not None and entity.name not in names):
             continue
         linked = db.select(CrmLink.entity_id).where(CrmLink.connection_id == connection.id,
                                                     CrmLink.entity_type == entity.name)
-        ids = list(db.session.scalars(entity.all_ids().where(entity.model.id.not_in(linked))))
+        ids = list(db.session.scalars(entity.all_ids(connection.options or {}).where(entity.model.id.not_in(linked))))
         if ids:
             db.session.execute(CrmLink.__table__.insert(), [
                 {"connection_id": connection.id, "entity_type": entity.name, "entity_id": i,

@@ -38,6 +38,14 @@ class Entity:
     mapped: bool = True
     # Linked by the full sync when it has no link yet; False: only what a person or an event sent.
     link_all: bool = True
+    # Optional: the ids a connection with these options syncs (default: every record).
+    select_ids: Callable[[dict], Any] | None = None
+    # Optional: the one inbound use case that makes a record for a CRM record the portal does not know
+    # (a flagged Salesforce Account); returns the record, or None when it is not for the portal (commits).
+    create_from_crm: Callable[..., Any] | None = None
+    # Optional: the connection option naming who wins a field changed on both sides since the last
+    # sync ("portal" or the CRM); the conflict is written to the integration log. None: the CRM's change applies.
+    master_option: str | None = None
 
     def load(self, ids) -> dict[int, Any]:
         """Records by id, loaded in one query with everything `values` reads."""
@@ -47,8 +55,10 @@ class Entity:
         query = db.select(self.model).where(self.model.id.in_(ids)).options(*_LOAD_OPTIONS.get(self.name, ()))
         return {record.id: record for record in db.session.scalars(query)}
 
-    def all_ids(self):
-        """A select of every record's id, for the full sync."""
+    def all_ids(self, options: dict | None = None):
+        """A select of every record's id a connection with these options syncs, for the full sync."""
+        if self.select_ids is not None:
+            return self.select_ids(options or {})
         return db.select(self.model.id)
 
 
@@ -122,5 +132,7 @@ REFERRAL = register(Entity(name="referral", model=Referral, crm_object="deal", f
                     selectinload(Referral.partner_org))
 
 
-# Other entities register themselves in their own modules (their sync is their own area).
+# Other entities register themselves in their own modules (their sync is their own area): deal
+# registrations; organizations and their users (organization sync).
 from portal.sync import entity_deals  # noqa: E402,F401
+from portal.sync import entity_organizations  # noqa: E402,F401

@@ -13,7 +13,10 @@ from typing import Mapping as ReadMapping
 
 from portal.errors import DomainError
 
-OBJECTS = ("deal", "contact", "company")   # the portal's words for the CRM objects a record becomes
+# The portal's words for the CRM objects a record becomes: a referral's deal, contact and company;
+# an organization's account and its users' contacts (organization sync).
+REFERRAL_OBJECTS = ("deal", "contact", "company")
+OBJECTS = (*REFERRAL_OBJECTS, "account", "partner_contact")
 DIRECTIONS = ("push", "pull", "both")
 CUSTOM_PREFIX = "custom."
 
@@ -54,26 +57,27 @@ def of(connection) -> list[Mapping]:
 
 
 def validate(mappings: list[Mapping], *, fields: dict[str, FieldSpec], required: dict[str, tuple[str, ...]],
-             custom_keys: set[str] = frozenset()) -> None:
-    """Raise MappingError naming the first problem: unknown objects, fields, directions, missing required."""
+             custom_keys: set[str] = frozenset(), object_fields: dict[str, dict[str, FieldSpec]] | None = None,
+             crm_options: dict[tuple[str, str], list[str]] | None = None) -> None:
+    """Raise MappingError naming the first problem: unknown objects, fields, directions, missing required.
+    `object_fields`: the portal fields of an object whose records are not referrals (an account's are
+    an organization's); `crm_options`: (object, CRM field) -> its picklist values, which a value map
+    must use (the live describe; unknown properties are not checked)."""
     for index, m in enumerate(mappings):
+        own = (object_fields or {}).get(m.crm_object)
+        if own is not None:
+            _check_row(index, m, own, frozenset())
+            _check_values(index, m, crm_options or {})
+            continue
         if m.crm_object not in OBJECTS:
             raise MappingError(f"Unknown CRM object {m.crm_object!r}.", field="crm_object", index=index)
-        if m.direction not in DIRECTIONS:
-            raise MappingError("Direction must be push, pull or both.", field="direction", index=index)
-        if not (m.crm_field or "").strip():
-            raise MappingError("Choose a CRM property.", field="crm_field", index=index)
-        if m.portal_field is None:
-            if m.direction != "push" or m.default_value in (None, ""):
-                raise MappingError(f"{m.crm_field}: a mapping without a portal field needs a default value "
-                                   "and direction push.", field="default_value", index=index)
-        elif not _known_field(m.portal_field, fields, custom_keys):
-            raise MappingError(f"Unknown portal field {m.portal_field!r}.", field="portal_field", index=index)
-        elif m.pulls and not _pull_writable(m.portal_field, fields) and m.portal_field != "status":
-            raise MappingError(f"{fields[m.portal_field][0]} cannot be written from the CRM; "
-                               "use direction push.", field="direction", index=index)
+        # A referral's status is pulled through its stage map (several statuses may share a stage).
+        _check_row(index, m, fields, custom_keys, pulled_anyway=("status",))
     pushed = {(m.crm_object, m.crm_field) for m in mappings if m.pushes}
+    present = {m.crm_object for m in mappings}
     for crm_object, names in required.items():
+        if crm_object in (object_fields or {}) and crm_object not in present:
+            continue  # organization sync's objects are mapped only once it is used
         for name in names:
             if (crm_object, name) not in pushed:
                 raise MappingError(f"A {crm_object} needs a mapping for {name!r} (a portal field or a default value).",
@@ -85,6 +89,40 @@ def validate(mappings: list[Mapping], *, fields: dict[str, FieldSpec], required:
             raise MappingError(f"{m.crm_object} property {m.crm_field!r} is mapped twice.", field="crm_field",
                                index=index)
         seen.add(key)
+
+
+def _check_row(index: int, m: Mapping, fields, custom_keys, *, pulled_anyway: tuple[str, ...] = ()) -> None:
+    if m.direction not in DIRECTIONS:
+        raise MappingError("Direction must be push, pull or both.", field="direction", index=index)
+    if not (m.crm_field or "").strip():
+        raise MappingError("Choose a CRM property.", field="crm_field", index=index)
+    if m.portal_field is None:
+        if m.direction != "push" or m.default_value in (None, ""):
+            raise MappingError(f"{m.crm_field}: a mapping without a portal field needs a default value "
+                               "and direction push.", field="default_value", index=index)
+    elif not _known_field(m.portal_field, fields, custom_keys):
+        raise MappingError(f"Unknown portal field {m.portal_field!r}.", field="portal_field", index=index)
+    elif m.pulls and not _pull_writable(m.portal_field, fields) and m.portal_field not in pulled_anyway:
+        raise MappingError(f"{fields[m.portal_field][0]} cannot be written from the CRM; "
+                           "use direction push.", field="direction", index=index)
+
+
+def _check_values(index: int, m: Mapping, crm_options) -> None:
+    """A picklist value map names values the CRM's picklist has, each CRM value once (so a pull can
+    tell which portal value it means)."""
+    allowed = crm_options.get((m.crm_object, m.crm_field))
+    if allowed and m.value_map:
+        wrong = [v for v in m.value_map.values() if v not in allowed]
+        if wrong:
+            raise MappingError(f"{m.crm_field} has no picklist value {wrong[0]!r}; choose one of "
+                               f"{', '.join(allowed[:12])}.", field="values", index=index)
+    if allowed and m.default_value not in (None, "") and m.default_value not in allowed:
+        raise MappingError(f"{m.crm_field} has no picklist value {m.default_value!r}.", field="default_value",
+                           index=index)
+    if m.pulls and m.value_map and len(set(m.value_map.values())) < len(m.value_map):
+        raise MappingError(f"{m.crm_field}: two portal values map to the same value, so a pull could not tell "
+                           "them apart; use direction push or map each to its own value.", field="values",
+                           index=index)
 
 
 def _known_field(name: str, fields, custom_keys) -> bool:

@@ -38,7 +38,7 @@ def test_admin_syncs_a_referral_sees_the_hubspot_link_without_a_reload_and_opens
     count = rows.count()
     page.get_by_role("button", name="Add a row").click()
     expect(rows).to_have_count(count + 1)
-    page.get_by_text("Value map of row 3").click()
+    page.get_by_text("Map picklist values of row 3").click()
     expect(page.get_by_label("Row 3, value 1: portal value")).to_have_value("submitted")
     screenshot(page, "integrations-mappings")
 

@@ -14,9 +14,6 @@ from portal.web.forms import Form
 from portal.services import crm, statuses
 from portal.services.crm import org_matching
 
-CRM_OBJECTS = (("deal", "Deal"), ("contact", "Contact"), ("company", "Company"))
-
-
 @bp.get("/")
 @roles_required("admin")
 def connections_list():
@@ -199,7 +196,8 @@ def _connection_page(connection, form):
 def _mappings_context(connection, form, rule_form=None) -> dict:
     """The CRM's property lists (cached on the connection: no call here), grouped by object, and the
     portal's fields and picklists."""
-    properties = {crm_object: crm.crm_properties(connection, crm_object) for crm_object, _label in CRM_OBJECTS}
+    objects = crm.mapping_objects(connection)
+    properties = {crm_object: crm.crm_properties(connection, crm_object) for crm_object, _label in objects}
     load_error = None
     if not connection.crm_properties_at:
         load_error = (f"{crm.provider_label(connection)}'s property lists are not loaded yet; only mapped "
@@ -210,10 +208,12 @@ def _mappings_context(connection, form, rule_form=None) -> dict:
             properties.setdefault(crm_object, []).append({"name": crm_field, "label": crm_field, "options": []})
     property_choices = {label: [(f"{crm_object}.{p['name']}", f"{p['label']} ({p['name']})")
                                 for p in sorted(properties[crm_object], key=lambda p: p["label"].lower())]
-                        for crm_object, label in CRM_OBJECTS}
+                        for crm_object, label in objects}
     options = {f"{crm_object}.{p['name']}": [o for o in p.get("options") or [] if o]
-               for crm_object, _label in CRM_OBJECTS for p in properties[crm_object]}
-    portal_fields = [("", "— none: always the default value —")] + crm.portal_fields()
+               for crm_object, _label in objects for p in properties[crm_object]}
+    groups = crm.portal_field_groups(connection)
+    none = [("", "— none: always the default value —")]
+    portal_fields = none + next(iter(groups.values())) if len(groups) == 1 else {"": none, **groups}
     for row in form.rows:
         row.crm_property.choices = {"": [("", "— choose —")], **property_choices}
         row.portal_field.choices = portal_fields

@@ -4,8 +4,9 @@ What services and views call, as `crm.<name>`; the views import nothing from `po
 sync itself lives in `portal.sync.engine`; connectors are reached through `portal.sync.connectors`.
 """
 from portal.errors import DomainError  # noqa: F401 - tests reach it as crm.DomainError
-from portal.services.crm.configuration import (add_rule, delete_rule, mappings_of, portal_fields,
-                                               portal_picklists, rules_of, save_mappings)
+from portal.services.crm.configuration import (add_rule, delete_rule, mapping_objects, mappings_of,
+                                               portal_field_groups, portal_fields, portal_picklists, rules_of,
+                                               save_mappings)
 from portal.services.crm.connections import (TestResult, connector, create_connection, crm_properties, decrypt,
                                              encrypt, get_connection, list_connections, provider_label, providers,
                                              refresh_properties, test_connection, token, update_connection,

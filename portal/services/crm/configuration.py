@@ -5,7 +5,8 @@ from portal.errors import DomainError, NotFound
 from portal.extensions import db
 from portal.models import CrmConnection, CustomField, FieldMapping, QualificationRule
 from portal.services import statuses
-from portal.sync import connectors, entities, mapping, qualification
+from portal.models.accounts import TIERS
+from portal.sync import connectors, entities, entity_organizations, mapping, qualification
 
 ENTITY = entities.REFERRAL  # the records the mappings editor maps (deal registrations... later)
 
@@ -17,12 +18,44 @@ def portal_fields() -> list[tuple[str, str]]:
             [(mapping.CUSTOM_PREFIX + f.key, f"{f.label} (custom)") for f in custom])
 
 
+def mapping_objects(connection: CrmConnection) -> list[tuple[str, str]]:
+    """(object, label) of the CRM objects a connection's mappings may name: a referral's, and the
+    account and contact of organization sync where the connector has them."""
+    connector = connectors.get(connection.provider)
+    labels = {"deal": "Deal", "contact": "Contact", "company": "Company",
+              "account": f"{connector.object_labels.get('account', 'Account')} (organization)",
+              "partner_contact": f"{connector.object_labels.get('partner_contact', 'Contact')} (partner user)"}
+    return [(name, labels[name]) for name in getattr(connector, "mapping_objects", mapping.REFERRAL_OBJECTS)]
+
+
+def portal_field_groups(connection: CrmConnection) -> dict[str, list[tuple[str, str]]]:
+    """The portal fields a mapping may use, grouped by the records they belong to (a referral's for
+    its deal, contact and company; an organization's for an account; a user's for a partner contact)."""
+    objects = {name for name, _label in mapping_objects(connection)}
+    groups = {"Referral (deal, contact, company)": portal_fields()}
+    for entity in entities.ENTITIES.values():
+        if entity.crm_object in objects and entity.crm_object not in mapping.REFERRAL_OBJECTS:
+            label = dict(mapping_objects(connection))[entity.crm_object]
+            groups[label] = [(name, spec[0]) for name, spec in entity.fields.items()]
+    return groups
+
+
 def portal_picklists() -> dict[str, list[tuple[str, str]]]:
-    """Portal field -> its (value, label) options, for value maps: the statuses and custom selects."""
-    lists = {"status": [(s.key, s.label) for s in statuses.all_statuses()]}
+    """Portal field -> its (value, label) options, for value maps: the statuses and custom selects,
+    and an organization's partner status, kind and tier."""
+    lists = {"status": [(s.key, s.label) for s in statuses.all_statuses()],
+             "partner_status": [(k, k.replace("_", " ").capitalize()) for k in entity_organizations.PARTNER_STATUSES],
+             "kind": [(k, k.capitalize()) for k in entity_organizations.MANAGED_KINDS],
+             "tier": [(t, t.capitalize()) for t in TIERS]}
     for f in db.session.scalars(db.select(CustomField).where(CustomField.kind == "select")):
         lists[mapping.CUSTOM_PREFIX + f.key] = [(o, o) for o in f.options or []]
     return lists
+
+
+def _object_fields() -> dict:
+    """CRM objects whose records are not referrals -> their portal fields (an account: an organization's)."""
+    return {entity.crm_object: entity.fields for entity in entities.ENTITIES.values()
+            if entity.crm_object not in mapping.REFERRAL_OBJECTS}
 
 
 def mappings_of(connection: CrmConnection) -> list[mapping.Mapping]:
@@ -34,7 +67,10 @@ def save_mappings(connection: CrmConnection, mappings: list[mapping.Mapping]) ->
     required mapping is missing."""
     custom = set(db.session.scalars(db.select(CustomField.key)))
     mapping.validate(mappings, fields=ENTITY.fields, required=connectors.get(connection.provider).required_fields,
-                     custom_keys=custom)
+                     custom_keys=custom, object_fields=_object_fields(),
+                     crm_options={(crm_object, p["name"]): [o for o in p.get("options") or [] if o]
+                                  for crm_object, found in (connection.crm_properties or {}).items()
+                                  if isinstance(found, list) for p in found if p.get("options")})
     connection.mappings.clear()
     db.session.flush()
     for position, m in enumerate(mappings):

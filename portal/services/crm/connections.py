@@ -144,8 +144,11 @@ def refresh_properties(connection: CrmConnection, *, quick: bool = False) -> Tes
     db.session.commit()
     lists = {}
     try:
-        for crm_object in mapping.OBJECTS:
+        for crm_object in getattr(crm, "mapping_objects", mapping.REFERRAL_OBJECTS):
             lists[crm_object] = crm.properties(crm_object)
+        setup = getattr(crm, "setup_lists", None)  # a connector's setup data (Salesforce's record types)
+        if setup is not None:
+            lists.update(setup())
     except CrmError as err:
         return TestResult(False, f"{label}'s property list could not be loaded ({err.message}).")
     connection = db.session.get(CrmConnection, connection_id)

@@ -165,6 +165,11 @@ def unlink(referral: Referral, connection: CrmConnection | None = None, *, entit
     db.session.commit()
 
 
+def current_pull() -> int | None:
+    """The connection whose changes are being applied right now, if any."""
+    return _pulling.get()
+
+
 @contextlib.contextmanager
 def pulling(connection_id: int):
     """Changes made inside come from this connection: do not push them back to it."""

@@ -1,5 +1,5 @@
 """CRM connectors by provider name; importing this package registers every connector in it."""
 from portal.sync.connectors import hubspot, salesforce
-from portal.sync.connectors.base import CONNECTORS, for_connection, get, providers, register
+from portal.sync.connectors.base import CONNECTORS, for_connection, get, providers, register, syncs
 
-__all__ = ["CONNECTORS", "for_connection", "get", "hubspot", "providers", "register", "salesforce"]
+__all__ = ["CONNECTORS", "for_connection", "get", "hubspot", "providers", "register", "salesforce", "syncs"]

@@ -78,7 +78,8 @@ class Change:
     not of the record itself: its properties are named "contact.<property>", the link stays where
     it is, and the first value seen of a property is its initial value (a rule fires on a change).
     For an entity the connector translates itself (`Entity.mapped` false): `fields` (portal field ->
-    value) and `status` (a portal status, with its `reason`)."""
+    value) and `status` (a portal status, with its `reason`).
+    `parent_id`: the CRM record it belongs to (a contact's account), if any."""
 
     crm_id: str
     portal_id: str | None
@@ -92,6 +93,7 @@ class Change:
     fields: dict = field(default_factory=dict)
     status: str | None = None
     reason: str | None = None
+    parent_id: str | None = None
 
 
 @dataclass
@@ -132,6 +134,9 @@ class Connector(Protocol):
     @staticmethod
     def default_mappings() -> list[Mapping]: ...
     def test(self) -> ConnectionReport: ...
+    # Optional: does this connection sync `entity` under its options? (Absent: every one of `entities`.)
+    # Organization sync, for example, waits until the matching wizard turns it on.
+    def syncs(self, entity: str, options: dict) -> bool: ...
     def properties(self, crm_object: str) -> list[dict]: ...
     def ensure_fields(self) -> None: ...
     def prepare(self, batch: Batch) -> None: ...
@@ -186,6 +191,14 @@ def register(provider: str):
 def get(provider: str):
     """The connector class registered under `provider` (its labels, default mappings, required fields)."""
     return CONNECTORS[provider]
+
+
+def syncs(connector, entity: str, options: dict) -> bool:
+    """Whether a connector (its class or an instance) syncs `entity` for a connection with these options."""
+    if entity not in connector.entities:
+        return False
+    decide = getattr(connector, "syncs", None)
+    return True if decide is None else bool(decide(entity, options or {}))
 
 
 def providers() -> list[tuple[str, str]]:

@@ -9,12 +9,13 @@ from portal.sync.connectors import base
 from portal.sync.connectors.base import (AccountCandidate, Batch, Change, ConnectionReport, ConnectorContext, PushResult,
                                          Related)
 from portal.sync.connectors.salesforce import client as sf
-from portal.sync.connectors.salesforce import accounts, deals, pull, push
+from portal.sync import entity_organizations
+from portal.sync.connectors.salesforce import accounts, deals, organizations, pull, push
 from portal.sync.http import CrmError
 from portal.sync.mapping import Mapping
 
 # A Lead needs LastName and Company (REQUIRED_FIELD_MISSING otherwise, FACTS §2).
-REQUIRED = {"deal": ("LastName", "Company")}
+REQUIRED = {"deal": ("LastName", "Company"), "account": ("Name",), "partner_contact": ("LastName",)}
 
 # Salesforce's default Opportunity stages for the default status map (pulled, never pushed: a Lead has none).
 DEFAULT_STAGE_MAP = {
@@ -46,12 +47,14 @@ CONTACT_MATCH = "opportunity_on_contact_match"   # the connection option (servic
 @base.register("salesforce")
 class SalesforceConnector:
     label = "Salesforce"
-    entities = ("referral", DEALS)
+    entities = ("referral", DEALS, *entity_organizations.NAMES)
     batch_size = sf.COLLECTION_SIZE
     stage_property = "StageName"
     amount_property = "Amount"
     required_fields = REQUIRED
-    object_labels = {"deal": "Lead", "contact": "Contact", "company": "Account", "registration": "Lead"}
+    object_labels = {"deal": "Lead", "contact": "Contact", "company": "Account", "registration": "Lead",
+                     "account": "Account", "partner_contact": "Contact"}
+    mapping_objects = ("deal", "contact", "company", "account", "partner_contact")
     # The connection form's fields, stored together (encrypted) as the connection's token.
     credential_fields = ("client_id", "client_secret", "refresh_token", "username", "private_key")
     credentials_text = staticmethod(sf.credentials_text)
@@ -84,7 +87,15 @@ class SalesforceConnector:
             Mapping("deal", "LeadSource", None, default_value="Partner Referral"),
             Mapping("deal", "StageName", "status", direction="pull", value_map=dict(DEFAULT_STAGE_MAP)),
             Mapping("deal", "Amount", "estimated_value", direction="pull"),
+            *organizations.default_mappings(),
         ]
+
+    @staticmethod
+    def syncs(entity: str, options: dict) -> bool:
+        """Organizations and their users sync once the matching wizard turned organization sync on."""
+        if entity in (entity_organizations.ORGANIZATION.name, entity_organizations.USER.name):
+            return entity_organizations.enabled(options)
+        return True
 
     @property
     def calls(self) -> int:
@@ -95,6 +106,7 @@ class SalesforceConnector:
         try:
             org = next(iter(self.api.query("SELECT Id, Name, OrganizationType, IsSandbox FROM Organization")), {})
             missing = self._missing_fields()
+            org_missing = organizations.missing(self.api.describe)
         except CrmError as err:
             return ConnectionReport(False, push.explain(err))
         remaining, maximum = self.api.limits.remaining, self.api.limits.maximum
@@ -104,9 +116,13 @@ class SalesforceConnector:
             parts.append("Missing fields: " + "; ".join(
                 f"{obj}.{name} — add it in Setup → Object Manager → {obj} → Fields & Relationships → New ({kind})"
                 for obj, name, kind in missing) + ".")
+        if org_missing:
+            parts.append("Organization sync needs: " + "; ".join(f"{what} — add it in {how}"
+                                                                 for what, how in org_missing) + ".")
         account = {"org": org.get("Name"), "org_id": org.get("Id"), "api_version": self.api.version,
                    "daily_requests_remaining": remaining, "daily_requests_max": maximum,
                    "missing_fields": [f"{obj}.{name}" for obj, name, _ in missing],
+                   "org_sync_missing": [what for what, _ in org_missing],
                    "instance_url": self.api.instance_url}
         return ConnectionReport(True, " ".join(p for p in parts if p), account)
 
@@ -119,7 +135,8 @@ class SalesforceConnector:
         return self._fields[sobject]
 
     def properties(self, crm_object: str) -> list[dict]:
-        sobjects = ("Lead", "Opportunity") if crm_object == "deal" else (SOBJECTS[crm_object],)
+        sobjects = ("Lead", "Opportunity") if crm_object == "deal" else (
+            organizations.SOBJECT.get(crm_object) or SOBJECTS[crm_object],)
         found, seen = [], set()
         for sobject in sobjects:
             for f in self.api.describe(sobject).get("fields", []):
@@ -131,6 +148,10 @@ class SalesforceConnector:
                               "options": [p.get("value") for p in f.get("picklistValues") or []]})
         return found
 
+    def setup_lists(self) -> dict:
+        """Setup data the settings pages choose from (no call when they render): the record types."""
+        return {"_record_types": organizations.record_types(self.api)}
+
     def ensure_fields(self) -> None:
         """Custom fields are made by an admin in Setup (the REST API cannot): say which are missing."""
         missing = self._missing_fields()
@@ -139,11 +160,14 @@ class SalesforceConnector:
                            + "; add them (Test connection says how).", retryable=False)
 
     def prepare(self, batch: Batch) -> None:
-        return None
+        organizations.prepare(batch, self.context.connection_id)
 
     def push(self, batch: Batch) -> list[PushResult]:
         if batch.entity == DEALS:
             return deals.push(self.api, contact_match=bool(self.context.options.get(CONTACT_MATCH)), batch=batch)
+        if batch.entity in entity_organizations.NAMES:
+            return organizations.push(self.api, options=self.context.options, mappings=self.context.mappings,
+                                      batch=batch)
         return push.push(self.api, policy=self.context.existing_policy, mappings=self.context.mappings, batch=batch,
                          sobject=self.record_sobject, fields_of=self._fields_of)
 
@@ -153,6 +177,8 @@ class SalesforceConnector:
     def changes_since(self, entity: str, watermark_ms: int, properties: list[str]) -> Iterator[Change]:
         if entity == DEALS:
             return deals.changes(self.api, watermark_ms)
+        if entity in entity_organizations.NAMES:
+            return organizations.changes(self.api, entity, watermark_ms, properties, self._fields_of)
         return pull.changes(self.api, watermark_ms, properties, self._fields_of)
 
     @staticmethod
