@@ -24,7 +24,8 @@ from portal.errors import DomainError
 from portal.extensions import db
 from portal.models import LinkVisit, Organization, OrgStatus, Referral, ReferralLink, Role, Source, Stage, User
 from portal.models.types import utcnow
-from portal.services import access, branding, notifications, one_time
+from portal.urls import absolute_url
+from portal.services import access, branding, notifications, one_time, settings
 from portal.services import referrals as referral_service
 from portal.services.referrals import ReferralInput
 
@@ -236,7 +237,7 @@ def _submit(link: ReferralLink, data: ReferralInput, *, attributed_via: str,
     def attach(referral: Referral) -> None:
         _spend(form_token)
         notifications.link_referral_received(referral, link)
-        _confirm_to_prospect(referral.contact_email, referral.contact_first_name)
+        _confirm_to_prospect(referral.contact_email, referral.contact_first_name, via_partner=True)
         # Last before the commit: the counter's row lock is then held for the commit alone.
         db.session.execute(db.update(ReferralLink).where(ReferralLink.id == link.id)
                            .values(submissions=ReferralLink.submissions + 1))
@@ -257,12 +258,18 @@ def _recent_submission(link: ReferralLink, email: str | None) -> Referral | None
         Referral.created_at >= utcnow() - RESUBMIT_WINDOW).order_by(Referral.id).limit(1))
 
 
-def _confirm_to_prospect(email: str | None, first_name: str | None) -> None:
+def _confirm_to_prospect(email: str | None, first_name: str | None, *, via_partner: bool = False) -> None:
+    """Thank the prospect; after a partner's form, and if the admins chose so, invite them to the
+    partner program too (Settings → Partner program)."""
     if not email:
         return
     brand = branding.get()
+    program_url = None
+    if via_partner and settings.get("partner_program")["offer_in_confirmation"]:
+        program_url = absolute_url("public.partner_apply")
     mail.queue("prospect_confirmation", to=email.strip().lower(), subject=f"Thank you for contacting {brand.vendor_name}",
-               template="prospect_confirmation", brand=brand, first_name=(first_name or "").strip())
+               template="prospect_confirmation", brand=brand, first_name=(first_name or "").strip(),
+               program_url=program_url)
 
 
 def _digest(message: str) -> str:

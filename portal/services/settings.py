@@ -66,6 +66,9 @@ DEFAULTS: dict[str, dict] = {
                      "on_behalf": "assigned"},
     # Days a won referral's commission stays pending before it is payable (services/ledger.py).
     "payouts": {"holding_days": 30},
+    # The partner program (issue #14): whether a prospect's confirmation mail, after a partner's
+    # referral form, invites them to the program page (/partners/apply) too.
+    "partner_program": {"offer_in_confirmation": False},
     # The public referral pages (/r/<code>, /refer): see services/branding.py.
     "branding": {
         "vendor_name": "", "logo_url": "", "primary_color": "#2546c8",
@@ -144,6 +147,13 @@ def update_duplicates(*, policy: str, window_days: int) -> None:
     if not 1 <= window_days <= 3650:
         raise DomainError("Use a window between 1 and 3650 days.", field="window_days")
     save("duplicates", {"policy": policy, "window_days": window_days})
+    db.session.commit()
+
+
+def update_partner_program(*, offer_in_confirmation: bool) -> None:
+    """Whether the confirmation mail of a prospect who used a partner's referral form offers the
+    partner program page."""
+    save("partner_program", {"offer_in_confirmation": bool(offer_in_confirmation)})
     db.session.commit()
 
 

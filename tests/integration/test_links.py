@@ -486,3 +486,35 @@ def test_a_double_click_sent_at_the_same_moment_is_one_referral(app, live_server
     committed_db.session.rollback()  # a new read transaction: SQLite would still show its old snapshot
     assert referral_count() == 1
     assert committed_db.session.scalar(_db.select(ReferralLink.submissions).where(ReferralLink.code == code)) == 1
+
+
+# ---- the partner program in the prospect's confirmation ------------------------------------------
+
+def _confirmation() -> EmailMessage:
+    return _db.session.scalars(_db.select(EmailMessage).where(EmailMessage.event == "prospect_confirmation")
+                               .order_by(EmailMessage.id.desc())).first()
+
+
+def test_the_confirmation_offers_the_partner_program_only_when_the_admins_chose_so(app, client, db, scene, instant):
+    *_, link = scene
+    assert post_form(client, f"/r/{link.code}", link.code).status_code == 303
+    assert "/partners/apply" not in _confirmation().text_body + _confirmation().html_body  # off by default
+
+    client.login(internal_user("admin"))
+    page = client.get("/internal/settings/partner-program").get_data(as_text=True)
+    assert "Offer the partner program page in the confirmation mail" in page
+    assert client.submit("/internal/settings/partner-program", {"offer_in_confirmation": "y"}).status_code == 303
+    assert settings.get("partner_program") == {"offer_in_confirmation": True}
+    client.submit("/logout")
+
+    program = app.config["PUBLIC_BASE_URL"] + "/partners/apply"
+    assert post_form(client, f"/r/{link.code}", link.code,
+                     {**PROSPECT, "contact_email": "ada@lovelace.example"}).status_code == 303
+    mail = _confirmation()
+    assert mail.to_address == "ada@lovelace.example"
+    assert f"Become a partner: {program}" in mail.text_body and f'href="{program}"' in mail.html_body
+    # A prospect who came through no partner is not asked.
+    internal_user("manager", email="max@acme.example")
+    assert post_form(client, "/refer", "refer", {**PROSPECT, "contact_email": "lin@nolink.example"}).status_code == 303
+    mail = _confirmation()
+    assert mail.to_address == "lin@nolink.example" and "/partners/apply" not in mail.text_body + mail.html_body

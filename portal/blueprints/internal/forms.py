@@ -130,6 +130,11 @@ class DuplicatesForm(Form):
     window_days = IntegerField("Look back (days)", validators=[InputRequired(), NumberRange(min=1, max=3650)])
 
 
+class PartnerProgramForm(Form):
+    offer_in_confirmation = BooleanField("Offer the partner program page in the confirmation mail of a prospect "
+                                         "who used a partner's referral form")
+
+
 class CheckboxesField(SelectMultipleField):
     widget = ListWidget(prefix_label=False)
     option_widget = CheckboxInput()

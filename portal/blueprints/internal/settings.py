@@ -8,7 +8,7 @@ from portal.web import htmx
 from portal.web.guards import requires
 from portal.blueprints.internal.blueprint import bp
 from portal.blueprints.internal.forms import (CustomFieldActiveForm, CustomFieldForm, CustomStatusAddForm,
-                                              DuplicatesForm, StatusRenameForm, VisibilityForm,
+                                              DuplicatesForm, PartnerProgramForm, StatusRenameForm, VisibilityForm,
                                               referral_form_settings_form)
 from portal.errors import DomainError
 from portal.models.referrals import STAGE_LABELS, Stage
@@ -138,6 +138,16 @@ def settings_visibility():
         else:
             return _saved(".settings_visibility")
     return render_template("internal/settings/visibility.html", form=form), _status()
+
+
+@bp.route("/settings/partner-program", methods=["GET", "POST"])
+@requires("manage_settings")
+def settings_partner_program():
+    form = PartnerProgramForm(data=settings.get("partner_program"))
+    if form.validate_on_submit():
+        settings.update_partner_program(offer_in_confirmation=form.offer_in_confirmation.data)
+        return _saved(".settings_partner_program")
+    return render_template("internal/settings/partner_program.html", form=form), _status()
 
 
 def _saved(endpoint: str):
