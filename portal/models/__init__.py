@@ -17,12 +17,12 @@ from portal.models.reports import ExportJob, ExportStatus, SavedView, SavedViewP
 from portal.models.sessions import UserSession
 from portal.models.settings import CacheStamp, Setting
 from portal.models.submissions import SubmissionKey
-from portal.models.tallies import CommissionTally, ReferralMonthTally, ReferralTally
+from portal.models.tallies import CommissionTally, DealTally, ReferralMonthTally, ReferralTally
 from portal.models import search as _search  # noqa: F401 - registers the PostgreSQL search indexes
 
 __all__ = [
     "ApplicationStatus", "PartnerApplication",
-    "AuthToken", "CacheStamp", "Commission", "CommissionPlan", "CommissionTally", "CommissionStatus", "CrmCompany", "CrmConnection", "CrmLink",
+    "AuthToken", "CacheStamp", "Commission", "CommissionPlan", "CommissionTally", "CommissionStatus", "DealTally", "CrmCompany", "CrmConnection", "CrmLink",
     "ExchangeRate",
     "FieldMapping", "QualificationRule", "SyncLog", "CustomField", "EmailMessage", "Lead",
     "LeadStatus", "LinkVisit", "MailStatus", "Notification", "Organization", "OrgKind", "OrgStatus", "PlanKind", "Referral",

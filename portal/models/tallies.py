@@ -1,5 +1,5 @@
 """Counts the dashboards show, kept per partner organization so that no dashboard scans the
-referrals or commissions tables (services/tallies.py keeps them in the same transaction as the change)."""
+referrals, commissions or deal registrations tables (services/tallies.py keeps them in the same transaction as the change)."""
 from __future__ import annotations
 
 from decimal import Decimal
@@ -53,3 +53,16 @@ class CommissionTally(db.Model):
     amount: Mapped[Decimal | None] = mapped_column(Numeric(18, 3))
 
     __table_args__ = (UniqueConstraint("partner_org_id", "status", "currency", name="uq_commission_tallies_key"),)
+
+
+class DealTally(db.Model):
+    """How many deal registrations of one partner have one status (the internal dashboard's counts)."""
+
+    __tablename__ = "deal_tallies"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    partner_org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
+    status: Mapped[str] = mapped_column(String(20))
+    deals: Mapped[int] = mapped_column(default=0)
+
+    __table_args__ = (UniqueConstraint("partner_org_id", "status", name="uq_deal_tallies_key"),)

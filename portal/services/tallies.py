@@ -1,9 +1,10 @@
-"""The dashboards' counts, kept per partner in the same transaction as the change they count.
+"""The dashboards' counts, kept per partner in the same transaction as the change they count:
+referrals by status and month, commissions by status, deal registrations by status.
 
 A dashboard that grouped the referrals table costs more with every referral (the internal one read
 all of them on every load). Instead each commit brings the partners it touched up to date: a new
-referral or commission adds one to its rows (the common case: submissions), any other change of a
-partner's referrals or commissions recounts that partner from its own rows (an indexed range, not
+referral, commission or deal registration adds one to its rows (the common case: submissions), any
+other change of a partner's rows recounts that partner from its own rows (an indexed range, not
 the table). The hook is on every session, so no use case can forget it; writes that bypass the ORM
 (the benchmark's bulk seeding) call `rebuild()`. On PostgreSQL a transaction-scoped advisory lock
 per partner serializes the writers of one partner's tallies; SQLite has one writer at a time anyway.
@@ -14,12 +15,13 @@ from sqlalchemy import delete, event, func, insert, inspect, literal_column, sel
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from portal.models import Commission, Referral
+from portal.models import Commission, DealRegistration, Referral
 from portal.models.referrals import Stage
-from portal.models.tallies import CommissionTally, ReferralMonthTally, ReferralTally
+from portal.models.tallies import CommissionTally, DealTally, ReferralMonthTally, ReferralTally
 
 WON_STAGES = (Stage.WON_PAYMENT_PENDING.value, Stage.WON_PAYMENT_COMPLETED.value)
 _TOUCHED, _ADDED = "tallies_touched", "tallies_added"
+TALLIED = (Referral, Commission, DealRegistration)
 
 
 def month_of(column, dialect_name: str):
@@ -33,7 +35,7 @@ def month_of(column, dialect_name: str):
 def rebuild(session: Session, partner_org_id: int | None = None) -> None:
     """Recount the tallies of one partner (or of all) from the referrals and commissions; never commits."""
     dialect = session.get_bind().dialect.name
-    for table in (ReferralTally, ReferralMonthTally, CommissionTally):
+    for table in (ReferralTally, ReferralMonthTally, CommissionTally, DealTally):
         statement = delete(table)
         session.execute(statement if partner_org_id is None else statement.where(table.partner_org_id == partner_org_id))
 
@@ -61,6 +63,10 @@ def rebuild(session: Session, partner_org_id: int | None = None) -> None:
         ["partner_org_id", "status", "currency", "commissions", "amount"],
         only(select(c.partner_org_id, c.status, c.currency, func.count(), func.sum(c.amount)), c.partner_org_id)
         .group_by(c.partner_org_id, c.status, c.currency)))
+    d = DealRegistration
+    session.execute(insert(DealTally).from_select(
+        ["partner_org_id", "status", "deals"],
+        only(select(d.partner_org_id, d.status, func.count()), d.partner_org_id).group_by(d.partner_org_id, d.status)))
 
 
 @event.listens_for(Session, "before_flush")
@@ -68,22 +74,23 @@ def _note_changes(session: Session, flush_context, instances) -> None:
     touched = session.info.setdefault(_TOUCHED, set())
     added = session.info.setdefault(_ADDED, {})  # id(row) -> row inserted by this transaction
     for obj in session.new:
-        if isinstance(obj, (Referral, Commission)):
+        if isinstance(obj, TALLIED):
             added[id(obj)] = obj
     for obj in session.deleted:
-        if isinstance(obj, (Referral, Commission)):
+        if isinstance(obj, TALLIED):
             touched.update(_partners_of(obj))
             added.pop(id(obj), None)
     for obj in session.dirty:
         # A row inserted by this transaction is counted once, as it is at the commit (a new
         # referral gets its number in a second flush: that is no reason to recount its partner).
-        if isinstance(obj, (Referral, Commission)) and id(obj) not in added and session.is_modified(obj):
+        if isinstance(obj, TALLIED) and id(obj) not in added and session.is_modified(obj):
             touched.update(_partners_of(obj))
 
 
 def _partners_of(obj) -> set[int]:
     """The partner a changed row belongs to now, and the one it belonged to before the change."""
-    history = inspect(obj).attrs.partner_org_id.history
+    # load_history: a row expired by an earlier commit (then deleted) still names its partner.
+    history = inspect(obj).attrs.partner_org_id.load_history()
     return {value for value in (*history.added, *history.unchanged, *history.deleted) if value is not None}
 
 
@@ -116,6 +123,11 @@ def _bring_up_to_date(session: Session) -> None:
 
 def _count_new(session: Session, obj, dialect: str) -> None:
     upsert = (postgresql if dialect == "postgresql" else sqlite).insert
+    if isinstance(obj, DealRegistration):
+        statement = upsert(DealTally).values(partner_org_id=obj.partner_org_id, status=obj.status, deals=1)
+        session.execute(statement.on_conflict_do_update(index_elements=["partner_org_id", "status"],
+                                                        set_={"deals": DealTally.deals + statement.excluded.deals}))
+        return
     if isinstance(obj, Commission):
         _add(session, upsert(CommissionTally).values(partner_org_id=obj.partner_org_id, status=obj.status,
                                                      currency=obj.currency, commissions=1, amount=obj.amount),

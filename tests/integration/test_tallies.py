@@ -83,3 +83,24 @@ def test_the_lists_total_comes_from_the_tallies_and_equals_a_count_of_the_rows(d
     for user, filters, total in cases:
         page = referrals.list_for_user(user, referrals.ReferralFilters(**filters))
         assert page.total == total, (user.role, filters)
+
+
+def test_deal_tallies_follow_registrations_and_decisions_and_give_the_internal_counts(db):
+    from portal.models import DealRegistration
+    from portal.services import deals
+    from tests.factories import DealRegistrationFactory
+
+    north, south = OrganizationFactory(), OrganizationFactory()
+    first, second = DealRegistrationFactory(partner_org=north), DealRegistrationFactory(partner_org=north)
+    DealRegistrationFactory(partner_org=south)
+    db.session.commit()
+    manager = internal_user("manager")
+    deals.pre_approve(first, by=manager)
+    deals.reject(second, by=manager, reason="Not a fit.")
+    counted = dict(db.session.execute(db.select(DealRegistration.status, db.func.count())
+                                      .group_by(DealRegistration.status)).all())
+    assert deals.count_by_status(manager) == counted == {"pre_approved": 1, "rejected": 1, "submitted": 1}
+    assert _snapshot(db.session) == _recounted(db.session)
+    db.session.delete(first)
+    db.session.commit()
+    assert deals.count_by_status(manager) == {"rejected": 1, "submitted": 1}
