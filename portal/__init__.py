@@ -7,6 +7,7 @@ import logging
 from flask import Flask, redirect, url_for
 from flask_login import current_user
 from sqlalchemy import event
+from sqlalchemy.exc import SQLAlchemyError
 
 from portal import config as portal_config
 from portal import cli, database, money
@@ -14,7 +15,7 @@ from portal.jobs import cron, queues
 from portal.web import errorpages, guards, hygiene, request_limits
 from portal.blueprints import register_blueprints
 from portal.extensions import csrf, db, limiter, login_manager, migrate
-from portal.services import audit, notifications, sessions
+from portal.services import audit, branding, notifications, sessions
 # Imported for their session hooks: the read cache's version stamps and the dashboards' tallies.
 from portal.services import read_cache, tallies  # noqa: F401
 
@@ -69,6 +70,7 @@ def _template_helpers(app: Flask) -> None:
     app.jinja_env.filters["money"] = money.format_amount
     # One rule for a button and its view: templates ask `can("manage_orgs")` (portal/web/guards.py).
     app.jinja_env.globals["can"] = guards.can
+    app.jinja_env.globals["brand_icon"] = _brand_icon
 
     @app.context_processor
     def navigation_counts():
@@ -89,6 +91,16 @@ def _init_login(app: Flask) -> None:
     def load_user(session_token: str):
         # A server-side session (services/sessions.py); the navigation's unread count comes with the user.
         return sessions.resume(session_token)
+
+
+def _brand_icon():
+    """Every page's tab icon: the uploaded logo's, when there is one (a read-cached setting). An error
+    page shown because the database is unreachable (or not created yet) keeps the portal's own icon."""
+    try:
+        return branding.get()
+    except SQLAlchemyError:
+        db.session.rollback()
+        return None
 
 
 def _security_headers(app: Flask) -> None:

@@ -2,6 +2,7 @@
 from portal.models.accounts import AuthToken, Organization, OrgKind, OrgStatus, RecoveryCode, Role, User
 from portal.models.applications import ApplicationStatus, PartnerApplication
 from portal.models.audit import AuditEvent
+from portal.models.branding import BrandImage
 from portal.models.commissions import Commission, CommissionPlan, CommissionStatus, ExchangeRate, PlanKind
 from portal.models.deals import DealRegistration, DealStatus, DistributorAssignment
 from portal.models.crm import CrmCompany, CrmConnection, CrmLink, FieldMapping, QualificationRule, SyncLog
@@ -31,6 +32,6 @@ __all__ = [
     "DealRegistration", "DealStatus", "DistributorAssignment", "LeadRule",
     "ExportJob", "ExportStatus", "SavedView", "SavedViewPin", "Sharing",
     "BatchStatus", "EntryKind", "LedgerEntry", "PayeeAccount", "PayoutBatch",
-    "AuditEvent", "RecoveryCode", "SpentToken", "UserSession",
+    "AuditEvent", "BrandImage", "RecoveryCode", "SpentToken", "UserSession",
     "Decision", "Master", "OrgMatchAccount", "OrgMatchRow", "OrgMatchRun",
 ]

@@ -19,7 +19,7 @@ from sqlalchemy import event, inspect
 from sqlalchemy.orm import Session
 
 from portal.extensions import db
-from portal.models import (AuditEvent, CommissionPlan, CrmConnection, CustomField, FieldMapping, Organization,
+from portal.models import (AuditEvent, BrandImage, CommissionPlan, CrmConnection, CustomField, FieldMapping, Organization,
                            QualificationRule, Referral, ReferralStatus, Setting, User)
 
 SECRET = "(changed)"   # a secret's new value
@@ -43,6 +43,7 @@ AUDITED: dict[type, Audited] = {
     FieldMapping: Audited("field_mapping", "crm_field", None),
     QualificationRule: Audited("qualification_rule", "id", None),
     Setting: Audited("setting", "key", ("value",)),
+    BrandImage: Audited("brand_image", "name", ("content_type", "sha256", "width", "height")),
     CustomField: Audited("custom_field", "label", None),
     ReferralStatus: Audited("referral_status", "label", None),
     User: Audited("user", "email", ("role", "active", "organization_id", "email"), creations=True),

@@ -10,8 +10,11 @@ from dataclasses import dataclass
 
 from portal.errors import DomainError
 from portal.extensions import db
-from portal.models import Organization, OrgKind
-from portal.services import read_cache, settings
+from portal.models.types import utcnow
+from portal.models import BrandImage, Organization, OrgKind
+from portal.services import logos, read_cache, settings
+
+LOGO, FAVICON = "logo", "favicon"
 
 _COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
 
@@ -19,12 +22,15 @@ _COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
 @dataclass(frozen=True)
 class Branding:
     vendor_name: str
-    logo_url: str
     primary_color: str
     headline: str
     intro: str
     privacy_text: str
     attribution_days: int
+    # The uploaded logo's and favicon's sha256 (their URLs carry it, so a new upload is fetched at once).
+    logo_version: str | None = None
+    favicon_version: str | None = None
+    favicon_type: str | None = None
 
     @property
     def initial(self) -> str:
@@ -41,19 +47,50 @@ def _load() -> Branding:
     name = value["vendor_name"].strip()
     if not name:
         name = db.session.scalar(db.select(Organization.name).where(Organization.kind == OrgKind.VENDOR.value)) or ""
-    return Branding(vendor_name=name or "Our team", logo_url=value["logo_url"],
+    images = {row.name: row for row in db.session.execute(
+        db.select(BrandImage.name, BrandImage.sha256, BrandImage.content_type)).all()}
+    logo, favicon = images.get(LOGO), images.get(FAVICON)
+    return Branding(vendor_name=name or "Our team",
                     primary_color=value["primary_color"] if _COLOR.match(value["primary_color"]) else "#2546c8",
                     headline=value["headline"], intro=value["intro"], privacy_text=value["privacy_text"],
-                    attribution_days=int(value["attribution_days"]))
+                    attribution_days=int(value["attribution_days"]),
+                    logo_version=logo.sha256 if logo else None,
+                    favicon_version=favicon.sha256 if favicon else None,
+                    favicon_type=favicon.content_type if favicon else None)
 
 
-def update(*, vendor_name: str, logo_url: str, primary_color: str, headline: str, intro: str, privacy_text: str,
+def image(name: str) -> BrandImage | None:
+    """The stored logo or favicon, or None when no logo was uploaded."""
+    return db.session.get(BrandImage, name) if name in (LOGO, FAVICON) else None
+
+
+def upload_logo(data: bytes) -> BrandImage:
+    """Replace the logo (and the favicon made from it). Raises DomainError for a file it cannot use;
+    then nothing changes."""
+    logo = logos.read(data)
+    _store(LOGO, logo.logo)
+    _store(FAVICON, logo.favicon)
+    db.session.commit()
+    return image(LOGO)
+
+
+def remove_logo() -> None:
+    """Back to the name with its initial, and the portal's own favicon."""
+    for row in db.session.scalars(db.select(BrandImage).where(BrandImage.name.in_([LOGO, FAVICON]))):
+        db.session.delete(row)
+    db.session.commit()
+
+
+def _store(name: str, picture: logos.Picture) -> None:
+    row = db.session.get(BrandImage, name) or BrandImage(name=name)
+    row.content, row.content_type, row.sha256 = picture.content, picture.content_type, picture.sha256
+    row.width, row.height, row.uploaded_at = picture.width, picture.height, utcnow()
+    db.session.add(row)
+
+
+def update(*, vendor_name: str, primary_color: str, headline: str, intro: str, privacy_text: str,
            attribution_days: int) -> None:
-    """Save the public pages' branding. Raises DomainError for a colour, logo or window it cannot use."""
-    logo_url = (logo_url or "").strip()
-    # The CSP allows images from this site only, so an outside logo would show as a broken image.
-    if logo_url and (not logo_url.startswith("/") or logo_url.startswith("//")):
-        raise DomainError("Use a path on this site, such as /static/img/logo.svg.", field="logo_url")
+    """Save the public pages' branding. Raises DomainError for a colour or window it cannot use."""
     if not _COLOR.match(primary_color or ""):
         raise DomainError("Use a colour such as #2546c8.", field="primary_color")
     if not 1 <= attribution_days <= 365:
@@ -61,7 +98,7 @@ def update(*, vendor_name: str, logo_url: str, primary_color: str, headline: str
     if not (headline or "").strip():
         raise DomainError("The page needs a headline.", field="headline")
     settings.save("branding", {
-        "vendor_name": (vendor_name or "").strip(), "logo_url": logo_url, "primary_color": primary_color.lower(),
+        "vendor_name": (vendor_name or "").strip(), "primary_color": primary_color.lower(),
         "headline": headline.strip(), "intro": (intro or "").strip(), "privacy_text": (privacy_text or "").strip(),
         "attribution_days": attribution_days,
     })

@@ -22,8 +22,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from portal.extensions import db
-from portal.models import (CacheStamp, CrmConnection, CustomField, Organization, OrgKind, ReferralStatus, SavedView,
-                           SavedViewPin, Setting)
+from portal.models import (BrandImage, CacheStamp, CrmConnection, CustomField, Organization, OrgKind, ReferralStatus,
+                           SavedView, SavedViewPin, Setting)
 
 STATUSES, CUSTOM_FIELDS, SETTINGS, CRM_CONNECTIONS = "statuses", "custom_fields", "settings", "crm_connections"
 ORGANIZATIONS, SAVED_VIEWS = "organizations", "saved_views"
@@ -34,7 +34,7 @@ def _areas_of(obj) -> tuple[str, ...]:
         return (STATUSES,)
     if isinstance(obj, CustomField):
         return (CUSTOM_FIELDS,)
-    if isinstance(obj, Setting):
+    if isinstance(obj, (Setting, BrandImage)):
         return (SETTINGS,)
     if isinstance(obj, CrmConnection):
         return (CRM_CONNECTIONS,)

@@ -71,7 +71,7 @@ DEFAULTS: dict[str, dict] = {
     "partner_program": {"offer_in_confirmation": False},
     # The public referral pages (/r/<code>, /refer): see services/branding.py.
     "branding": {
-        "vendor_name": "", "logo_url": "", "primary_color": "#2546c8",
+        "vendor_name": "", "primary_color": "#2546c8",
         "headline": "Let's talk about what you need",
         "intro": "Tell us a little about your company and what you are looking for. "
                  "Our team answers within one business day.",

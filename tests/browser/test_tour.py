@@ -3,13 +3,16 @@
 saved as a screenshot in tests/browser/screenshots/ for a person to look at."""
 from __future__ import annotations
 
+import io
+
 import pytest
+from PIL import Image, ImageDraw
 from playwright.sync_api import expect
 
 from portal.cli import demo
 from portal.extensions import db
 from portal.models import Lead, Referral, ReferralLink
-from portal.services import access, accounts, leads, links
+from portal.services import access, accounts, branding, leads, links
 from tests.browser.audit import SIZES, axe_violations, collect_console_errors, overflow, too_wide
 from tests.browser.conftest import screenshot, sign_in
 from tests.crm_fixtures import make_connection
@@ -19,8 +22,17 @@ LONG_LABEL = "Partner-newsletter-" + "x" * 100
 LONG_REASON = "We-already-work-with-this-customer-through-another-channel-" * 8
 
 
+def _logo_png() -> bytes:
+    out = io.BytesIO()
+    image = Image.new("RGB", (360, 96), (37, 70, 200))
+    ImageDraw.Draw(image).rectangle((24, 24, 72, 72), fill=(255, 255, 255))
+    image.save(out, format="PNG")
+    return out.getvalue()
+
+
 def _seed_tour(sandbox) -> dict:
     demo.seed()
+    branding.upload_logo(_logo_png())  # the branding page previews it; every page links its favicon
     connection = make_connection(sandbox.base, sync_trigger="manual")
     jane = accounts.find_by_email("jane@northwind.example")
     long_link = links.create(by=jane, campaign=LONG_LABEL)

@@ -449,12 +449,11 @@ def test_admin_sets_the_branding_that_prospects_see(client, db, scene):
     form = client.get("/internal/settings/public-page")
     assert form.status_code == 200
     bad = client.submit("/internal/settings/public-page", {
-        "primary_color": "red", "headline": "Hi", "attribution_days": "30", "logo_url": "https://evil.example/x.png"})
+        "primary_color": "red", "headline": "Hi", "attribution_days": "30"})
     assert bad.status_code == 422 and referral_count() == 0
     saved = client.submit("/internal/settings/public-page", {
         "vendor_name": "Acme Cloud", "primary_color": "#0F766E", "headline": "Move to Acme Cloud",
-        "intro": "Fast and friendly.", "privacy_text": "We keep your data safe.", "attribution_days": "60",
-        "logo_url": ""})
+        "intro": "Fast and friendly.", "privacy_text": "We keep your data safe.", "attribution_days": "60"})
     assert saved.status_code == 303
     page = client.get(f"/r/{link.code}").get_data(as_text=True)
     assert "Move to Acme Cloud" in page and "We keep your data safe." in page and "Acme Cloud" in page

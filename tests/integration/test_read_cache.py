@@ -125,7 +125,7 @@ def test_another_process_sees_a_renamed_status_and_a_changed_setting_on_its_next
     # This process writes; the other one's very next request shows it.
     committed_db.session.rollback()  # end this process's read transaction (SQLite: its snapshot) before writing
     statuses.rename("submitted", "Waiting for review")
-    branding.update(vendor_name="Acme", logo_url="", primary_color="#2546c8", headline="Tell us everything",
+    branding.update(vendor_name="Acme", primary_color="#2546c8", headline="Tell us everything",
                     intro="", privacy_text="", attribution_days=30)
     assert badge.format("Waiting for review") in browser.get(f"{other_process}/partner/referrals").text
     assert "Tell us everything" in requests.get(f"{other_process}/refer").text

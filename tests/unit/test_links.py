@@ -89,7 +89,7 @@ def test_an_old_form_token_has_expired(ctx, clock):
 @pytest.mark.parametrize("color, text", [("#2546c8", "#ffffff"), ("#fde047", "#111827"), ("#0f766e", "#ffffff"),
                                          ("#ffffff", "#111827")])
 def test_brand_stylesheet_picks_readable_text_on_the_colour(color, text):
-    brand = branding.Branding(vendor_name="Acme", logo_url="", primary_color=color, headline="", intro="",
+    brand = branding.Branding(vendor_name="Acme", primary_color=color, headline="", intro="",
                               privacy_text="", attribution_days=30)
     css = branding.stylesheet(brand)
     assert f"--brand: {color}" in css and f"--on-brand: {text}" in css and "--brand-dark: #" in css

@@ -1,3 +1,4 @@
+from flask_wtf.file import FileField, FileRequired
 from wtforms import (BooleanField, DateField, DecimalField, EmailField, IntegerField, RadioField, SelectField,
                      SelectMultipleField, StringField, TextAreaField)
 from wtforms.validators import (DataRequired, Email, InputRequired, Length, NumberRange, Optional, Regexp,
@@ -185,15 +186,24 @@ class HeldCommissionForm(Form):
 
 
 class BrandingForm(Form):
-    """The public referral pages' branding (services/branding.py checks colour, logo path and window)."""
+    """The public referral pages' branding (services/branding.py checks colour and window)."""
 
     vendor_name = StringField("Company name shown", validators=[Optional(), Length(max=120)])
-    logo_url = StringField("Logo", validators=[Optional(), Length(max=300)])
     primary_color = StringField("Main colour", validators=[DataRequired(), Length(max=7)])
     headline = StringField("Headline", validators=[DataRequired(), Length(max=160)])
     intro = TextAreaField("Introduction", validators=[Optional(), Length(max=2000)])
     privacy_text = TextAreaField("Privacy note", validators=[Optional(), Length(max=2000)])
     attribution_days = IntegerField("Attribution window (days)", validators=[InputRequired(), NumberRange(min=1, max=365)])
+
+
+class LogoForm(Form):
+    """A logo file; what it is and whether it may be shown is services/logos.py's to decide."""
+
+    logo = FileField("Logo file", validators=[FileRequired("Choose an image file to upload.")])
+
+
+class LogoRemoveForm(Form):
+    """Remove the logo: the CSRF token only."""
 
 
 # ---- deal registrations ----------------------------------------------------------------------

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import Blueprint, Response, current_app, make_response, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, make_response, redirect, render_template, request, url_for
 from flask_limiter.util import get_remote_address
 from werkzeug.exceptions import HTTPException
 
@@ -17,7 +17,7 @@ from portal.errors import DomainError, NotFound
 from portal.extensions import csrf, limiter
 from portal.models import ReferralLink
 from portal.models.types import utcnow
-from portal.services import applications, branding, links
+from portal.services import applications, branding, links, logos
 from portal.services.branding import Branding
 
 bp = Blueprint("public", __name__)
@@ -123,6 +123,34 @@ def brand_css():
     response.headers["Content-Type"] = "text/css; charset=utf-8"
     response.headers["Cache-Control"] = "public, max-age=300"
     return response
+
+
+@bp.get("/brand/logo")
+def brand_logo():
+    return _brand_image(branding.LOGO)
+
+
+@bp.get("/brand/favicon")
+def brand_favicon():
+    return _brand_image(branding.FAVICON)
+
+
+def _brand_image(name: str) -> Response:
+    """The uploaded image at a stable URL: revalidated by its hash (304), never sniffed, an SVG inert."""
+    image = branding.image(name)
+    if image is None:
+        abort(404)
+    response = make_response(image.content)
+    response.headers["Content-Type"] = image.content_type
+    # Pages link it with ?v=<hash>, so a new logo shows at once; the bare URL is revalidated after 5 minutes.
+    response.headers["Cache-Control"] = "public, max-age=300"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    if image.content_type == logos.SVG:
+        # Opened on its own, the SVG may draw with its own styles and nothing else: no script, no fetch.
+        response.headers["Content-Security-Policy"] = ("default-src 'none'; style-src 'unsafe-inline'; "
+                                                       "frame-ancestors 'self'; sandbox")
+    response.set_etag(image.sha256)
+    return response.make_conditional(request)
 
 
 @bp.after_request

@@ -127,3 +127,21 @@ const rovingCharts = (root) => {
 };
 rovingCharts(document);
 document.addEventListener("htmx:afterSettle", (event) => rovingCharts(event.detail.elt));
+
+// The branding page shows a chosen logo file before it is uploaded (the server checks it on upload).
+document.addEventListener("change", (event) => {
+  const input = event.target;
+  if (!(input instanceof HTMLInputElement) || input.type !== "file" || input.name !== "logo") return;
+  const preview = document.querySelector("[data-logo-preview]");
+  const file = input.files && input.files[0];
+  if (!preview || !file || !file.type.startsWith("image/")) return;
+  const reader = new FileReader();
+  reader.addEventListener("load", () => {
+    preview.src = reader.result;
+    preview.alt = "The chosen file, not saved yet";
+    preview.hidden = false;
+    const wordmark = preview.parentElement.querySelector(".public-wordmark");
+    if (wordmark) wordmark.hidden = true;
+  });
+  reader.readAsDataURL(file);
+});
