@@ -89,7 +89,12 @@ def test_manager_pays_the_open_batch_and_the_partner_sees_the_ledger(app, browse
         jane = partner.new_page()
         jane.set_default_timeout(10_000)
         sign_in(jane, "jane@northwind.example")
-        jane.get_by_role("navigation", name="Main").get_by_role("link", name="Ledger").click()
+        # One "Commissions" item in the navigation; the money side is its second tab.
+        nav = jane.get_by_role("navigation", name="Main")
+        expect(nav.get_by_role("link", name="Ledger")).to_have_count(0)
+        nav.get_by_role("link", name="Commissions").click()
+        jane.get_by_role("navigation", name="Commissions").get_by_role("link", name="Balance and payouts").click()
+        expect(nav.get_by_role("link", name="Commissions")).to_have_attribute("aria-current", "page")
         expect(jane.locator(".ledger-table")).to_contain_text("Paid in payout")
         expect(jane.locator('[data-balance="USD"]')).to_be_visible()
         screenshot(jane, "ledger-partner-1280")
