@@ -11,7 +11,8 @@ from playwright.sync_api import expect
 
 from portal.cli import demo
 from portal.extensions import db
-from portal.models import Lead, Referral, ReferralLink
+from portal.models import (CommissionPlan, DealRegistration, Lead, Organization, PartnerApplication, PayoutBatch, Referral,
+                           ReferralLink)
 from portal.services import access, accounts, branding, leads, links
 from tests.browser.audit import SIZES, axe_violations, collect_console_errors, overflow, too_wide
 from tests.browser.conftest import screenshot, sign_in
@@ -45,15 +46,27 @@ def _seed_tour(sandbox) -> dict:
         lead = db.session.scalar(db.select(Lead).where(Lead.assigned_org_id == dora.organization_id))
     first = db.session.scalar(db.select(Referral).order_by(Referral.id))
     spring = db.session.scalar(db.select(ReferralLink).where(ReferralLink.campaign == "Spring campaign"))
+    def deal(company: str) -> int:
+        return db.session.scalar(db.select(DealRegistration.id).where(DealRegistration.customer_company == company))
+
     return {"referral": first.id, "link": spring.id, "long_link": long_link.id, "code": spring.code,
-            "lead": lead.id, "connection": connection.id}
+            "lead": lead.id, "connection": connection.id,
+            "partner_deal": deal("Wonka Sweets"), "reseller_deal": deal("Globex Energy"),
+            "internal_deal": deal("Umbrella Health"),
+            "organization": jane.organization_id,
+            "plan": db.session.scalar(db.select(CommissionPlan.id).order_by(CommissionPlan.id)),
+            "batch": db.session.scalar(db.select(PayoutBatch.id).order_by(PayoutBatch.id)),
+            "application": db.session.scalar(db.select(PartnerApplication.id).order_by(PartnerApplication.id))}
 
 
 def _tour(ids: dict) -> list[tuple[str, str | None, str]]:
-    """(screenshot name, who signs in, path) in the README's order."""
+    """(screenshot name, who signs in, path) in the README's order, then every other page of the blueprints."""
     jane, dora, admin = "jane@northwind.example", "dora@atlas.example", "admin@acme.example"
     return [
         ("login", None, "/login"),
+        ("forgot-password", None, "/forgot-password"),
+        ("public-refer", None, "/refer"),
+        ("public-partner-apply", None, "/partners/apply"),
         ("partner-dashboard", jane, "/partner/"),
         ("partner-referrals", jane, "/partner/referrals"),
         ("partner-referral", jane, f"/partner/referrals/{ids['referral']}"),
@@ -62,25 +75,62 @@ def _tour(ids: dict) -> list[tuple[str, str | None, str]]:
         ("partner-link-long-label", jane, f"/partner/links/{ids['long_link']}"),
         ("partner-new-referral", jane, "/partner/referrals/new"),
         ("partner-team", jane, "/partner/team"),
+        ("partner-team-invite", jane, "/partner/team/invite"),
+        ("partner-deals", jane, "/partner/deals"),
+        ("partner-deal", jane, f"/partner/deals/{ids['partner_deal']}"),
+        ("partner-new-deal", jane, "/partner/deals/new"),
+        ("partner-commissions", jane, "/partner/commissions"),
+        ("partner-ledger", jane, "/partner/ledger"),
+        ("partner-statement", jane, "/partner/ledger/statement"),
+        ("partner-payee", jane, "/partner/ledger/payee"),
+        ("partner-reports", jane, "/reports/referrals"),
+        ("partner-report-commissions", jane, "/reports/commissions"),
+        ("partner-search", jane, "/search?q=Globex"),
+        ("account", jane, "/account"),
+        ("notifications", jane, "/notifications"),
         ("public-link", None, f"/r/{ids['code']}"),
         ("reseller-leads", dora, "/partner/leads"),
         ("reseller-lead", dora, f"/partner/leads/{ids['lead']}"),
+        ("reseller-deals", dora, "/partner/deals"),
+        ("reseller-deal", dora, f"/partner/deals/{ids['reseller_deal']}"),
         ("internal-dashboard", admin, "/internal/"),
         ("internal-queue", admin, "/internal/referrals/queue"),
         ("internal-referrals", admin, "/internal/referrals"),
         ("internal-referral", admin, f"/internal/referrals/{ids['referral']}"),
+        ("internal-deal-queue", admin, "/internal/deals/queue"),
+        ("internal-deals", admin, "/internal/deals"),
+        ("internal-deal", admin, f"/internal/deals/{ids['internal_deal']}"),
         ("internal-partners", admin, "/internal/organizations"),
+        ("internal-partner", admin, f"/internal/organizations/{ids['organization']}"),
+        ("internal-partner-edit", admin, f"/internal/organizations/{ids['organization']}/edit"),
+        ("internal-partner-new", admin, "/internal/organizations/new"),
+        ("internal-applications", admin, "/internal/applications"),
+        ("internal-application", admin, f"/internal/applications/{ids['application']}"),
         ("internal-users", admin, "/internal/users"),
+        ("internal-user-invite", admin, "/internal/users/invite"),
         ("internal-commissions", admin, "/internal/commissions"),
         ("internal-commission-plans", admin, "/internal/commissions/plans"),
+        ("internal-commission-plan-new", admin, "/internal/commissions/plans/new"),
+        ("internal-commission-plan-edit", admin, f"/internal/commissions/plans/{ids['plan']}/edit"),
+        ("internal-exchange-rates", admin, "/internal/commissions/rates"),
+        ("internal-payouts", admin, "/internal/payouts"),
+        ("internal-payout", admin, f"/internal/payouts/{ids['batch']}"),
+        ("internal-reports", admin, "/reports/referrals"),
+        ("internal-report-deals", admin, "/reports/deals"),
+        ("internal-report-leads", admin, "/reports/leads"),
+        ("internal-search", admin, "/search?q=Globex"),
+        ("internal-audit", admin, "/internal/audit"),
         ("settings", admin, "/internal/settings"),
         ("settings-form-fields", admin, "/internal/settings/referral-form"),
         ("settings-custom-fields", admin, "/internal/settings/custom-fields"),
         ("settings-statuses", admin, "/internal/settings/statuses"),
         ("settings-duplicates", admin, "/internal/settings/duplicates"),
         ("settings-visibility", admin, "/internal/settings/visibility"),
+        ("settings-deals", admin, "/internal/settings/deals"),
+        ("settings-lead-rules", admin, "/internal/settings/lead-rules"),
         ("settings-branding", admin, "/internal/settings/public-page"),
         ("integrations", admin, "/internal/integrations/"),
+        ("integrations-new", admin, "/internal/integrations/new"),
         ("integrations-connection", admin, f"/internal/integrations/{ids['connection']}"),
         ("integrations-mappings", admin, f"/internal/integrations/{ids['connection']}/mappings"),
         ("integrations-log", admin, "/internal/integrations/log"),
