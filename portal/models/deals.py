@@ -38,6 +38,8 @@ DEAL_STATUS_LABELS = {
     DealStatus.LOST: "Lost",
     DealStatus.EXPIRED: "Expired",
 }
+# status value -> the name people see, in workflow order (the list filters' choices).
+DEAL_STATUS_NAMES = {status.value: label for status, label in DEAL_STATUS_LABELS.items()}
 # A registration that still claims its customer: a new one for the same customer is a conflict.
 OPEN_DEAL_STATUSES = (DealStatus.SUBMITTED.value, DealStatus.PRE_APPROVED.value, DealStatus.APPROVED.value)
 

@@ -1,21 +1,23 @@
 """Internal deal registration pages: the review queue (one-click and bulk), all registrations, the decision page."""
 from __future__ import annotations
 
-from datetime import datetime, time, timezone
-
-from flask import flash, render_template, request, url_for
+from flask import flash, request, url_for
 from flask_login import current_user
 
-from portal import clock
+from portal.blueprints.internal import decisions
 from portal.blueprints.internal.blueprint import bp
 from portal.blueprints.internal.forms import (DealApproveForm, DealBulkForm, DealWonForm, DistributorsForm,
                                               ExtensionGrantForm, ExtensionRefuseForm, LostForm, RejectForm)
 from portal.errors import DomainError
-from portal.models.deals import DEAL_STATUS_LABELS
+from portal.models.deals import DEAL_STATUS_NAMES
 from portal.services import access, accounts, crm, custom_fields, deals, distributors, organizations
 from portal.web import htmx
 from portal.web.guards import requires
 from portal.web.filters import deal_filter_args, deal_filters
+
+
+QUEUE = decisions.Queue(noun="registration", plural="registrations", endpoint="internal.deal_queue",
+                        row_template="internal/deals/_partials/queue_row.html")
 
 
 @bp.get("/deals")
@@ -25,47 +27,41 @@ def deals_list():
     page = deals.list_for_user(current_user, filters, page=request.args.get("page", 1, type=int))
     return htmx.render_page("internal/deals/list.html", "internal/deals/_partials/rows.html", page=page,
                             filters=filters, args=deal_filter_args(filters), custom_filters=select_fields,
-                            statuses=DEAL_STATUS_LABELS, partners=organizations.partner_names())
+                            statuses=DEAL_STATUS_NAMES, partners=organizations.partner_names())
 
 
 @bp.get("/deals/queue")
 def deal_queue():
-    q, status, flagged = request.args.get("q", ""), request.args.get("status", ""), bool(request.args.get("flagged"))
-    page = deals.review_queue(q=q, status=status, flagged=flagged, page=request.args.get("page", 1, type=int))
-    return htmx.render_page("internal/deals/queue.html", "internal/deals/_partials/queue_rows.html", page=page, q=q,
-                            status=status, flagged=flagged, bulk_form=DealBulkForm(),
-                            extensions=deals.extension_requests() if page.page == 1 else [])
+    return _queue_page(DealBulkForm(formdata=None, q=request.args.get("q", ""), status=request.args.get("status", ""),
+                                    flagged="1" if request.args.get("flagged") else "",
+                                    page=request.args.get("page", 1, type=int)))
 
 
 @bp.post("/deals/bulk")
 def deals_bulk():
-    form = DealBulkForm()
-    valid = form.validate_on_submit()
-    chosen = access.deals_for(current_user, form.deal_ids.data) if valid and form.deal_ids.data else []
-    if not valid or not chosen:
-        flash("Choose at least one registration and an action.", "error")
-    else:
-        try:
-            done, problems = deals.bulk(chosen, action=form.action.data, by=current_user, reason=form.reason.data)
-        except DomainError as err:
-            flash(err.message, "error")
-        else:
-            flash(f"{done} registration(s): {dict(form.action.choices)[form.action.data].lower()}d.", "success")
-            for problem in problems:
-                flash(problem, "warning")
-    return htmx.redirect(url_for(".deal_queue"))
+    """Pre-approve, approve or reject the ticked registrations (decisions.bulk: in place with htmx, or the queue
+    again)."""
+    return decisions.bulk(QUEUE, DealBulkForm(), find=lambda ids: access.deals_for(current_user, ids),
+                          apply=lambda form, chosen: deals.bulk(chosen, action=form.action.data, by=current_user,
+                                                                reason=form.reason.data),
+                          fresh_form=DealBulkForm, queue_page=_queue_page)
+
+
+def _queue_page(bulk_form, selected=frozenset()):
+    q, status, flagged = bulk_form.q.data or "", bulk_form.status.data or "", bool(bulk_form.flagged.data)
+    page = deals.review_queue(q=q, status=status, flagged=flagged, page=bulk_form.page.data or 1)
+    return htmx.render_page("internal/deals/queue.html", "internal/deals/_partials/queue_rows.html", page=page, q=q,
+                            status=status, flagged=flagged, bulk_form=bulk_form, selected=selected,
+                            extensions=deals.extension_requests() if page.page == 1 else [])
 
 
 @bp.post("/deals/queue/<int:deal_id>/<any(pre_approve, approve):action>")
 def deal_queue_action(deal_id: int, action: str):
     """One click from the queue; answers with the updated row."""
     deal = access.deal_for(current_user, deal_id)
-    done, problems = deals.bulk([deal], action=action, by=current_user)
-    error = problems[0].split(": ", 1)[1] if problems else None
-    if htmx.is_fragment_request():
-        return render_template("internal/deals/_partials/queue_row.html", d=deal, error=error)
-    flash(error or f"{deal.number}: {deal.status_label.lower()}.", "error" if error else "success")
-    return htmx.redirect(url_for(".deal_queue"))
+    decide = {"pre_approve": deals.pre_approve, "approve": deals.approve}[action]
+    return decisions.one_click(QUEUE, deal, lambda: decide(deal, by=current_user),
+                               lambda: f"{deal.number}: {deal.status_label.lower()}.")
 
 
 @bp.get("/deals/<int:deal_id>")
@@ -85,7 +81,7 @@ def deal_approve(deal_id: int):
     form = _approve_form()
     return _act(deal, form, "approve", lambda: deals.approve(
         deal, by=current_user, owner=access.user_for(current_user, form.owner_id.data) if form.owner_id.data else None,
-        expires_at=_end_of_day(form.expires_on.data)), "Approved; the partner is protected.")
+        expires_at=decisions.end_of_day(form.expires_on.data)), "Approved; the partner is protected.")
 
 
 @bp.post("/deals/<int:deal_id>/reject")
@@ -102,7 +98,7 @@ def deal_won(deal_id: int):
     form = DealWonForm(prefix="won")
     return _act(deal, form, "won", lambda: deals.mark_won(
         deal, amount=form.amount.data, currency=form.currency.data, by=current_user,
-        won_at=_end_of_day(form.won_at.data, cap_now=True)), "Marked won; the commissions are pending.")
+        won_at=decisions.end_of_day(form.won_at.data, cap_now=True)), "Marked won; the commissions are pending.")
 
 
 @bp.post("/deals/<int:deal_id>/lost")
@@ -118,7 +114,7 @@ def deal_extension_grant(deal_id: int):
     deal = access.deal_for(current_user, deal_id)
     form = ExtensionGrantForm(prefix="grant")
     return _act(deal, form, "grant", lambda: deals.grant_extension(
-        deal, by=current_user, expires_at=_end_of_day(form.expires_on.data)), "Extension granted.")
+        deal, by=current_user, expires_at=decisions.end_of_day(form.expires_on.data)), "Extension granted.")
 
 
 @bp.post("/deals/<int:deal_id>/extension/refuse")
@@ -150,20 +146,8 @@ def organization_distributors(organization_id: int):
 
 
 def _act(deal, form, name, action, done_message):
-    """Validate, call the service, answer with the refreshed decision panel (htmx) or the page."""
-    if form is None or form.validate_on_submit():
-        try:
-            action()
-        except DomainError as err:
-            if form is None:
-                raise
-            form.attach(err)
-        else:
-            flash(done_message, "success")
-            if htmx.is_fragment_request():
-                return _decision_page(deal)
-            return htmx.redirect(url_for(".deal_detail", deal_id=deal.id))
-    return _decision_page(deal, **{f"{name}_form": form}), 422
+    return decisions.act(form, action, done_message, page=lambda **forms: _decision_page(deal, **forms),
+                         detail_url=url_for(".deal_detail", deal_id=deal.id), name=name)
 
 
 def _decision_page(deal, **forms):
@@ -193,9 +177,3 @@ def _approve_form(**kwargs):
                                                      for u in accounts.owner_candidates()]
     return form
 
-
-def _end_of_day(day, cap_now: bool = False):
-    if day is None:
-        return None
-    moment = datetime.combine(day, time(23, 59), timezone.utc)
-    return min(moment, clock.now()) if cap_now else moment

@@ -64,9 +64,32 @@ class CustomStatusForm(Form):
     reason = StringField("Note", validators=[Optional(), Length(max=500)])
 
 
-class BulkForm(Form):
-    """The review queue's bulk action on the ticked referrals; the view fills the resellers."""
+class QueueBulkForm(Form):
+    """A review queue's bulk action on the ticked rows; the queue's search and page come along so the
+    answer goes back to where the reviewer was. Subclasses name their checkboxes (IDS), the fields of
+    the action bar (BAR) and what each action did (DONE)."""
 
+    IDS: str
+    BAR: tuple[str, ...]
+    DONE: dict[str, str]
+    LEGEND: str
+    q = StringField("q", validators=[Optional()])
+    page = IntegerField("page", validators=[Optional()])
+
+    @property
+    def ids(self) -> list[int]:
+        return getattr(self, self.IDS).data or []
+
+    def queue_args(self) -> dict:
+        return {"q": self.q.data or None, "page": self.page.data or None}
+
+
+class BulkForm(QueueBulkForm):
+    """The referral review queue's bulk action; the view fills the resellers."""
+
+    IDS, BAR = "referral_ids", ("action", "reason", "reseller_id", "respond_by")
+    DONE = {"accept": "accepted", "reject": "rejected", "route": "sent to the reseller"}
+    LEGEND = "Bulk action on the ticked referrals"
     # The rows' checkboxes; ids only (the form base bounds them), fetched through access.
     referral_ids = SelectMultipleField("Referrals", coerce=int, validate_choice=False)
     action = SelectField("With the selected", choices=[("accept", "Accept"), ("reject", "Reject"),
@@ -74,8 +97,6 @@ class BulkForm(Form):
     reason = StringField("Reason (for rejecting)", validators=[Optional(), Length(max=2000)])
     reseller_id = SelectField("Reseller (for sending)", coerce=int, validate_choice=False)
     respond_by = DateField("Respond by", validators=[Optional()])
-    q = StringField("q", validators=[Optional()])
-    page = IntegerField("page", validators=[Optional()])
 
     def validate_reseller_id(self, field):
         if self.action.data == "route" and not field.data:
@@ -227,12 +248,22 @@ class ExtensionRefuseForm(Form):
     reason = StringField("Reason (the partner sees it)", validators=[Optional(), Length(max=2000)])
 
 
-class DealBulkForm(Form):
+class DealBulkForm(QueueBulkForm):
+    """The deal registration queue's bulk action; its status and conflict filters come along too."""
+
+    IDS, BAR = "deal_ids", ("action", "reason")
+    DONE = {"pre_approve": "pre-approved", "approve": "approved", "reject": "rejected"}
+    LEGEND = "Bulk action on the ticked registrations"
     # The rows' checkboxes; ids only (the form base bounds them), fetched through access.
     deal_ids = SelectMultipleField("Registrations", coerce=int, validate_choice=False)
-    action = SelectField("Action", choices=[("pre_approve", "Pre-approve"), ("approve", "Approve"),
-                                            ("reject", "Reject")])
+    action = SelectField("With the selected", choices=[("pre_approve", "Pre-approve"), ("approve", "Approve"),
+                                                       ("reject", "Reject")])
     reason = StringField("Reason (for rejecting)", validators=[Optional(), Length(max=2000)])
+    status = StringField("status", validators=[Optional(), Length(max=20)])
+    flagged = StringField("flagged", validators=[Optional(), Length(max=1)])
+
+    def queue_args(self) -> dict:
+        return {**super().queue_args(), "status": self.status.data or None, "flagged": self.flagged.data or None}
 
 
 class DealSettingsForm(Form):

@@ -1,20 +1,21 @@
 """Internal referral pages: the review queue (with bulk actions), all referrals, the decision page."""
 from __future__ import annotations
 
-from datetime import datetime, time, timezone
-
-from flask import flash, render_template, request, url_for
+from flask import request, url_for
 from flask_login import current_user
 
-from portal import clock
 from portal.web import htmx
 from portal.web.filters import filter_args, referral_filters
+from portal.blueprints.internal import decisions
 from portal.blueprints.internal.blueprint import bp
 from portal.blueprints.internal.forms import (AcceptForm, BulkForm, CustomStatusForm, LostForm, RejectForm, RouteForm,
                                               WonForm)
-from portal.errors import DomainError
 from portal.services import (access, accounts, crm, custom_fields, deals, lead_distribution, leads, organizations,
                              referrals, statuses)
+
+
+QUEUE = decisions.Queue(noun="referral", plural="referrals", endpoint="internal.review_queue",
+                        row_template="internal/referrals/_partials/queue_row.html")
 
 
 @bp.get("/referrals")
@@ -22,10 +23,9 @@ def referrals_list():
     select_fields = [f for f in custom_fields.active() if f.kind == "select"]
     filters = referral_filters(select_fields)
     page = referrals.list_for_user(current_user, filters, page=request.args.get("page", 1, type=int))
-    all_statuses = statuses.all_statuses()
     return htmx.render_page("internal/referrals/list.html", "internal/referrals/_partials/rows.html",
-                            page=page, filters=filters, args=filter_args(filters), labels=statuses.labels(all_statuses),
-                            all_statuses=all_statuses, partners=organizations.partner_names(), custom_filters=select_fields)
+                            page=page, filters=filters, args=filter_args(filters), labels=statuses.labels(),
+                            partners=organizations.partner_names(), custom_filters=select_fields)
 
 
 @bp.get("/referrals/queue")
@@ -36,32 +36,10 @@ def review_queue():
 
 @bp.post("/referrals/bulk")
 def referrals_bulk():
-    """Accept, reject or route the ticked referrals. htmx gets the changed rows, the flash and the bar
-    out of band (the page stays); a plain post is sent back to the queue, or shown it again with 422."""
-    form = _bulk_form()
-    valid = form.validate_on_submit()  # the form base bounds the ids: a 20-digit one is refused
-    chosen = access.referrals_for(current_user, form.referral_ids.data) if valid and form.referral_ids.data else []
-    if valid and not chosen:
-        form.form_errors.append("Tick at least one referral first.")
-    elif valid:
-        try:
-            done, problems = _apply_bulk(form, chosen)
-        except DomainError as err:
-            form.attach(err)
-        else:
-            verb = {"accept": "accepted", "reject": "rejected", "route": "sent to the reseller"}[form.action.data]
-            flash(f"{done} of {len(chosen)} {'referral' if len(chosen) == 1 else 'referrals'} {verb}.",
-                  "success" if done else "warning")
-            for problem in problems:
-                flash(problem, "warning")
-            if htmx.is_fragment_request():
-                return render_template("internal/referrals/_partials/bulk_result.html", chosen=chosen,
-                                       labels=statuses.labels(), bulk_form=_bulk_form(formdata=None, q=form.q.data,
-                                                                                      page=form.page.data))
-            return htmx.redirect(url_for(".review_queue", q=form.q.data or None, page=form.page.data or None))
-    if htmx.is_fragment_request():
-        return render_template("internal/referrals/_partials/bulk_result.html", chosen=[], bulk_form=form), 422
-    return _queue_page(form, selected={r.id for r in chosen}), 422
+    """Accept, reject or route the ticked referrals (decisions.bulk: in place with htmx, or the queue again)."""
+    return decisions.bulk(QUEUE, _bulk_form(), find=lambda ids: access.referrals_for(current_user, ids),
+                          apply=_apply_bulk,
+                          fresh_form=_bulk_form, queue_page=_queue_page, labels=statuses.labels())
 
 
 def _apply_bulk(form, chosen):
@@ -69,7 +47,7 @@ def _apply_bulk(form, chosen):
         return referrals.bulk_accept(chosen, by=current_user)
     if form.action.data == "reject":
         return referrals.bulk_reject(chosen, by=current_user, reason=form.reason.data)
-    return referrals.bulk_route(chosen, by=current_user, respond_by=_end_of_day(form.respond_by.data),
+    return referrals.bulk_route(chosen, by=current_user, respond_by=decisions.end_of_day(form.respond_by.data),
                                 reseller=access.organization_for(current_user, form.reseller_id.data))
 
 
@@ -91,16 +69,8 @@ def _queue_page(bulk_form, selected=frozenset()):
 def queue_accept(referral_id: int):
     """Accept straight from the queue; answers with the updated row (the queue's one-click action)."""
     referral = access.referral_for(current_user, referral_id)
-    error = None
-    try:
-        referrals.accept(referral, by=current_user)
-    except DomainError as err:
-        error = err.message
-    if htmx.is_fragment_request():
-        return render_template("internal/referrals/_partials/queue_row.html", r=referral, labels=statuses.labels(),
-                               error=error)
-    flash(error or f"{referral.number} accepted.", "error" if error else "success")
-    return htmx.redirect(url_for(".review_queue"))
+    return decisions.one_click(QUEUE, referral, lambda: referrals.accept(referral, by=current_user),
+                               lambda: f"{referral.number} accepted.", labels=statuses.labels())
 
 
 @bp.get("/referrals/<int:referral_id>")
@@ -132,7 +102,7 @@ def referral_route(referral_id: int):
     form = _route_form(referral)
     return _act(referral, form, "route", lambda: referrals.route_to_reseller(
         referral, by=current_user, reseller=access.organization_for(current_user, form.reseller_id.data),
-        respond_by=_end_of_day(form.respond_by.data)), "Sent to the reseller as a lead.")
+        respond_by=decisions.end_of_day(form.respond_by.data)), "Sent to the reseller as a lead.")
 
 
 @bp.post("/referrals/<int:referral_id>/route-by-rule")
@@ -148,7 +118,7 @@ def referral_won(referral_id: int):
     form = WonForm(prefix="won")
     return _act(referral, form, "won", lambda: referrals.mark_won(
         referral, amount=form.amount.data, currency=form.currency.data, by=current_user,
-        won_at=_end_of_day(form.won_at.data, cap_now=True)), "Marked won; the commission is pending.")
+        won_at=decisions.end_of_day(form.won_at.data, cap_now=True)), "Marked won; the commission is pending.")
 
 
 @bp.post("/referrals/<int:referral_id>/lost")
@@ -175,20 +145,8 @@ def referral_status(referral_id: int):
 
 
 def _act(referral, form, name, action, done_message):
-    """Validate, call the service, answer with the refreshed decision panel (htmx) or the page."""
-    if form is None or form.validate_on_submit():
-        try:
-            action()
-        except DomainError as err:
-            if form is None:
-                raise
-            form.attach(err)
-        else:
-            flash(done_message, "success")
-            if htmx.is_fragment_request():
-                return _decision_page(referral)
-            return htmx.redirect(url_for(".referral_detail", referral_id=referral.id))
-    return _decision_page(referral, **{f"{name}_form": form}), 422
+    return decisions.act(form, action, done_message, page=lambda **forms: _decision_page(referral, **forms),
+                         detail_url=url_for(".referral_detail", referral_id=referral.id), name=name)
 
 
 def _decision_page(referral, **forms):
@@ -225,9 +183,3 @@ def _status_form(referral, **kwargs):
                            if s.stage == referral.stage and s.key != referral.status]
     return form
 
-
-def _end_of_day(day, cap_now: bool = False):
-    if day is None:
-        return None
-    moment = datetime.combine(day, time(23, 59), timezone.utc)
-    return min(moment, clock.now()) if cap_now else moment

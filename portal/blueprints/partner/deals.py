@@ -9,7 +9,7 @@ from portal.blueprints.partner.blueprint import bp
 from portal.blueprints.partner.forms import ExtensionRequestForm
 from portal.errors import DomainError
 from portal.models import DealStatus, LeadStatus
-from portal.models.deals import DEAL_STATUS_LABELS
+from portal.models.deals import DEAL_STATUS_NAMES
 from portal.services import access, commissions, custom_fields, deals
 from portal.web import deal_forms, htmx
 from portal.web.filters import deal_filter_args, deal_filters
@@ -22,7 +22,7 @@ def deals_list():
     page = deals.list_for_user(current_user, filters, page=request.args.get("page", 1, type=int))
     return htmx.render_page("partner/deals/list.html", "partner/deals/_partials/rows.html", page=page,
                             filters=filters, args=deal_filter_args(filters), custom_filters=select_fields,
-                            statuses=DEAL_STATUS_LABELS, badges=deals.BADGES)
+                            statuses=DEAL_STATUS_NAMES, badges=deals.BADGES)
 
 
 @bp.route("/deals/new", methods=["GET", "POST"])

@@ -17,10 +17,9 @@ def referrals_list():
     select_fields = _select_fields()
     filters = referral_filters(select_fields)
     page = referrals.list_for_user(current_user, filters, page=request.args.get("page", 1, type=int))
-    all_statuses = statuses.all_statuses()
     return htmx.render_page("partner/referrals/list.html", "partner/referrals/_partials/rows.html",
-                            page=page, filters=filters, args=filter_args(filters), labels=statuses.labels(all_statuses),
-                            all_statuses=all_statuses, custom_filters=select_fields)
+                            page=page, filters=filters, args=filter_args(filters), labels=statuses.labels(),
+                            custom_filters=select_fields)
 
 
 @bp.route("/referrals/new", methods=["GET", "POST"])
