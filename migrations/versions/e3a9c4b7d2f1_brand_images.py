@@ -1,7 +1,7 @@
 """brand images: the uploaded logo and its favicon, replacing the logo_url setting
 
 Revision ID: e3a9c4b7d2f1
-Revises: 33d3bb69997b
+Revises: b7e41c2d9a05
 Create Date: 2026-12-02 06:10:00
 
 """
@@ -19,7 +19,7 @@ import portal.models.types
 
 # revision identifiers, used by Alembic.
 revision = 'e3a9c4b7d2f1'
-down_revision = '33d3bb69997b'
+down_revision = 'b7e41c2d9a05'
 branch_labels = None
 depends_on = None
 
