@@ -69,10 +69,8 @@ def deal_import(connection_id: int):
     """Search the CRM's Opportunities and import the chosen ones as registrations of a partner."""
     connection = crm.get_connection(connection_id)
     search = ImportSearchForm(request.args)
-    form = ImportForm()
-    form.partner_org_id.choices = [(0, "— Choose a partner —")] + [
-        (o.id, o.name) for o in organizations.partners(active_only=True)]
-    found, error, status = [], None, 200
+    form = _import_form()
+    found, error, notice, status = [], None, None, 200
     try:
         options = deals.crm_search_options(connection)
         search.stage.choices += options["stages"]
@@ -80,17 +78,28 @@ def deal_import(connection_id: int):
         if request.method == "POST" and form.validate_on_submit():
             made = deals.import_records(connection, form.crm_ids.data, partner_org_id=form.partner_org_id.data,
                                         by=current_user)
-            flash(f"Imported {len(made)} deal registration{'s' if len(made) != 1 else ''}: "
-                  + ", ".join(d.number for d in made) + ".", "success")
-            return htmx.redirect(url_for(".deal_import", connection_id=connection.id, **request.args))
+            notice = (f"Imported {len(made)} deal registration{'s' if len(made) != 1 else ''}: "
+                      + ", ".join(d.number for d in made) + ".")
+            if not htmx.is_fragment_request():
+                flash(notice, "success")
+                return htmx.redirect(url_for(".deal_import", connection_id=connection.id, **request.args))
+            form = _import_form(formdata=None)   # the results again, the imported ones now linked
         if search.validate():
             found = deals.search_crm(connection, _filters(search), options=options)
-        status = 422 if request.method == "POST" or search.errors else 200
+        status = 422 if (request.method == "POST" and not notice) or search.errors else 200
     except DomainError as err:
         (form if request.method == "POST" else search).attach(err)
         error, status = err.message, 422
     return htmx.render_page("integrations/import.html", "integrations/_partials/import_results.html",
-                            connection=connection, search=search, form=form, found=found, error=error), status
+                            connection=connection, search=search, form=form, found=found, error=error,
+                            notice=notice), status
+
+
+def _import_form(**kwargs) -> ImportForm:
+    form = ImportForm(**kwargs)
+    form.partner_org_id.choices = [(0, "— Choose a partner —")] + [
+        (o.id, o.name) for o in organizations.partners(active_only=True)]
+    return form
 
 
 def _filters(search: ImportSearchForm) -> deals.ImportFilters:

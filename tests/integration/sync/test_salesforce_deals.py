@@ -271,8 +271,9 @@ def test_pages_deal_options_the_registration_panel_and_the_import(client, db, sf
     assert "Hooli cloud" in listing and f'value="{opportunity}"' in listing
     assert client.get(f"/internal/integrations/{connection.id}/import?stage=Nope").status_code == 422
     imported = client.submit(f"/internal/integrations/{connection.id}/import?name=hooli",
-                             {"crm_ids": [opportunity], "partner_org_id": dora.organization_id})
-    assert imported.status_code == 303
+                             {"crm_ids": [opportunity], "partner_org_id": dora.organization_id},
+                             headers={"HX-Request": "true"})
+    assert imported.status_code == 200 and "Imported 1 deal registration" in imported.get_data(as_text=True)
     made = _db.session.scalar(_db.select(DealRegistration).where(DealRegistration.customer_company == "Hooli cloud Inc"))
     assert made.partner_org_id == dora.organization_id and _links(made)[0].crm_id == opportunity
     again = client.submit(f"/internal/integrations/{connection.id}/import?name=hooli",
