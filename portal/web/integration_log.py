@@ -29,11 +29,26 @@ class Explained:
     failure: bool = True           # False for an expected answer (a look-up that found nothing yet)
 
 
+# The page of each kind of record the log names (its entity type -> endpoint, argument).
+RECORD_PAGES = {"referral": ("internal.referral_detail", "referral_id"),
+                "deal_registration": ("internal.deal_detail", "deal_id")}
+
+
+def record_url(row) -> str | None:
+    """The page of the record a log row is about, if the portal has one for its kind."""
+    page = RECORD_PAGES.get(getattr(row, "entity_type", None) or "referral")
+    return url_for(page[0], **{page[1]: row.entity_id}) if page and row.entity_id else None
+
+
 @dataclass
 class Entry:
     row: object                    # the SyncLog row
     number: str | None
     explained: Explained
+
+    @property
+    def url(self) -> str | None:
+        return record_url(self.row)
 
 
 @dataclass
@@ -83,7 +98,9 @@ def runs(rows, *, connections: dict, numbers: dict) -> list[Run]:
         if not same_run:
             grouped.append(Run(connections.get(row.connection_id), row.direction))
         connection = connections.get(row.connection_id)
-        number = numbers.get(row.entity_id) if row.entity_id else None
+        kind = getattr(row, "entity_type", None) or "referral"
+        number = (numbers.get((kind, row.entity_id)) or (numbers.get(row.entity_id) if kind == "referral" else None)
+                  if row.entity_id else None)
         grouped[-1].entries.append(Entry(row, number, explain(row, connection=connection, number=number)))
         previous = row
     return grouped
@@ -110,7 +127,7 @@ def explain(row, *, connection=None, number: str | None = None) -> Explained:
 def _explain_failure(row, crm: str, message: str, connection, number) -> Explained:
     mappings = url_for("integrations.mappings_edit", connection_id=connection.id) if connection else None
     settings = url_for("integrations.connection_edit", connection_id=connection.id) if connection else None
-    record = url_for("internal.referral_detail", referral_id=row.entity_id) if row.entity_id else None
+    record = record_url(row)
     status = message.split(":", 1)[0].strip()
     detail = _details(message, crm)
 

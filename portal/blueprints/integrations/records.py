@@ -65,7 +65,7 @@ def log():
     filters = _log_filters()
     page = crm.log_page(filters, page=request.args.get("page", 1, type=int))
     connections = {c.id: c for c in crm.list_connections()}
-    numbers = crm.referral_numbers(e.entity_id for e in page.items)
+    numbers = crm.record_numbers(page.items)
     return htmx.render_page("integrations/log.html", "integrations/_partials/log_rows.html",
                             page=page, filters=filters, args=_log_args(filters), connections=connections,
                             runs=integration_log.runs(page.items, connections=connections, numbers=numbers),

@@ -18,7 +18,7 @@ from portal.services.crm.registrations import EVENTS_OPTION as DEAL_EVENTS_OPTIO
 from portal.services.crm.registrations import (deal_connections, deal_event, deal_options, deal_panel, link_imported,
                                                linked_to, save_deal_options, sync_deal_now, syncs_deals, unlink_deal)
 from portal.services.crm.reading import (LogFilters, Progress, RecordPanel, links_for, log_entries, log_page,
-                                         progress, record_panel, referral_numbers)
+                                         progress, record_numbers, record_panel, referral_numbers)
 from portal.services.crm.scheduling import (FULL_SYNC_JOB, PULL_JOB, PUSH_JOB, kick_push, mark_dirty,
                                             pending_connection_ids, pulling, queues_job_cleanup, redrive, run_full_sync, schedule_pull,
                                             schedule_push, start_full_sync, sync_now, unlink)

@@ -7,9 +7,12 @@ from datetime import datetime, timedelta
 from sqlalchemy import func
 
 from portal.extensions import db
-from portal.models import CrmConnection, CrmLink, Referral, SyncLog
+from portal.models import CrmConnection, CrmLink, DealRegistration, Referral, SyncLog
 from portal.models.crm import LinkState
 from portal.sync import connectors
+
+
+_NUMBERED = {"referral": Referral, "deal_registration": DealRegistration}  # what the log's record filter finds
 
 
 def links_for(referral: Referral, *, entity_type: str = "referral") -> list[CrmLink]:
@@ -133,23 +136,42 @@ def referral_numbers(ids) -> dict[int, str]:
     return dict(db.session.execute(db.select(Referral.id, Referral.number).where(Referral.id.in_(ids))).all())
 
 
-def _record_id(record: str) -> int | None:
-    record = record.strip()
-    found = db.session.scalar(db.select(Referral.id).where(func.upper(Referral.number) == record.upper()))
-    if found is None and record.isdigit():
-        found = db.session.scalar(db.select(Referral.id).where(Referral.id == int(record)))
+def record_numbers(rows) -> dict[tuple[str, int], str]:
+    """(entity type, id) -> number of the referrals and deal registrations the log rows name."""
+    wanted: dict[str, set[int]] = {}
+    for row in rows:
+        if row.entity_id:
+            wanted.setdefault(row.entity_type or "referral", set()).add(row.entity_id)
+    found = {}
+    for kind, model in _NUMBERED.items():
+        if wanted.get(kind):
+            found.update({(kind, i): n for i, n in db.session.execute(
+                db.select(model.id, model.number).where(model.id.in_(wanted[kind]))).all()})
     return found
+
+
+def _record_id(record: str) -> tuple[str, int] | None:
+    """(entity type, id) of a referral or deal registration number ("R-000012", "D-000004"), or a referral id."""
+    record = record.strip()
+    for kind, model in _NUMBERED.items():
+        found = db.session.scalar(db.select(model.id).where(func.upper(model.number) == record.upper()))
+        if found is not None:
+            return kind, found
+    if record.isdigit():
+        found = db.session.scalar(db.select(Referral.id).where(Referral.id == int(record)))
+        return ("referral", found) if found is not None else None
+    return None
 
 
 def _log_query(filters: LogFilters):
     query = db.select(SyncLog)
     if filters.connection_id:
         query = query.where(SyncLog.connection_id == filters.connection_id)
-    entity_id = filters.entity_id
+    kind, entity_id = "referral", filters.entity_id
     if not entity_id and (filters.record or "").strip():
-        entity_id = _record_id(filters.record) or -1  # an unknown record matches nothing
+        kind, entity_id = _record_id(filters.record) or ("referral", -1)  # an unknown record matches nothing
     if entity_id:
-        query = query.where(SyncLog.entity_type == "referral", SyncLog.entity_id == entity_id)
+        query = query.where(SyncLog.entity_type == kind, SyncLog.entity_id == entity_id)
     if filters.direction:
         query = query.where(SyncLog.direction == filters.direction)
     if filters.status:

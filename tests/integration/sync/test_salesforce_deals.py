@@ -260,6 +260,8 @@ def test_pages_deal_options_the_registration_panel_and_the_import(client, db, sf
     engine.push(connection.id)
     detail = client.get(f"/internal/deals/{deal.id}").get_data(as_text=True)
     assert "View Lead in Salesforce" in detail and "Sync now" in detail and "View integration log" in detail
+    log = client.get(f"/internal/integrations/log?record={deal.number}").get_data(as_text=True)
+    assert f'href="/internal/deals/{deal.id}">{deal.number}</a>' in log and "Lead" in log
     assert client.submit(f"/internal/integrations/deals/{deal.id}/sync").status_code == 303
     panel = client.get(f"/internal/integrations/deals/{deal.id}", headers={"HX-Request": "true"}).get_data(as_text=True)
     assert 'id="crm-panel"' in panel and "<html" not in panel
