@@ -12,7 +12,7 @@ from portal.extensions import db
 from portal.services import crm
 from portal.services.reporting import exports
 from portal.services import sweep as sweep_service
-from portal.sync import engine, entity_organizations, initial
+from portal.sync import dry_run, engine, entity_organizations, initial
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +56,13 @@ def initial_sync(connection_id: int) -> dict:
     """Organization sync's first run, started by the matching wizard (`crm.org_sync.start_initial_sync`):
     pull the flagged Accounts, push the organizations and users; a second run creates nothing."""
     return initial.initial_sync(connection_id, entity_organizations.NAMES).__dict__
+
+
+def crm_dry_run(dry_run_id: int) -> dict:
+    """What the connection's sync would do, computed with read calls only (a finished run is left alone)."""
+    found = dry_run.run(dry_run_id)
+    log.info("crm-dry-run:%s status=%s calls=%s", dry_run_id, found and found.status, found and found.calls)
+    return dict((found.counts or {}) if found else {})
 
 
 def crm_full_sync_all() -> int:

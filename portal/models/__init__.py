@@ -6,6 +6,7 @@ from portal.models.branding import BrandImage
 from portal.models.commissions import Commission, CommissionPlan, CommissionStatus, ExchangeRate, PlanKind
 from portal.models.deals import DealRegistration, DealStatus, DistributorAssignment
 from portal.models.crm import CrmCompany, CrmConnection, CrmLink, FieldMapping, QualificationRule, SyncLog
+from portal.models.dry_runs import CrmDryRun, CrmDryRunItem, DryRunStatus
 from portal.models.form_tokens import SpentToken
 from portal.models.mail import EmailMessage, MailStatus
 from portal.models.ledger import BatchStatus, EntryKind, LedgerEntry, PayeeAccount, PayoutBatch
@@ -34,4 +35,5 @@ __all__ = [
     "BatchStatus", "EntryKind", "LedgerEntry", "PayeeAccount", "PayoutBatch",
     "AuditEvent", "BrandImage", "RecoveryCode", "SpentToken", "UserSession",
     "Decision", "Master", "OrgMatchAccount", "OrgMatchRow", "OrgMatchRun",
+    "CrmDryRun", "CrmDryRunItem", "DryRunStatus",
 ]

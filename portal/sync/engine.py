@@ -92,7 +92,7 @@ def push(connection_id: int, *, on_batch: Callable[[int], None] | None = None,
             _ensure_fields(connection_id, connector, options)
         for _ in range(PASSES):
             sent = 0
-            for entity in _entities_of(connector, options):
+            for entity in entities_of(connector, options):
                 last_id = 0
                 while max_batches is None or stats.batches < max_batches:
                     fetched = _fetch_batch(connection_id, entity, connector, after_id=last_id)
@@ -147,7 +147,7 @@ def describe(err: CrmError, label: str) -> str:
     return f"{label} refused the request ({err.status}: {err.message})."
 
 
-def _entities_of(connector, options: dict) -> list[entities.Entity]:
+def entities_of(connector, options: dict) -> list[entities.Entity]:
     """The entity types this connection syncs: the connector's, as far as the connection's options
     turn them on (organization sync waits for the matching wizard)."""
     return [entities.get(name) for name in connector.entities
@@ -179,22 +179,32 @@ def _fetch_batch(connection_id: int, entity: entities.Entity, connector, *, afte
     if not links:
         db.session.commit()
         return None
-    records = entity.load(link.entity_id for link in links)
-    items = []
+    batch, records = build_batch(entity, connector, links)
     for link in links:
-        record = records.get(link.entity_id)
-        if record is None:  # deleted in the portal: nothing to push
+        if link.entity_id not in records:  # deleted in the portal: nothing to push
             db.session.delete(link)
-            continue
-        values = entity.values(record)
-        items.append(Outgoing(link, values, str(record.id), entity.contact_email(values), entity.company_domain(values)))
-    batch = Batch(entity.name, entity.crm_object, items)
+    items = batch.items
     versions = {item.link.id: item.link.version for item in items}
-    connector.prepare(batch)
     for item in items:
         db.session.expunge(item.link)
     db.session.commit()
     return batch, versions, links[-1].id
+
+
+def build_batch(entity: entities.Entity, connector, links: list[CrmLink]) -> tuple[Batch, dict]:
+    """The batch of these links' records (their values, read in the caller's transaction, and what
+    the connector prepares for it) and the records by id; a link whose record is gone has no item."""
+    records = entity.load(link.entity_id for link in links)
+    items = []
+    for link in links:
+        record = records.get(link.entity_id)
+        if record is not None:
+            values = entity.values(record)
+            items.append(Outgoing(link, values, str(record.id), entity.contact_email(values),
+                                  entity.company_domain(values)))
+    batch = Batch(entity.name, entity.crm_object, items)
+    connector.prepare(batch)
+    return batch, records
 
 
 def _push_batch(connection_id: int, connector, batch: Batch, versions: dict[int, int], stats: PushStats,
@@ -280,7 +290,7 @@ def pull(connection_id: int, *, entity_names: tuple[str, ...] | None = None,
     if not options.get(FIELDS_ENSURED):
         # A search may filter on the connector's own fields: on a connection that never pushed they do not exist yet.
         _ensure_fields(connection_id, connector, options)
-    for entity in _entities_of(connector, options):
+    for entity in entities_of(connector, options):
         if entity_names is not None and entity.name not in entity_names:
             continue
         wanted = sorted(set(mapping.pulled_crm_fields(mappings, entity.crm_object))
@@ -583,7 +593,7 @@ def link_all(connection: CrmConnection, names: tuple[str, ...] | None = None) ->
     """A link (dirty) for every record of the connector's entity types (or of `names`) that the
     connection syncs and that has none yet (a record unlinked by a person keeps its unlinked link)."""
     now = utcnow()
-    for entity in _entities_of(connectors.get(connection.provider), connection.options or {}):
+    for entity in entities_of(connectors.get(connection.provider), connection.options or {}):
         if not entity.link_all or (names is not None and entity.name not in names):
             continue
         linked = db.select(CrmLink.entity_id).where(CrmLink.connection_id == connection.id,

@@ -6,9 +6,11 @@ connection's mappings) into its CRM's requests and the CRM's records back into c
 stay inside its package. A third CRM is one new package under `sync/connectors/` that registers
 itself here, and nothing else.
 
-What the engine guarantees a connector: `push` and `changes_since` run with no database
+What the engine guarantees a connector: `push`, `plan` and `changes_since` run with no database
 transaction open (fetch, then call, then write); `prepare` runs before, inside one, and may read
 the connector's own tables; rows it puts in `Batch.rows` are written with the batch's results.
+`plan` (the dry run) gets the same batch and must only read: the links it sees are never written
+back, nor are its `Batch.rows`; it decides with the very code `push` decides with.
 """
 from __future__ import annotations
 
@@ -54,6 +56,38 @@ class Batch:
     items: list[Outgoing]
     context: dict = field(default_factory=dict)   # what `prepare` read, for `push`
     rows: list = field(default_factory=list)      # the connector's own rows to write with the results
+
+
+@dataclass
+class FieldChange:
+    """One CRM property a write would change: the CRM's value before (None: empty or unknown) and the new one."""
+
+    name: str
+    old: Any
+    new: Any
+
+
+@dataclass
+class Planned:
+    """What a push does to one record, decided before any write: `plan` (the dry run) returns it
+    without writing, and the push carries out the same decision.
+    `action`: create | update | link (an existing CRM record becomes the record's, unchanged) | skip
+    (nothing changed) | error; `crm_object` is the CRM's name for the record written or linked
+    ("Deal", "Lead", "Opportunity"); `related` are the records it brings along (HubSpot's contact
+    and company), each a Planned of its own."""
+
+    portal_id: str
+    action: str
+    crm_object: str
+    crm_id: str | None = None
+    changes: list[FieldChange] = field(default_factory=list)
+    related: list["Planned"] = field(default_factory=list)
+    message: str = ""
+
+    @property
+    def log_action(self) -> str:
+        """The integration log's action for it ("create deal"), as the push writes it."""
+        return f"{self.action} {self.crm_object.lower()}"
 
 
 @dataclass
@@ -125,6 +159,7 @@ class Connector(Protocol):
     provider: str
     label: str                          # "HubSpot": the actor of the changes it brings
     entities: tuple[str, ...]           # the entity types it syncs ("referral", ...)
+    planned_entities: tuple[str, ...]   # those its `plan` covers (the dry run leaves the others out, and says so)
     batch_size: int                     # records per push batch
     stage_property: str                 # the CRM property that carries a deal's stage
     amount_property: str                # ... and its amount
@@ -141,6 +176,7 @@ class Connector(Protocol):
     def ensure_fields(self) -> None: ...
     def prepare(self, batch: Batch) -> None: ...
     def push(self, batch: Batch) -> list[PushResult]: ...
+    def plan(self, batch: Batch) -> list[Planned]: ...  # what push would do, with read calls only
     def associate(self, related: list[Related]) -> None: ...
     # `properties`: the CRM properties to read; "contact.<name>" ones are of the record's contact
     # (a connector that cannot read contacts leaves them out).

@@ -55,6 +55,16 @@ class HubSpot:
     def pipelines(self, object_type: str = "deals") -> list[dict]:
         return self.client.get(_path("pipelines", self.version, f"/{object_type}"))["results"]
 
+    def has_property(self, object_type: str, name: str) -> bool:
+        """Does the object have this property? (a GET of its definition; 404: no)"""
+        try:
+            self.client.get(_path("properties", self.version, f"/{object_type}/{name}"))
+        except CrmError as err:
+            if err.status != 404:
+                raise
+            return False
+        return True
+
     def ensure_unique_property(self, object_type: str, name: str, label: str, group: str) -> bool:
         """Create our unique id property if missing (FACTS §1.8); True if it had to be created."""
         try:

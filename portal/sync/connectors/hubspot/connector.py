@@ -4,9 +4,10 @@ from __future__ import annotations
 from typing import Iterator
 
 from portal.sync.connectors import base
-from portal.sync.connectors.base import Batch, Change, ConnectionReport, ConnectorContext, PushResult, Related
+from portal.sync.connectors.base import (Batch, Change, ConnectionReport, ConnectorContext, Planned, PushResult,
+                                         Related)
 from portal.sync.connectors.hubspot import client as hubspot
-from portal.sync.connectors.hubspot import pull, push, webhooks
+from portal.sync.connectors.hubspot import plan, pull, push, webhooks
 from portal.sync.http import Client, CrmError
 from portal.sync.mapping import Mapping
 
@@ -31,6 +32,7 @@ PLURAL = {"deal": "deals", "contact": "contacts", "company": "companies"}
 class HubSpotConnector:
     label = "HubSpot"
     entities = ("referral",)
+    planned_entities = entities   # what `plan` (the dry run) covers
     batch_size = hubspot.BATCH_SIZE
     stage_property = "dealstage"
     amount_property = "amount"
@@ -46,6 +48,7 @@ class HubSpotConnector:
                              policy=hubspot.RateLimits(), storage=context.budget_storage,
                              on_event=context.on_event, **context.client_options)
         self.api = hubspot.HubSpot(self.client, version=options.get("api_version", "v3"))
+        self._plan_memory = plan.Memory()
 
     @staticmethod
     def default_mappings() -> list[Mapping]:
@@ -99,6 +102,10 @@ class HubSpotConnector:
     def push(self, batch: Batch) -> list[PushResult]:
         return push.push(self.api, connection_id=self.context.connection_id, policy=self.context.existing_policy,
                          mappings=self.context.mappings, batch=batch)
+
+    def plan(self, batch: Batch) -> list[Planned]:
+        return plan.plan(self.api, policy=self.context.existing_policy, mappings=self.context.mappings, batch=batch,
+                         memory=self._plan_memory)
 
     def associate(self, related: list[Related]) -> None:
         push.associate(self.api, related)

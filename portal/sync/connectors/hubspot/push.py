@@ -1,9 +1,11 @@
 """Push a batch of records to HubSpot (FACTS §4 — each step is one call for the whole batch):
-  1. contacts by email: `batch/upsert` (policy "update"), or `batch/read` + upsert of the missing
-     ones + `batch/update` of empty fields (policies "fill_empty" / "leave");
+  1. contacts by email: `batch/read`, then one `batch/upsert` by email of the missing ones and of
+     the changes the policy makes to existing ones (update / fill empty / leave);
   2. companies by email domain: the domain's remembered id (`CrmCompany`), else one `search` with
      `domain IN [...]`, else `batch/upsert` by our unique `portal_company_domain` property;
   3. deals: `batch/upsert` by our unique `portal_referral_id` property;
+What to write is decided in `decide` (the same decision the dry run reports, `plan`); this module
+carries it out.
 then, for everything pushed in the run, the three v4 association batches (≤ 2,000 pairs a call).
 
 Every write is an upsert keyed by a unique value, so re-running a batch after a crash finds what the
@@ -17,13 +19,11 @@ from dataclasses import dataclass, field
 
 from portal.extensions import db
 from portal.models import CrmCompany
-from portal.models.crm import ExistingPolicy
 from portal.sync import mapping
 from portal.sync.connectors.base import Batch, Outgoing, PushResult, Related
 from portal.sync.connectors.hubspot import client as hubspot
+from portal.sync.connectors.hubspot import decide
 from portal.sync.http import CrmError
-
-DEAL_OBJECT = "deal"
 
 
 @dataclass
@@ -48,7 +48,7 @@ class _Item:
 
 def prepare(batch: Batch, connection_id: int) -> None:
     """Inside the engine's read transaction: the companies already chosen for the batch's domains."""
-    wanted = sorted({o.company_domain for o in batch.items if _company_needed(o)})
+    wanted = sorted({o.company_domain for o in batch.items if decide.company_needed(o)})
     batch.context["companies"] = dict(db.session.execute(db.select(CrmCompany.domain, CrmCompany.crm_id).where(
         CrmCompany.connection_id == connection_id, CrmCompany.domain.in_(wanted))).all()) if wanted else {}
 
@@ -57,8 +57,9 @@ def push(api: hubspot.HubSpot, *, connection_id: int, policy: str, mappings: lis
          batch: Batch) -> list[PushResult]:
     """One batch of records (with no transaction open); a retryable failure raises CrmError."""
     items = [_Item(o) for o in batch.items]
-    _resolve_contacts(api, policy, mappings, [i for i in items if _contact_needed(i.out)])
-    _resolve_companies(api, connection_id, policy, mappings, batch, [i for i in items if _company_needed(i.out)])
+    _resolve_contacts(api, policy, mappings, [i for i in items if decide.contact_needed(i.out)])
+    _resolve_companies(api, connection_id, policy, mappings, batch,
+                       [i for i in items if decide.company_needed(i.out)])
     _upsert_deals(api, mappings, items)
     results = []
     for item in items:
@@ -70,53 +71,22 @@ def push(api: hubspot.HubSpot, *, connection_id: int, policy: str, mappings: lis
     return results
 
 
-def _contact_needed(out: Outgoing) -> bool:
-    return bool(out.contact_email) and (out.link.contact_crm_id is None
-                                        or (out.link.pushed_values or {}).get("_email") != out.contact_email)
-
-
-def _company_needed(out: Outgoing) -> bool:
-    return bool(out.company_domain) and (out.link.company_crm_id is None
-                                         or (out.link.pushed_values or {}).get("_domain") != out.company_domain)
-
-
 def remember(link, **values) -> None:
     """What HubSpot now holds for the link, so an unchanged value is not sent again."""
     link.pushed_values = {**(link.pushed_values or {}), **values}
 
 
 def _resolve_contacts(api, policy, mappings, items: list[_Item]) -> None:
-    """The contact of each end customer, found by email and created if missing (FACTS §1.4)."""
+    """The contact of each end customer, found by email; created, updated or filled per the policy
+    (`decide.contact_writes`), in one upsert by email (idempotent) for whatever is sent (FACTS §1.4)."""
     if not items:
         return
-    by_email: dict[str, dict] = {}
-    for item in items:
-        by_email.setdefault(item.email, mapping.push_properties(mappings, "contact", item.out.values))
-    for props in by_email.values():
-        props.pop("email", None)
-    ids: dict[str, str] = {}
-    if policy == ExistingPolicy.UPDATE.value:
-        # One call: creates the missing, updates the existing (upsert by email is idempotent).
-        results = api.batch_upsert("contacts", "email", [(e, {**p, "email": e}) for e, p in by_email.items()])
-        ids.update(_ids_by(results, "email"))
-    else:
-        names = sorted({n for p in by_email.values() for n in p} | {"email"})
-        found = api.batch_read("contacts", list(by_email), id_property="email", properties=names)
-        existing = _ids_by(found, "email")
-        ids.update(existing)
-        missing = [(e, {**p, "email": e}) for e, p in by_email.items() if e not in existing]
-        if missing:
-            ids.update(_ids_by(api.batch_upsert("contacts", "email", missing), "email"))
-        if policy == ExistingPolicy.FILL_EMPTY.value:
-            fills = []
-            for record in found:
-                email = (record.get("properties") or {}).get("email", "").lower()
-                empty = {k: v for k, v in by_email.get(email, {}).items()
-                         if not (record.get("properties") or {}).get(k)}
-                if empty:
-                    fills.append((record["id"], empty))
-            if fills:
-                api.batch_update("contacts", fills)
+    by_email = decide.contact_props(mappings, [i.out for i in items])
+    writes = decide.contact_writes(policy, by_email, decide.read_contacts(api, by_email))
+    ids = {email: w.crm_id for email, w in writes.items() if w.crm_id}
+    sent = [(email, {**w.props, "email": email}) for email, w in writes.items() if w.sends]
+    if sent:
+        ids.update(_ids_by(api.batch_upsert("contacts", "email", sent), "email"))
     for item in items:
         if item.email in ids:
             item.link.contact_crm_id = ids[item.email]
@@ -124,7 +94,8 @@ def _resolve_contacts(api, policy, mappings, items: list[_Item]) -> None:
 
 
 def _resolve_companies(api, connection_id, policy, mappings, batch: Batch, items: list[_Item]) -> None:
-    """The company of each email domain: remembered, else searched by domain, else created.
+    """The company of each email domain: remembered, else searched by domain, else created
+    (`decide.company_writes`).
 
     HubSpot does not deduplicate companies by domain (FACTS §1.2); creation is an upsert by our
     unique `portal_company_domain`, so a company created by a run that crashed before its commit is
@@ -132,51 +103,27 @@ def _resolve_companies(api, connection_id, policy, mappings, batch: Batch, items
     """
     if not items:
         return
-    wanted = sorted({i.domain for i in items})
+    by_domain = decide.company_props(mappings, [i.out for i in items])
     known = dict(batch.context.get("companies") or {})
-    props_by_domain = {}
-    for item in items:
-        props_by_domain.setdefault(item.domain, mapping.push_properties(mappings, "company", item.out.values))
-    unknown = [d for d in wanted if d not in known]
-    found: dict[str, dict] = {}
-    for start in range(0, len(unknown), hubspot.IN_VALUES):
-        chunk = unknown[start:start + hubspot.IN_VALUES]
-        names = sorted({n for d in chunk for n in props_by_domain[d]} | {"domain", hubspot.COMPANY_ID_PROPERTY})
-        for record in api.search_all("companies", [{"filters": [
-                {"propertyName": "domain", "operator": "IN", "values": [d.lower() for d in chunk]}]}], names,
-                sorts=[{"propertyName": "hs_object_id", "direction": "ASCENDING"}]):
-            domain = ((record.get("properties") or {}).get("domain") or "").lower()
-            # Several companies may share a domain: keep the oldest, as a person would.
-            found.setdefault(domain, record)
-    new_rows = {}
-    fills = []
-    for domain, record in found.items():
-        new_rows[domain] = record["id"]
-        if policy == ExistingPolicy.LEAVE.value or (record.get("properties") or {}).get(hubspot.COMPANY_ID_PROPERTY):
-            continue
-        props = props_by_domain.get(domain, {})
-        current = record.get("properties") or {}
-        changes = {k: v for k, v in props.items() if k != "domain" and (
-            policy == ExistingPolicy.UPDATE.value or not current.get(k))}
-        if changes:
-            fills.append((record["id"], changes))
-    missing = [d for d in unknown if d not in found]
-    if missing:
-        inputs = [(d, {**props_by_domain[d], "domain": d}) for d in missing]
-        results = api.batch_upsert("companies", hubspot.COMPANY_ID_PROPERTY, inputs)
-        for record in results:
+    found = decide.find_companies(api, [d for d in by_domain if d not in known], by_domain)
+    writes = decide.company_writes(policy, by_domain, known, found)
+    ids = {domain: w.crm_id for domain, w in writes.items() if w.crm_id}
+    new_rows = {domain: ids[domain] for domain in found}
+    creates = [(domain, w.props) for domain, w in writes.items() if w.action == "create"]
+    if creates:
+        for record in api.batch_upsert("companies", hubspot.COMPANY_ID_PROPERTY, creates):
             domain = ((record.get("properties") or {}).get(hubspot.COMPANY_ID_PROPERTY)
                       or (record.get("properties") or {}).get("domain") or "").lower()
             if domain:
-                new_rows[domain] = record["id"]
-    if fills:
-        api.batch_update("companies", fills)
+                new_rows[domain] = ids[domain] = str(record["id"])
+    updates = [(w.crm_id, w.props) for w in writes.values() if w.action == "update"]
+    if updates:
+        api.batch_update("companies", updates)
     for domain, crm_id in new_rows.items():
         batch.rows.append(CrmCompany(connection_id=connection_id, domain=domain, crm_id=str(crm_id)))
-        known[domain] = str(crm_id)
     for item in items:
-        if item.domain in known:
-            item.link.company_crm_id = known[item.domain]
+        if item.domain in ids:
+            item.link.company_crm_id = ids[item.domain]
             remember(item.link, _domain=item.domain)
 
 
@@ -184,14 +131,10 @@ def _upsert_deals(api, mappings, items: list[_Item]) -> None:
     """Deals by our unique portal id (FACTS §4): only what changed since the last push is sent."""
     to_send = []
     for item in items:
-        props = mapping.push_properties(mappings, DEAL_OBJECT, item.out.values)
-        last = item.link.pushed_values or {}
-        if item.link.crm_id:
-            props = {k: v for k, v in props.items() if last.get(k) != v}
-            if not props:
-                continue
-        item.deal_props = props
-        to_send.append(item)
+        write = decide.deal_write(mappings, item.out)
+        if write.sends:
+            item.deal_props = write.props
+            to_send.append(item)
     _send_deals(api, to_send)
 
 

@@ -6,11 +6,11 @@ from __future__ import annotations
 from typing import Iterator
 
 from portal.sync.connectors import base
-from portal.sync.connectors.base import (AccountCandidate, Batch, Change, ConnectionReport, ConnectorContext, PushResult,
-                                         Related)
+from portal.sync.connectors.base import (AccountCandidate, Batch, Change, ConnectionReport, ConnectorContext, Planned,
+                                         PushResult, Related)
 from portal.sync.connectors.salesforce import client as sf
 from portal.sync import entity_organizations
-from portal.sync.connectors.salesforce import accounts, deals, organizations, pull, push
+from portal.sync.connectors.salesforce import accounts, deals, organizations, plan, pull, push
 from portal.sync.http import CrmError
 from portal.sync.mapping import Mapping
 
@@ -48,6 +48,7 @@ CONTACT_MATCH = "opportunity_on_contact_match"   # the connection option (servic
 class SalesforceConnector:
     label = "Salesforce"
     entities = ("referral", DEALS, *entity_organizations.NAMES)
+    planned_entities = ("referral", DEALS)   # what `plan` (the dry run) covers
     batch_size = sf.COLLECTION_SIZE
     stage_property = "StageName"
     amount_property = "Amount"
@@ -169,6 +170,13 @@ class SalesforceConnector:
             return organizations.push(self.api, options=self.context.options, mappings=self.context.mappings,
                                       batch=batch)
         return push.push(self.api, policy=self.context.existing_policy, mappings=self.context.mappings, batch=batch,
+                         sobject=self.record_sobject, fields_of=self._fields_of)
+
+    def plan(self, batch: Batch) -> list[Planned]:
+        """Referrals and deal registrations (`planned_entities`); organizations and users not yet (#13)."""
+        if batch.entity == DEALS:
+            return plan.plan_deals(self.api, contact_match=bool(self.context.options.get(CONTACT_MATCH)), batch=batch)
+        return plan.plan(self.api, policy=self.context.existing_policy, mappings=self.context.mappings, batch=batch,
                          sobject=self.record_sobject, fields_of=self._fields_of)
 
     def associate(self, related: list[Related]) -> None:

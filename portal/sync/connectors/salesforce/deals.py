@@ -47,17 +47,34 @@ class _Item:
 def push(api: sf.Salesforce, *, contact_match: bool, batch: Batch) -> list[PushResult]:
     items = [_Item(o) for o in batch.items]
     instance_url = api.instance_url
-    new, leads, opportunities = [], [], []
-    for item in items:
-        crm_id = item.link.crm_id
-        (opportunities if referral_push.is_opportunity(crm_id) else leads if crm_id else new).append(item)
-    on_contacts = _contacts_of(api, new) if contact_match else {}
+    new, leads, opportunities = sort_items(items)
+    on_contacts = contacts_of(api, [i.out for i in new]) if contact_match else {}
     _create_leads(api, instance_url, [i for i in new if i.out.contact_email not in on_contacts])
     _create_opportunities(api, instance_url, [(i, on_contacts[i.out.contact_email]) for i in new
                                               if i.out.contact_email in on_contacts])
     _update_leads(api, instance_url, leads)
     _stamp_opportunities(api, instance_url, opportunities)
     return [i.result or PushResult(i.link.id, "skipped") for i in items]
+
+
+def sort_items(items: list) -> tuple[list, list, list]:
+    """(new, linked Leads, linked Opportunities): what the push (and the dry run) does with each."""
+    new, leads, opportunities = [], [], []
+    for item in items:
+        crm_id = item.link.crm_id
+        (opportunities if referral_push.is_opportunity(crm_id) else leads if crm_id else new).append(item)
+    return new, leads, opportunities
+
+
+def lead_changes(out) -> dict:
+    """A linked Lead's fields that changed since the last push."""
+    last = out.link.pushed_values or {}
+    return {k: v for k, v in lead_properties(out.values).items() if last.get(k) != v}
+
+
+def needs_stamp(out) -> bool:
+    """An Opportunity gets the registration's id once."""
+    return (out.link.pushed_values or {}).get(DEAL_ID_FIELD) != out.portal_id
 
 
 def lead_properties(values: dict) -> dict:
@@ -98,9 +115,9 @@ def _cut(value, length: int):
     return str(value)[:length] if value not in (None, "") else None
 
 
-def _contacts_of(api, items: list[_Item]) -> dict[str, dict]:
+def contacts_of(api, outs: list) -> dict[str, dict]:
     """Email -> the one Contact (with an Account) that holds it; emails held by none or several are left out."""
-    emails = sorted({i.out.contact_email for i in items if i.out.contact_email})
+    emails = sorted({o.contact_email for o in outs if o.contact_email})
     found: dict[str, list[dict]] = {}
     for start in range(0, len(emails), sf.IN_VALUES):
         chunk = ", ".join(sf.quote(e) for e in emails[start:start + sf.IN_VALUES])
@@ -170,12 +187,7 @@ def _existing_roles(api, portal_ids: list[str]) -> dict[str, set[str]]:
 
 
 def _update_leads(api, instance_url: str, items: list[_Item]) -> None:
-    changed = []
-    for item in items:
-        last = item.link.pushed_values or {}
-        props = {k: v for k, v in lead_properties(item.out.values).items() if last.get(k) != v}
-        if props:
-            changed.append((item, props))
+    changed = [(item, props) for item in items if (props := lead_changes(item.out))]
     for start in range(0, len(changed), sf.COLLECTION_SIZE):
         chunk = changed[start:start + sf.COLLECTION_SIZE]
         results = api.update("Lead", [{"Id": item.link.crm_id, **props} for item, props in chunk])
@@ -189,7 +201,7 @@ def _update_leads(api, instance_url: str, items: list[_Item]) -> None:
 def _stamp_opportunities(api, instance_url: str, items: list[_Item]) -> None:
     """An Opportunity is Salesforce's once it exists (its stage, its amount): the portal only writes its
     id on it once (an imported one, a converted Lead's), so the pull finds it."""
-    todo = [i for i in items if (i.link.pushed_values or {}).get(DEAL_ID_FIELD) != i.out.portal_id]
+    todo = [i for i in items if needs_stamp(i.out)]
     for start in range(0, len(todo), sf.COLLECTION_SIZE):
         chunk = todo[start:start + sf.COLLECTION_SIZE]
         stamp = [{DEAL_ID_FIELD: i.out.portal_id, sf.SYNC_FIELD: True} for i in chunk]

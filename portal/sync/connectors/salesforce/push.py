@@ -81,9 +81,21 @@ def push(api: sf.Salesforce, *, policy: str, mappings: list[mapping.Mapping], ba
          sobject: str = LEAD, fields_of=None) -> list[PushResult]:
     """`sobject`: what a referral becomes (Lead or Contact); `fields_of(sobject)`: the fields an
     object has (its describe), so a Lead's mapping never sends a Contact a field it lacks."""
+    instance_url = api.instance_url  # logs in if need be: every path below calls Salesforce
+    items, writes = decide(api, policy=policy, mappings=mappings, batch=batch, sobject=sobject, fields_of=fields_of)
+    _write(api, writes)
+    for item in items:
+        if item.result is None:
+            _finish(item, instance_url, sobject)
+    return [i.result for i in items]
+
+
+def decide(api: sf.Salesforce, *, policy: str, mappings: list[mapping.Mapping], batch: Batch,
+           sobject: str = LEAD, fields_of=None) -> tuple[list[_Item], _Writes]:
+    """What the push writes (reads only: the duplicate look-ups): each item's plan (`target`,
+    `action`, `sent`; an unchanged one is skipped) and the batch's writes. The dry run reports it."""
     own_fields = fields_of(sobject) if sobject != LEAD and fields_of else None
     items = [_Item(o, _only(mapping.push_properties(mappings, RECORD, o.values), own_fields)) for o in batch.items]
-    instance_url = api.instance_url  # logs in if need be: every path below calls Salesforce
     writes = _Writes(sobject)
     new = []
     for item in items:
@@ -94,11 +106,7 @@ def push(api: sf.Salesforce, *, policy: str, mappings: list[mapping.Mapping], ba
         else:
             new.append(item)
     _match_existing(api, policy, sobject, new, writes, fields_of)
-    _write(api, writes)
-    for item in items:
-        if item.result is None:
-            _finish(item, instance_url, sobject)
-    return [i.result for i in items]
+    return items, writes
 
 
 def _only(props: dict, names: set[str] | None) -> dict:

@@ -1,0 +1,219 @@
+"""The sync dry run over real HTTP against both sandboxes: its counts (create / update / link / skip)
+equal what the real sync then does, with new records, records whose person the CRM already holds,
+records synced and unchanged, and records changed since the last push; and it writes nothing to the
+CRM (the sandbox's call counts show reads only) and changes no link."""
+from __future__ import annotations
+
+from collections import Counter
+from decimal import Decimal
+
+import pytest
+
+from portal.models import CrmCompany, CrmConnection, CrmDryRunItem, CrmLink, SyncLog
+from portal.services import crm
+from portal.sync import engine
+from tests.crm_fixtures import make_connection, make_salesforce_connection
+from tests.factories import ReferralFactory, internal_user
+
+# Calls that only read: every GET; HubSpot's batch reads and searches are POSTs that write nothing,
+# and Salesforce's token request is the login.
+READ_POSTS = ("/batch/read", "/search", "/services/oauth2/token")
+
+
+def _writes(stats: dict) -> dict:
+    return {name: n for name, n in stats["endpoints"].items()
+            if not name.startswith("GET ") and not (name.startswith("POST ") and name.endswith(READ_POSTS))}
+
+
+def _portal_state(db, connection_id: int):
+    """Everything of the connection's sync state the dry run must leave as it was."""
+    links = [tuple(row) for row in db.session.execute(
+        db.select(CrmLink.__table__).where(CrmLink.connection_id == connection_id).order_by(CrmLink.id))]
+    companies = [tuple(row) for row in db.session.execute(db.select(CrmCompany.__table__).order_by(CrmCompany.id))]
+    connection = db.session.execute(db.select(CrmConnection.__table__)
+                                    .where(CrmConnection.id == connection_id)).one()
+    logs = db.session.scalar(db.select(db.func.count(SyncLog.id)))
+    return links, companies, tuple(connection), logs
+
+
+def _dry_run(db, connection, run_jobs):
+    admin = internal_user("admin")
+    crm.start_dry_run(connection, by=admin)
+    run_jobs()
+    db.session.expire_all()
+    run = crm.latest_dry_run(connection)
+    assert run.status == "done", run.error
+    return run
+
+
+def _items(db, run) -> dict[int, CrmDryRunItem]:
+    return {i.entity_id: i for i in db.session.scalars(db.select(CrmDryRunItem).where(
+        CrmDryRunItem.dry_run_id == run.id))}
+
+
+def _pushed_actions(db, after_id: int) -> Counter:
+    """What the real push did, from the integration log it wrote: ("Deal", "create") -> n."""
+    rows = db.session.scalars(db.select(SyncLog).where(SyncLog.id > after_id, SyncLog.direction == "push",
+                                                       SyncLog.status == "ok", SyncLog.entity_id.is_not(None)))
+    found = Counter()
+    for row in rows:
+        verb, noun = row.action.split(" ", 1)
+        found[(noun.capitalize(), verb)] += 1
+    return found
+
+
+def _last_log_id(db) -> int:
+    return db.session.scalar(db.select(db.func.max(SyncLog.id))) or 0
+
+
+def _records(run) -> dict:
+    return {k: v for k, v in run.counts["records"].items() if v}
+
+
+def _objects(run, *, without=("skip",)) -> Counter:
+    return Counter({(name, action): n for name, by_action in run.counts["objects"].items()
+                    for action, n in by_action.items() if n and action not in without})
+
+
+# ---- HubSpot ------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("policy, known_contact", [("fill_empty", "update"), ("leave", "link"),
+                                                   ("update", "update")])
+def test_hubspot_dry_run_counts_equal_what_the_full_sync_then_does_and_it_writes_nothing(
+        db, sandbox, run_jobs, policy, known_contact):
+    connection = make_connection(sandbox.base, sync_trigger="manual", existing_policy=policy)
+    unchanged = ReferralFactory(contact_email="ann@globex.example", company_name="Globex",
+                                company_domain="globex.example", estimated_value=Decimal("1200"))
+    changed = ReferralFactory(contact_email="bob@hooli.example", company_name="Hooli",
+                              company_domain="hooli.example", estimated_value=Decimal("500"))
+    for referral in (unchanged, changed):
+        crm.sync_now(referral)
+    run_jobs()  # the pushes "Sync now" queued
+    changed.company_name, changed.estimated_value = "Hooli XYZ", Decimal("750")
+    known = sandbox.api("POST", "/crm/v3/objects/contacts",
+                        {"properties": {"email": "known@initech.example", "firstname": "Known"}})
+    fresh = ReferralFactory(contact_email="new@umbrella.example", company_name="Umbrella",
+                            company_domain="umbrella.example")
+    existing = ReferralFactory(contact_email="known@initech.example", contact_first_name="Kim",
+                               contact_last_name="Known", company_name="Initech", company_domain="initech.example")
+    db.session.commit()
+    before = _portal_state(db, connection.id)
+    records_before = {kind: {r["id"]: r["properties"] for r in sandbox.all(kind, "firstname,lastname,dealname,amount")}
+                      for kind in ("deals", "contacts", "companies")}
+    sandbox.admin("stats", method="DELETE")
+
+    run = _dry_run(db, connection, run_jobs)
+
+    stats = sandbox.admin("stats", method="GET")
+    assert stats["total"] > 0 and _writes(stats) == {}, stats
+    assert run.calls == stats["total"]
+    assert _portal_state(db, connection.id) == before
+    assert {kind: {r["id"]: r["properties"] for r in sandbox.all(kind, "firstname,lastname,dealname,amount")}
+            for kind in ("deals", "contacts", "companies")} == records_before
+    assert _records(run) == {"create": 2, "update": 1, "skip": 1}
+    assert (run.total, run.done) == (4, 4)
+    items = _items(db, run)
+    assert (items[unchanged.id].action, items[changed.id].action) == ("skip", "update")
+    assert items[changed.id].label == changed.number
+    assert ["dealname", f"Hooli ({changed.number})", f"Hooli XYZ ({changed.number})"] in items[changed.id].changes
+    assert ["amount", "500", "750"] in items[changed.id].changes
+    [contact] = [r for r in items[existing.id].related if r["crm_object"] == "Contact"]
+    assert (contact["action"], contact["crm_id"]) == (known_contact, known["id"])
+    if known_contact == "update":
+        assert ["lastname", None, "Known"] in contact["changes"]
+    assert {r["crm_object"]: r["action"] for r in items[fresh.id].related} == {"Contact": "create",
+                                                                                "Company": "create"}
+
+    first_log = _last_log_id(db)
+    pushed = engine.full_sync(connection.id)
+
+    db.session.expire_all()
+    after = {kind: {r["id"]: r["properties"] for r in sandbox.all(kind, "firstname,lastname,dealname,amount")}
+             for kind in ("deals", "contacts", "companies")}
+    did = Counter()
+    for kind, noun in (("deals", "Deal"), ("contacts", "Contact"), ("companies", "Company")):
+        did[(noun, "create")] = len(set(after[kind]) - set(records_before[kind]))
+        updated = [i for i in records_before[kind] if after[kind][i] != records_before[kind][i]]
+        did[(noun, "update")] = len(updated)
+    # Linked: an existing contact or company that a new deal is now associated with, unchanged.
+    did[("Contact", "link")] = int(after["contacts"][known["id"]] == records_before["contacts"][known["id"]]
+                                   and bool(sandbox.associated("contacts", known["id"], "deals")))
+    assert +did == _objects(run)
+    assert +_pushed_actions(db, first_log) == +Counter({k: v for k, v in _objects(run).items() if k[0] == "Deal"})
+    assert (pushed.created, pushed.pushed - pushed.created, pushed.skipped) == (
+        run.counts["records"]["create"], run.counts["records"]["update"], run.counts["records"]["skip"])
+
+
+def test_hubspot_dry_run_of_a_connection_that_never_pushed_reads_only(db, sandbox, run_jobs):
+    connection = make_connection(sandbox.base, sync_trigger="manual")
+    for n in range(3):
+        ReferralFactory(contact_email=f"p{n}@acme{n}.example", company_domain=f"acme{n}.example")
+    db.session.commit()
+    sandbox.admin("stats", method="DELETE")
+    run = _dry_run(db, connection, run_jobs)
+    assert _writes(sandbox.admin("stats", method="GET")) == {}
+    assert _records(run) == {"create": 3}
+    assert db.session.scalar(db.select(db.func.count(CrmLink.id))) == 0
+    assert sandbox.all("deals") == [] and sandbox.all("contacts") == []
+
+
+# ---- Salesforce ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("policy, lead_match", [("fill_empty", "update"), ("leave", "link")])
+def test_salesforce_dry_run_counts_equal_what_the_full_sync_then_does_and_it_writes_nothing(
+        db, sf_sandbox, run_jobs, policy, lead_match):
+    connection = make_salesforce_connection(sf_sandbox.base, sync_trigger="manual", existing_policy=policy)
+    unchanged = ReferralFactory(contact_email="ann@globex.example", contact_last_name="Ann", company_name="Globex")
+    changed = ReferralFactory(contact_email="bob@hooli.example", contact_last_name="Bob", company_name="Hooli")
+    for referral in (unchanged, changed):
+        crm.sync_now(referral)
+    run_jobs()  # the pushes "Sync now" queued
+    changed.company_name = "Hooli XYZ"
+    lead = sf_sandbox.api("POST", "/sobjects/Lead", {"LastName": "Known", "Company": "Known Co",
+                                                     "Email": "known@initech.example"})
+    contact = sf_sandbox.api("POST", "/sobjects/Contact", {"LastName": "Buyer", "Email": "buyer@acme.example"})
+    opportunity = sf_sandbox.api("POST", "/sobjects/Opportunity", {"Name": "Acme renewal", "StageName": "Prospecting",
+                                                                   "CloseDate": "2027-01-31"})
+    sf_sandbox.api("POST", "/sobjects/OpportunityContactRole", {"OpportunityId": opportunity["id"],
+                                                                "ContactId": contact["id"]})
+    fresh = ReferralFactory(contact_email="new@umbrella.example", contact_last_name="New", company_name="Umbrella")
+    lead_match_referral = ReferralFactory(contact_email="known@initech.example", contact_phone="+1 555 0100")
+    contact_match = ReferralFactory(contact_email="buyer@acme.example")
+    db.session.commit()
+    before = _portal_state(db, connection.id)
+    leads_before = {r["Id"]: r for r in sf_sandbox.query(
+        "SELECT Id, Company, Phone, Email, Portal_Referral_Id__c FROM Lead")}
+    sf_sandbox.admin("stats", method="DELETE")
+
+    run = _dry_run(db, connection, run_jobs)
+
+    stats = sf_sandbox.admin("stats", method="GET")
+    assert stats["total"] > 0 and _writes(stats) == {}, stats
+    assert _portal_state(db, connection.id) == before
+    assert {r["Id"]: r for r in sf_sandbox.query(
+        "SELECT Id, Company, Phone, Email, Portal_Referral_Id__c FROM Lead")} == leads_before
+    expected = {"create": 1, "update": 1, "link": 1, "skip": 1}
+    expected[lead_match] += 1
+    assert _records(run) == expected
+    items = _items(db, run)
+    assert [(i.action, i.crm_object) for i in (items[unchanged.id], items[changed.id], items[fresh.id],
+                                               items[contact_match.id])] == [
+        ("skip", "Lead"), ("update", "Lead"), ("create", "Lead"), ("link", "Opportunity")]
+    assert items[changed.id].changes == [["Company", "Hooli", "Hooli XYZ"]]
+    assert (items[lead_match_referral.id].action, items[lead_match_referral.id].crm_id) == (lead_match, lead["id"])
+    assert items[contact_match.id].crm_id == opportunity["id"]
+    if lead_match == "update":
+        assert ["Phone", None, "+1 555 0100"] in items[lead_match_referral.id].changes
+
+    first_log = _last_log_id(db)
+    pushed = engine.full_sync(connection.id)
+
+    db.session.expire_all()
+    assert +_pushed_actions(db, first_log) == _objects(run)
+    assert pushed.skipped == run.counts["records"]["skip"]
+    leads_after = {r["Id"]: r for r in sf_sandbox.query(
+        "SELECT Id, Company, Phone, Email, Portal_Referral_Id__c FROM Lead")}
+    assert len(set(leads_after) - set(leads_before)) == run.counts["records"]["create"]
+    assert sum(leads_after[i] != leads_before[i] for i in leads_before) == run.counts["objects"]["Lead"]["update"]
+    assert crm.links_for(contact_match)[0].crm_id == opportunity["id"]
+    assert crm.links_for(lead_match_referral)[0].crm_id == lead["id"]
