@@ -11,6 +11,7 @@ from portal.services.crm.connections import (TestResult, connector, create_conne
                                              encrypt, get_connection, list_connections, provider_label, providers,
                                              refresh_properties, test_connection, token, update_connection,
                                              webhook_secret)
+from portal.services.crm.dry_runs import ACTIONS as DRY_RUN_ACTIONS
 from portal.services.crm.dry_runs import (DryRunView, dry_run_items, dry_run_view, latest_dry_run,
                                           start_dry_run)
 from portal.services.crm.health import report as report_health

@@ -13,16 +13,23 @@ from portal.models import CrmCompany, CrmConnection, CrmDryRunItem, CrmLink, Syn
 from portal.services import crm
 from portal.sync import engine
 from tests.crm_fixtures import make_connection, make_salesforce_connection
-from tests.factories import ReferralFactory, internal_user
+from tests.factories import ReferralFactory, internal_user, partner_user
 
 # Calls that only read: every GET; HubSpot's batch reads and searches are POSTs that write nothing,
-# and Salesforce's token request is the login.
+# and Salesforce's token request is the login. A Salesforce Composite call may carry writes, so
+# where the dry run makes one (the push's own look-ups: GET subrequests) the test also checks that
+# no record of the org changed (`_org_state`).
 READ_POSTS = ("/batch/read", "/search", "/services/oauth2/token")
 
 
-def _writes(stats: dict) -> dict:
+def _writes(stats: dict, also_read: tuple[str, ...] = ()) -> dict:
     return {name: n for name, n in stats["endpoints"].items()
-            if not name.startswith("GET ") and not (name.startswith("POST ") and name.endswith(READ_POSTS))}
+            if not name.startswith("GET ") and not (name.startswith("POST ") and name.endswith(READ_POSTS + also_read))}
+
+
+def _org_state(sf_sandbox) -> dict:
+    return {sobject: {r["Id"]: r["SystemModstamp"] for r in sf_sandbox.query(f"SELECT Id, SystemModstamp FROM {sobject}")}
+            for sobject in ("Lead", "Contact", "Account", "Opportunity", "OpportunityContactRole")}
 
 
 def _portal_state(db, connection_id: int):
@@ -183,12 +190,15 @@ def test_salesforce_dry_run_counts_equal_what_the_full_sync_then_does_and_it_wri
     before = _portal_state(db, connection.id)
     leads_before = {r["Id"]: r for r in sf_sandbox.query(
         "SELECT Id, Company, Phone, Email, Portal_Referral_Id__c FROM Lead")}
+    org_before = _org_state(sf_sandbox)
     sf_sandbox.admin("stats", method="DELETE")
+    sf_sandbox.admin("clock", {"advance_seconds": 5})  # a write now would stamp a later SystemModstamp
 
     run = _dry_run(db, connection, run_jobs)
 
     stats = sf_sandbox.admin("stats", method="GET")
-    assert stats["total"] > 0 and _writes(stats) == {}, stats
+    assert stats["total"] > 0 and _writes(stats, also_read=("/composite",)) == {}, stats
+    assert _org_state(sf_sandbox) == org_before
     assert _portal_state(db, connection.id) == before
     assert {r["Id"]: r for r in sf_sandbox.query(
         "SELECT Id, Company, Phone, Email, Portal_Referral_Id__c FROM Lead")} == leads_before
@@ -209,11 +219,58 @@ def test_salesforce_dry_run_counts_equal_what_the_full_sync_then_does_and_it_wri
     pushed = engine.full_sync(connection.id)
 
     db.session.expire_all()
-    assert +_pushed_actions(db, first_log) == _objects(run)
+    # The log names each record's own action ("link opportunity"); the Contact it fills is part of it.
+    assert +_pushed_actions(db, first_log) == Counter((i.crm_object, i.action) for i in items.values()
+                                                      if i.action != "skip")
     assert pushed.skipped == run.counts["records"]["skip"]
     leads_after = {r["Id"]: r for r in sf_sandbox.query(
         "SELECT Id, Company, Phone, Email, Portal_Referral_Id__c FROM Lead")}
     assert len(set(leads_after) - set(leads_before)) == run.counts["records"]["create"]
-    assert sum(leads_after[i] != leads_before[i] for i in leads_before) == run.counts["objects"]["Lead"]["update"]
+    # Updated: a Lead whose mapped fields changed (a linked one only gets the portal's id and checkbox).
+    fields = ("Company", "Phone", "Email")
+    assert sum(any(leads_after[i][f] != leads_before[i][f] for f in fields) for i in leads_before) == \
+        run.counts["objects"]["Lead"]["update"]
     assert crm.links_for(contact_match)[0].crm_id == opportunity["id"]
     assert crm.links_for(lead_match_referral)[0].crm_id == lead["id"]
+
+
+# ---- the page -----------------------------------------------------------------------------------
+
+def test_admin_starts_a_dry_run_from_the_connection_page_and_reads_counts_and_records(db, client, sandbox, run_jobs):
+    connection = make_connection(sandbox.base, sync_trigger="manual")
+    referrals = [ReferralFactory(contact_email=f"p{n}@firm{n}.example") for n in range(30)]
+    db.session.commit()
+    client.login(internal_user("admin"))
+    page = client.get(f"/internal/integrations/{connection.id}").get_data(as_text=True)
+    assert f'action="/internal/integrations/{connection.id}/dry-run"' in page
+
+    assert client.post(f"/internal/integrations/{connection.id}/dry-run").status_code == 400  # no CSRF token
+    assert crm.latest_dry_run(connection) is None
+    response = client.submit(f"/internal/integrations/{connection.id}/dry-run")
+    assert response.status_code == 303 and response.headers["Location"].endswith(f"/{connection.id}/dry-run")
+    queued = client.get(f"/internal/integrations/{connection.id}/dry-run", headers={"HX-Request": "true"})
+    assert 'hx-trigger="every 1s"' in queued.get_data(as_text=True) and "Queued" in queued.get_data(as_text=True)
+
+    run_jobs()
+    html = client.get(f"/internal/integrations/{connection.id}/dry-run").get_data(as_text=True)
+    assert 'hx-trigger="every 1s"' not in html and "Dry run finished" in html
+    assert "30 records looked at" in html and "nothing was written" in html
+    assert html.count('class="badge badge--ok">Create</span>') == 25            # one page of 25
+    assert referrals[0].number in html and "Page 1 of 2" in html
+    second = client.get(f"/internal/integrations/{connection.id}/dry-run?page=2&action=create",
+                        headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert second.count('class="badge badge--ok">Create</span>') == 5 and "<html" not in second
+    assert referrals[-1].number in second
+    skipped = client.get(f"/internal/integrations/{connection.id}/dry-run?action=skip").get_data(as_text=True)
+    assert "No record for this action." in skipped
+    assert client.get(f"/internal/integrations/{connection.id}/dry-run?action=nonsense").status_code == 404
+    assert db.session.scalar(db.select(db.func.count(CrmLink.id))) == 0
+
+
+@pytest.mark.parametrize("who, status", [("manager", 403), ("sales", 403), ("partner_admin", 404)])
+def test_only_internal_admins_may_run_or_read_a_dry_run(db, client, sandbox, who, status):
+    connection = make_connection(sandbox.base)
+    client.login(partner_user(who) if who.startswith("partner") else internal_user(who))
+    assert client.get(f"/internal/integrations/{connection.id}/dry-run").status_code == status
+    assert client.submit(f"/internal/integrations/{connection.id}/dry-run").status_code == status
+    assert crm.latest_dry_run(connection) is None
