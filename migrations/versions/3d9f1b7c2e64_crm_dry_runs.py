@@ -1,7 +1,7 @@
 """Sync dry runs: what a connection's sync would do, per record, computed with read calls only.
 
 Revision ID: 3d9f1b7c2e64
-Revises: b7e41c2d9a05
+Revises: e3a9c4b7d2f1
 Create Date: 2026-12-02 06:20:00
 """
 from alembic import op
@@ -11,7 +11,7 @@ import portal.models.types
 
 # revision identifiers, used by Alembic.
 revision = '3d9f1b7c2e64'
-down_revision = 'b7e41c2d9a05'
+down_revision = 'e3a9c4b7d2f1'
 branch_labels = None
 depends_on = None
 

@@ -133,6 +133,7 @@ def _tour(ids: dict) -> list[tuple[str, str | None, str]]:
         ("integrations-new", admin, "/internal/integrations/new"),
         ("integrations-connection", admin, f"/internal/integrations/{ids['connection']}"),
         ("integrations-mappings", admin, f"/internal/integrations/{ids['connection']}/mappings"),
+        ("integrations-dry-run", admin, f"/internal/integrations/{ids['connection']}/dry-run"),
         ("integrations-log", admin, "/internal/integrations/log"),
     ]
 
