@@ -26,6 +26,7 @@ COLLECTION_SIZE = 200        # sObject Collections take at most 200 records (EXC
 IN_VALUES = 200              # values per IN (...) we put in one SOQL condition
 REFERRAL_ID_FIELD = "Portal_Referral_Id__c"
 SYNC_FIELD = "Sync_with_Portal__c"
+LOGIN_ATTEMPTS = 3
 JWT_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 # Sent where the portal means to create: a matching record was already looked for (the duplicate policy).
 DUPLICATE_HEADER = {"Sforce-Duplicate-Rule-Header": "allowSave=true"}
@@ -93,6 +94,11 @@ def login(login_url: str, creds: dict, *, timeout: float = 30.0) -> Session:
         body = {}
     if answer.status_code >= 500:
         raise CrmError(answer.status_code, "Salesforce's login host failed; try again later.", retryable=True)
+    if isinstance(body, list):  # a REST error list in front of the login (the org's limits), not an OAuth error
+        failure = CrmError(answer.status_code, "Salesforce refused the login", retryable=False, body={"errors": body})
+        failure.message = error_text(failure)
+        failure.retryable = error_code(failure) == "REQUEST_LIMIT_EXCEEDED"
+        raise failure
     if answer.status_code != 200 or not body.get("access_token"):
         description = body.get("error_description") or body.get("error") or f"HTTP {answer.status_code}"
         raise CrmError(answer.status_code, f"Salesforce refused the credentials: {description}", retryable=False,
@@ -167,10 +173,22 @@ class Salesforce:
         if self._client is None or fresh:
             if self._client is not None:
                 self._calls_before += self._client.calls
-            session = login(self.login_url, self.creds)
+            session = self._login()
             self._client = Client(session.instance_url.rstrip("/") + f"/services/data/v{self.version}",
                                   session.access_token, policy=self.limits, **self.client_kwargs)
         return self._client
+
+    def _login(self) -> Session:
+        """The token request, tried again after a short wait when the login host fails (5xx, network)."""
+        attempt = 0
+        while True:
+            try:
+                return login(self.login_url, self.creds)
+            except CrmError as err:
+                attempt += 1
+                if not err.retryable or attempt >= LOGIN_ATTEMPTS:
+                    raise
+                time.sleep(min(4.0, 0.5 * 2 ** attempt))
 
     def request(self, method: str, path: str, *, json=None, params=None, headers: dict | None = None):
         """One call; a 401 `INVALID_SESSION_ID` logs in again and tries once more."""
