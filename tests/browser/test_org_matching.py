@@ -3,10 +3,13 @@ confirmation, the master, Link / Please select (as they type) / Create / Do Not 
 partners, a reload that resumes, the review's counts; the phone layout is checked on the way."""
 from __future__ import annotations
 
+import threading
+
 from playwright.sync_api import expect
 
 from portal.cli import demo
 from portal.extensions import db
+from portal.jobs import queues
 from portal.models import CrmLink, Organization
 from tests.browser.audit import SIZES, axe_violations, collect_console_errors, overflow, too_wide
 from tests.browser.conftest import screenshot, sign_in
@@ -107,7 +110,6 @@ def test_admin_walks_the_matching_wizard_and_it_resumes_after_a_reload(app, brow
     assert [review.locator(f'[data-count="{k}"]').inner_text() for k in ("link", "create", "skip", "undecided")] == [
         "3", "0", "1", "0"]
     _audit(page, "org-matching-review-wide")
-    assert errors == []
 
     # The phone: the list stacks, nothing scrolls sideways, the type-ahead fits.
     phone = browser.new_context(base_url=live_server, viewport=SIZES["phone"])
@@ -125,4 +127,20 @@ def test_admin_walks_the_matching_wizard_and_it_resumes_after_a_reload(app, brow
     small.goto(f"/internal/integrations/{connection_id}/org-matching/review")
     _audit(small, "org-matching-review-narrow")
     phone.close()
+
+    # The initial sync: queued, then running (the worker is off in tests: it runs here), then done.
+    page.get_by_role("button", name="Start the initial sync").click()
+    progress = page.locator("#org-sync-progress")
+    expect(progress).to_have_attribute("data-running", "true")
+    worker = threading.Thread(target=queues.run_burst, args=(app,))
+    worker.start()
+    worker.join(60)
+    expect(progress).to_contain_text("The initial sync finished", timeout=15_000)
+    expect(progress).to_have_attribute("data-running", "false")
+    assert page.evaluate("window.__marker") is None  # a new page after the post, then polled in place
+    _audit(page, "org-matching-sync-wide")
+    accounts = {r["Name"]: r for r in sf_sandbox.query("SELECT Name, Portal_Org_Id__c FROM Account")}
+    assert accounts["Northwind Consulting"]["Portal_Org_Id__c"] == str(orgs["Northwind Consulting"])
+    assert accounts["Fabrikam Resellers Inc."]["Portal_Org_Id__c"] == str(orgs["Cobalt Systems"])
+    assert errors == []
     context.close()

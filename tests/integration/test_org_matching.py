@@ -53,8 +53,9 @@ def _base(scene) -> str:
     return f"/internal/integrations/{scene['connection'].id}/org-matching"
 
 
-def _walk_to_matching(client, scene, master="salesforce"):
-    client.login(scene["admin"])
+def _walk_to_matching(client, scene, master="salesforce", *, sign_in=True):
+    if sign_in:
+        client.login(scene["admin"])
     assert client.submit(f"{_base(scene)}/confirm", {"confirmed": "y"}).status_code == 303
     response = client.submit(f"{_base(scene)}/master", {"master": master})
     assert response.status_code == 303 and response.headers["Location"].endswith("/org-matching/organizations")
@@ -67,7 +68,8 @@ def _decide(client, scene, org, decision, crm_id="", headers=None):
 
 def _row(org) -> OrgMatchRow:
     _db.session.expire_all()
-    return _db.session.scalar(_db.select(OrgMatchRow).where(OrgMatchRow.organization_id == org.id))
+    return _db.session.scalar(_db.select(OrgMatchRow).where(OrgMatchRow.organization_id == org.id)
+                              .order_by(OrgMatchRow.id.desc()).limit(1))  # the latest run's
 
 
 def _link(scene, org) -> CrmLink | None:
@@ -133,7 +135,7 @@ def test_each_decision_records_what_it_says_as_the_organizations_crm_link(client
     assert (link.crm_id, link.state) == (None, LinkState.PENDING.value)
 
     _decide(client, scene, scene["zeta"], "skip")
-    assert _link(scene, scene["zeta"]).state == LinkState.UNLINKED.value
+    assert (_link(scene, scene["zeta"]).state, _link(scene, scene["zeta"]).crm_id) == (LinkState.UNLINKED.value, None)
 
     # A decision can change: the same link, now what the new decision says.
     _decide(client, scene, scene["northwind"], "link")
@@ -171,6 +173,11 @@ def test_please_select_searches_flagged_accounts_by_name_soql_safely(client, sce
     assert "No flagged Account’s name contains “globex”" in client.get(
         url, query_string={"q": "globex"}, headers=HX).get_data(as_text=True)  # not flagged
     assert "No flagged Account" in client.get(url, query_string={"q": "x' OR Name != '"}, headers=HX).get_data(as_text=True)
+    # An Account flagged after the list was read is found too, and can be chosen.
+    [late_id] = _accounts(scene["sandbox"], {"Name": "Zeta Holdings", "Sync_with_Portal__c": True})
+    found = client.get(url, query_string={"q": "zeta"}, headers=HX).get_data(as_text=True)
+    assert f'value="{late_id}"' in found
+    assert _decide(client, scene, scene["zeta"], "select", crm_id=late_id).status_code == 303
     # Without JavaScript the same search runs in the page, for that row.
     page = client.get(f"{_base(scene)}/organizations", query_string={"select": scene["zeta"].id, "q": "pure"})
     html = page.get_data(as_text=True)
@@ -224,11 +231,12 @@ def test_saving_account_mappings_the_first_time_leads_to_the_wizard(client, scen
     rows = [(f"{m.crm_object}.{m.crm_field}", m.portal_field, m.direction, m.default_value)
             for m in crm.mappings_of(connection)]
     data = {}
-    for i, row in enumerate(rows + [("company.Name", "company_name", "push", None)]):
+    assert ("account.Name", "name") in {r[:2] for r in rows}  # the connector's default account mappings
+    for i, row in enumerate(rows):
         data.update({f"rows-{i}-crm_property": row[0], f"rows-{i}-portal_field": row[1] or "",
                      f"rows-{i}-direction": row[2], f"rows-{i}-default_value": row[3] or ""})
     first = client.submit(url, data)
-    assert first.status_code == 303, first.get_data(as_text=True)[:1500]
+    assert first.status_code == 303, re.findall(r"(?:field__error|alert--error)[^>]*>(.*?)</", first.get_data(as_text=True))
     assert first.headers["Location"].endswith(f"/{connection.id}/org-matching")
     assert client.submit(url, data).headers["Location"].endswith("/mappings")
     page = client.get(f"/internal/integrations/{connection.id}").get_data(as_text=True)
@@ -241,3 +249,64 @@ def test_the_wizard_is_for_admins_and_for_crms_with_accounts(client, scene, conn
     client.submit("/logout")
     client.login(scene["admin"])
     assert client.get(f"/internal/integrations/{connection.id}/org-matching/confirm").status_code == 404  # HubSpot
+
+
+def test_do_not_sync_keeps_the_suggested_account_aside_until_another_organization_takes_it(client, scene):
+    _walk_to_matching(client, scene)
+    _decide(client, scene, scene["northwind"], "skip")
+    link = _link(scene, scene["northwind"])
+    assert (link.state, link.crm_id) == (LinkState.UNLINKED.value, scene["northwind_id"])  # the pull leaves it alone
+    assert _decide(client, scene, scene["globex"], "select", crm_id=scene["northwind_id"]).status_code == 303
+    assert _link(scene, scene["globex"]).crm_id == scene["northwind_id"]
+    link = _link(scene, scene["northwind"])
+    assert (link.state, link.crm_id) == (LinkState.UNLINKED.value, None)
+
+
+def test_starting_the_initial_sync_follows_the_decisions_and_a_second_run_creates_no_account(
+        client, scene, run_jobs):
+    sandbox = scene["sandbox"]
+    _walk_to_matching(client, scene, master="portal")
+    _decide(client, scene, scene["acme"], "link")
+    _decide(client, scene, scene["northwind"], "create")
+    _decide(client, scene, scene["zeta"], "skip")
+    before = len(sandbox.query("SELECT Id FROM Account"))
+    response = client.submit(f"{_base(scene)}/review")
+    assert response.status_code == 303 and response.headers["Location"].endswith("/org-matching/sync")
+    options = _db.session.get(type(scene["connection"]), scene["connection"].id).options
+    assert options["org_sync"]["enabled"] is True and options["org_sync"]["master"] == "portal"
+    polling = client.get(f"{_base(scene)}/sync", headers=HX).get_data(as_text=True)
+    assert 'hx-trigger="every 1s"' in polling and "<html" not in polling
+
+    run_jobs()
+    done = client.get(f"{_base(scene)}/sync", headers=HX).get_data(as_text=True)
+    assert "The initial sync finished" in done and 'hx-trigger="every 1s"' not in done
+    accounts = {r["Id"]: r for r in sandbox.query("SELECT Id, Name, Portal_Org_Id__c FROM Account")}
+    assert accounts[scene["acme_id"]]["Portal_Org_Id__c"] == str(scene["acme"].id)      # linked, not created
+    created = [r for r in accounts.values() if r["Portal_Org_Id__c"] == str(scene["northwind"].id)]
+    assert len(created) == 1 and created[0]["Id"] != scene["northwind_id"]               # a new Account
+    assert not any(r["Portal_Org_Id__c"] == str(scene["zeta"].id) for r in accounts.values())
+    # Globex was undecided: the initial sync creates its Account too.
+    assert len(accounts) == before + 2
+    assert client.submit(f"{_base(scene)}/organizations/{scene['zeta'].id}", {"decision": "link"}).headers[
+        "Location"].endswith("/confirm")   # the finished run takes no more decisions
+
+    # Match again: the decisions come back as they were, and a second initial sync creates nothing.
+    _walk_to_matching(client, scene, master="salesforce", sign_in=False)
+    assert _row(scene["zeta"]).decision == "skip" and _row(scene["acme"]).decision == "link"
+    assert client.submit(f"{_base(scene)}/review").status_code == 303
+    run_jobs()
+    assert len(sandbox.query("SELECT Id FROM Account")) == before + 2
+
+
+def test_the_sync_page_lists_the_initial_syncs_errors(client, scene, run_jobs):
+    scene["sandbox"].admin("org", {"missing": ["Account.Portal_Partner_Status__c=Active Distributor"]})
+    _walk_to_matching(client, scene)
+    for org in ("acme", "northwind", "globex"):
+        _decide(client, scene, scene[org], "skip")
+    _decide(client, scene, scene["zeta"], "create")   # a distributor: its status value is missing in the org
+    client.submit(f"{_base(scene)}/review")
+    run_jobs()
+    html = client.get(f"{_base(scene)}/sync").get_data(as_text=True)
+    errors = html.split("Errors (", 1)[1]
+    assert 'class="badge badge--error"' in errors
+    assert "Zeta Unmatched: Salesforce rejected the Account" in errors and "Active Distributor" in errors

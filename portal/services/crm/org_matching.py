@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import func
 
-from portal import domains
+from portal import database, domains
 from portal.errors import DomainError, NotFound
 from portal.extensions import db
 from portal.models import CrmConnection, CrmLink, Organization, OrgKind, SyncLog, User
@@ -32,7 +32,7 @@ ORG_KINDS = (OrgKind.PARTNER.value, OrgKind.DISTRIBUTOR.value)
 MASTERS = {Master.PORTAL.value: "The portal", Master.CRM.value: "Salesforce"}
 FILTERS = ("all", "undecided", "decided")
 # The mapping objects of the organization sync (an organization is an Account, a user a Contact).
-ORG_OBJECTS = ("account", "company", "contact", "organization", "user")
+ORG_OBJECTS = ("account", "partner_contact")
 PER_PAGE = 20
 
 
@@ -141,13 +141,25 @@ def counts(run: OrgMatchRun) -> Counts:
     return result
 
 
-def sync_errors(connection: CrmConnection, run: OrgMatchRun | None, *, limit: int = 50) -> list[SyncLog]:
+@dataclass
+class SyncError:
+    action: str
+    subject: str | None     # the organization's name, the user's email
+    message: str
+
+
+def sync_errors(connection: CrmConnection, run: OrgMatchRun | None, *, limit: int = 50) -> list[SyncError]:
     """The errors the integration log recorded for this connection since the run's sync started."""
     if run is None or run.sync_started_at is None:
         return []
-    return list(db.session.scalars(db.select(SyncLog).where(
+    entries = list(db.session.scalars(db.select(SyncLog).where(
         SyncLog.connection_id == connection.id, SyncLog.status == "error", SyncLog.at >= run.sync_started_at)
         .order_by(SyncLog.at.desc(), SyncLog.id.desc()).limit(limit)))
+    names = {(ENTITY, i): n for i, n in db.session.execute(db.select(Organization.id, Organization.name).where(
+        Organization.id.in_({e.entity_id for e in entries if e.entity_type == ENTITY})))}
+    names.update({("user", i): e for i, e in db.session.execute(db.select(User.id, User.email).where(
+        User.id.in_({e.entity_id for e in entries if e.entity_type == "user"})))})
+    return [SyncError(e.action, names.get((e.entity_type, e.entity_id)), e.message or "") for e in entries]
 
 
 def offer_after_mappings(connection: CrmConnection, saved_objects) -> bool:
@@ -220,11 +232,14 @@ def search(run: OrgMatchRun, text: str, *, limit: int = 10) -> list[OrgMatchAcco
     except CrmError as err:
         raise DomainError(f"Salesforce could not be searched: {err.message}") from err
     cached = accounts_of(run, [c.crm_id for c in found])
-    for candidate in found:
-        if candidate.crm_id not in cached:
-            cached[candidate.crm_id] = _account_row(run, candidate)
-            db.session.add(cached[candidate.crm_id])
-    db.session.commit()
+    if any(c.crm_id not in cached for c in found):
+        database.take_write_lock()  # a GET that writes (portal/database.py)
+        cached = accounts_of(run, [c.crm_id for c in found])
+        for candidate in found:
+            if candidate.crm_id not in cached:
+                cached[candidate.crm_id] = _account_row(run, candidate)
+                db.session.add(cached[candidate.crm_id])
+        db.session.commit()
     return [cached[c.crm_id] for c in found]
 
 
@@ -246,17 +261,22 @@ def decide(run: OrgMatchRun, organization_id: int, *, decision: str, by: User,
         crm_id = (crm_id or "").strip()
         if not crm_id:
             raise DomainError("Choose one of the Accounts found.", field="crm_id")
-    elif decision in (Decision.CREATE.value, Decision.SKIP.value):
+    elif decision == Decision.CREATE.value:
         crm_id = None
+    elif decision == Decision.SKIP.value:
+        # The suggested Account goes with a "Do not sync" link, so the pull leaves it alone too
+        # (instead of making a second organization of it), unless another organization has it.
+        crm_id = row.suggested_crm_id if row.suggested_crm_id and not _holder(run, row, row.suggested_crm_id) else None
     else:
         raise DomainError("Choose Link, select an Account, Create New Account or Do Not Sync.", field="decision")
     account = accounts_of(run, [crm_id]).get(crm_id) if crm_id else None
     if crm_id and account is None:
         raise DomainError("That Account is not one of the Accounts flagged for sync.", field="crm_id")
-    if crm_id:
+    if crm_id and decision != Decision.SKIP.value:
         _refuse_taken(run, row, crm_id, account.name)
-    row.decision, row.crm_id = decision, crm_id
-    row.account_name = account.name if account else None
+    row.decision = decision
+    row.crm_id = crm_id if decision != Decision.SKIP.value else None
+    row.account_name = account.name if account and decision != Decision.SKIP.value else None
     row.decided_by_id, row.decided_at = by.id, utcnow()
     _record_link(run, organization_id, decision, crm_id)
     db.session.commit()
@@ -276,8 +296,12 @@ def finish(run: OrgMatchRun, *, by: User) -> OrgMatchRun:
     options["org_sync"] = {**(options.get("org_sync") or {}), "enabled": True, "master": run.master}
     connection.options = options
     run.sync_started_at = utcnow()
-    db.session.commit()
-    start_initial_sync(connection.id, run.master)
+    try:
+        # It commits this transaction too, the sync's job enqueued after it: one change or none.
+        start_initial_sync(connection.id, run.master)
+    except DomainError:
+        db.session.rollback()
+        raise
     return run
 
 
@@ -322,18 +346,25 @@ def _account_row(run: OrgMatchRun, candidate) -> OrgMatchAccount:
 
 
 def _ensure_rows(run: OrgMatchRun) -> None:
-    """A row for every partner and distributor organization (ones created since the run started too)."""
-    if run.accounts_fetched_at is None:
+    """A row for every partner and distributor organization (ones created since the run started too);
+    a finished run keeps the rows it had."""
+    if run.accounts_fetched_at is None or run.sync_started_at is not None:
         return
-    missing = list(db.session.scalars(db.select(Organization.id).where(
-        Organization.kind.in_(ORG_KINDS),
-        ~db.select(OrgMatchRow.id).where(OrgMatchRow.run_id == run.id,
-                                         OrgMatchRow.organization_id == Organization.id).exists())))
+    missing = _missing_rows(run)
     if not missing:
         return
+    database.take_write_lock()  # the list is a GET that writes (portal/database.py)
+    missing = _missing_rows(run)
     accounts = list(db.session.scalars(db.select(OrgMatchAccount).where(OrgMatchAccount.run_id == run.id)))
     _suggest(run, accounts, {}, organization_ids=missing)
     db.session.commit()
+
+
+def _missing_rows(run: OrgMatchRun) -> list[int]:
+    return list(db.session.scalars(db.select(Organization.id).where(
+        Organization.kind.in_(ORG_KINDS),
+        ~db.select(OrgMatchRow.id).where(OrgMatchRow.run_id == run.id,
+                                         OrgMatchRow.organization_id == Organization.id).exists())))
 
 
 def _suggest(run: OrgMatchRun, accounts: list[OrgMatchAccount], rows: dict[int, OrgMatchRow], *,
@@ -378,15 +409,25 @@ def _take_link(row: OrgMatchRow, link: CrmLink | None, names: dict[str, str]) ->
         row.decision = Decision.CREATE.value
 
 
-def _refuse_taken(run: OrgMatchRun, row: OrgMatchRow, crm_id: str, name: str) -> None:
-    """One Account is one organization: linking it twice would merge two partners in Salesforce."""
-    other = db.session.scalar(db.select(CrmLink.entity_id).where(
+def _holder(run: OrgMatchRun, row: OrgMatchRow, crm_id: str) -> CrmLink | None:
+    """Another organization's link to the Account `crm_id`, if one has it."""
+    return db.session.scalar(db.select(CrmLink).where(
         CrmLink.connection_id == run.connection_id, CrmLink.entity_type == ENTITY, CrmLink.crm_id == crm_id,
         CrmLink.entity_id != row.organization_id).limit(1))
-    if other is not None:
-        org = db.session.get(Organization, other)
-        raise DomainError(f"The Account “{name}” is already linked to {org.name if org else 'another organization'}.",
-                          field="crm_id")
+
+
+def _refuse_taken(run: OrgMatchRun, row: OrgMatchRow, crm_id: str, name: str) -> None:
+    """One Account is one organization: linking it twice would merge two partners in Salesforce. An
+    Account only set aside with another organization's "Do not sync" is released to this one."""
+    other = _holder(run, row, crm_id)
+    if other is None:
+        return
+    if other.state == LinkState.UNLINKED.value:
+        other.crm_id = None
+        return
+    org = db.session.get(Organization, other.entity_id)
+    raise DomainError(f"The Account “{name}” is already linked to {org.name if org else 'another organization'}.",
+                      field="crm_id")
 
 
 def _link(connection_id: int, organization_id: int) -> CrmLink | None:
