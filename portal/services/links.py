@@ -233,9 +233,11 @@ def _submit(link: ReferralLink, data: ReferralInput, *, attributed_via: str,
     if existing is not None:
         db.session.rollback()
         return PublicSubmission(existing, created=False)
+    # Spent first (a refused submission rolls it back): its statement then flushes nothing, and the
+    # mails and notifications below are inserted together by the link counter's update.
+    _spend(form_token)
 
     def attach(referral: Referral) -> None:
-        _spend(form_token)
         notifications.link_referral_received(referral, link)
         _confirm_to_prospect(referral.contact_email, referral.contact_first_name, via_partner=True)
         # Last before the commit: the counter's row lock is then held for the commit alone.

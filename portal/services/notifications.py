@@ -161,14 +161,19 @@ def _send(event: str, recipients: list[User], *, referral: Referral | None, endp
                    headline=headline, referral=referral, deal=deal, link=link)
 
 
+# Reading recipients does not flush the notifications and mails queued so far: they are inserted
+# together by the use case's next flush (one statement per table, not one per event).
+
 def _vendor_users(role: str) -> list[User]:
-    return list(db.session.scalars(db.select(User).join(User.organization).where(
-        Organization.kind == "vendor", User.role == role, User.active.is_(True))))
+    with db.session.no_autoflush:
+        return list(db.session.scalars(db.select(User).join(User.organization).where(
+            Organization.kind == "vendor", User.role == role, User.active.is_(True))))
 
 
 def _org_users(org: Organization, role: str) -> list[User]:
-    return list(db.session.scalars(db.select(User).where(User.organization_id == org.id, User.role == role,
-                                                         User.active.is_(True))))
+    with db.session.no_autoflush:
+        return list(db.session.scalars(db.select(User).where(User.organization_id == org.id, User.role == role,
+                                                             User.active.is_(True))))
 
 
 def unread_count(user: User) -> int:
