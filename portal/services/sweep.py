@@ -25,6 +25,7 @@ def run() -> dict[str, int]:
     expired = lead_distribution.expire_overdue()
     registrations = deals.sweep_expiry()
     pushes = crm.redrive()
+    crm.redrive_dry_runs()
     submissions.purge_old()
     one_time.purge_expired()
     exports.purge_expired()

@@ -13,7 +13,7 @@ from portal.services.crm.connections import (TestResult, connector, create_conne
                                              webhook_secret)
 from portal.services.crm.dry_runs import ACTIONS as DRY_RUN_ACTIONS
 from portal.services.crm.dry_runs import (DryRunView, dry_run_items, dry_run_view, latest_dry_run,
-                                          start_dry_run)
+                                          redrive_dry_runs, start_dry_run)
 from portal.services.crm.health import report as report_health
 from portal.services.crm.registrations import CONTACT_MATCH_OPTION
 from portal.services.crm.registrations import EVENTS as DEAL_EVENTS

@@ -44,6 +44,16 @@ def _enqueue(dry_run: CrmDryRun, *, after_commit: bool) -> None:
         queues.enqueue_now(DRY_RUN_JOB, dry_run.id, queue="sync", job_id=job_id, job_timeout=3600)
 
 
+def redrive_dry_runs() -> int:
+    """For the sweep: queue again every dry run shown as queued or running whose job was lost (a
+    killed worker, a Redis restart); one still queued or running is left alone (coalesced by job id)."""
+    runs = list(db.session.scalars(db.select(CrmDryRun).where(
+        CrmDryRun.status.in_((DryRunStatus.QUEUED.value, DryRunStatus.RUNNING.value)))))
+    for dry_run in runs:
+        _enqueue(dry_run, after_commit=False)
+    return len(runs)
+
+
 def latest_dry_run(connection: CrmConnection) -> CrmDryRun | None:
     return db.session.scalar(db.select(CrmDryRun).where(CrmDryRun.connection_id == connection.id)
                              .order_by(CrmDryRun.id.desc()).limit(1).execution_options(populate_existing=True))

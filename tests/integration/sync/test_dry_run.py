@@ -274,3 +274,64 @@ def test_only_internal_admins_may_run_or_read_a_dry_run(db, client, sandbox, who
     assert client.get(f"/internal/integrations/{connection.id}/dry-run").status_code == status
     assert client.submit(f"/internal/integrations/{connection.id}/dry-run").status_code == status
     assert crm.latest_dry_run(connection) is None
+
+
+def test_salesforce_dry_run_of_deal_registrations_equals_what_the_full_sync_then_does(db, sf_sandbox):
+    from portal.jobs import tasks
+    from tests.integration.sync.test_salesforce_deals import _connection, _register, _reseller
+    connection = _connection(sf_sandbox, contact_match=True)
+    account = sf_sandbox.api("POST", "/sobjects/Account", {"Name": "Globex Corporation"})
+    sf_sandbox.api("POST", "/sobjects/Contact", {"LastName": "Scorpio", "Email": "hank@globex.example",
+                                                 "AccountId": account["id"]})
+    dora = _reseller()
+    unchanged = _register(dora, email="ann@initech.example", company="Initech")
+    changed = _register(dora, email="bob@hooli.example", company="Hooli")
+    for deal in (unchanged, changed):
+        crm.sync_deal_now(deal)
+    engine.push(connection.id)
+    changed.customer_company = "Hooli XYZ"
+    on_contact = _register(dora)                                   # hank@globex.example: one Contact
+    as_lead = _register(dora, email="new@umbrella.example", company="Umbrella")
+    for deal in (changed, on_contact, as_lead):
+        crm.sync_deal_now(deal)   # links them (registrations are synced once asked, not all of them)
+    db.session.commit()
+    before, org_before = _portal_state(db, connection.id), _org_state(sf_sandbox)
+    sf_sandbox.admin("stats", method="DELETE")
+    sf_sandbox.admin("clock", {"advance_seconds": 5})
+
+    run = crm.start_dry_run(connection, by=internal_user("admin"))
+    tasks.crm_dry_run(run.id)   # what the worker runs (the pushes "Sync now" queued stay queued)
+
+    db.session.expire_all()
+    run = crm.latest_dry_run(connection)
+    assert run.status == "done", run.error
+    assert _writes(sf_sandbox.admin("stats", method="GET"), also_read=("/composite",)) == {}
+    assert _org_state(sf_sandbox) == org_before and _portal_state(db, connection.id) == before
+    items = _items(db, run)
+    assert [(items[d.id].action, items[d.id].crm_object) for d in (unchanged, changed, on_contact, as_lead)] == [
+        ("skip", "Lead"), ("update", "Lead"), ("create", "Opportunity"), ("create", "Lead")]
+    assert ["Company", "Hooli", "Hooli XYZ"] in items[changed.id].changes
+
+    first_log = _last_log_id(db)
+    pushed = engine.full_sync(connection.id)
+
+    assert +_pushed_actions(db, first_log) == Counter((i.crm_object, i.action) for i in items.values()
+                                                      if i.action != "skip")
+    assert pushed.skipped == run.counts["records"]["skip"] == 1
+
+
+def test_a_dry_run_whose_job_was_lost_is_queued_again_by_the_sweep_and_finishes(db, sandbox, redis_conn, run_jobs):
+    from portal.services import sweep
+    connection = make_connection(sandbox.base, sync_trigger="manual")
+    ReferralFactory()
+    db.session.commit()
+    run = crm.start_dry_run(connection, by=None)
+    redis_conn.flushdb()   # Redis lost the job (restarted, or its worker was killed)
+    run_jobs()
+    db.session.expire_all()
+    assert crm.latest_dry_run(connection).running   # shown as queued, and nothing left to run it
+    sweep.run()
+    run_jobs()
+    db.session.expire_all()
+    assert crm.latest_dry_run(connection).status == "done"
+    assert _records(crm.latest_dry_run(connection)) == {"create": 1}
