@@ -73,6 +73,15 @@ def crm_full_sync_all() -> int:
     return len(connections)
 
 
+def crm_pull_all() -> int:
+    """Every minute: one pull per active connection (coalesced by job id), so changes made in the CRM
+    (a Lead converted, an Opportunity won) come back without waiting for the hourly full sync."""
+    ids = list(db.session.scalars(db.select(CrmConnection.id).where(CrmConnection.active.is_(True))))
+    for connection_id in ids:
+        crm.schedule_pull(connection_id)
+    return len(ids)
+
+
 def run_export(export_id: int) -> None:
     """Write a large report export's file; a finished export is left alone."""
     exports.run(export_id)

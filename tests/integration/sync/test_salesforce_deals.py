@@ -285,3 +285,22 @@ def test_pages_deal_options_the_registration_panel_and_the_import(client, db, sf
     client.submit("/logout")
     client.login(dora)
     assert client.get(f"/internal/integrations/{connection.id}/import").status_code in (403, 404)
+
+
+def test_the_periodic_pull_brings_a_closed_opportunity_back_without_a_full_sync(db, sf_sandbox, run_jobs):
+    from portal.jobs import tasks
+    from portal.models import CrmConnection
+    connection = _connection(sf_sandbox, events=["created"], contact_match=True)
+    account = sf_sandbox.api("POST", "/sobjects/Account", {"Name": "Globex"})
+    sf_sandbox.api("POST", "/sobjects/Contact", {"LastName": "Scorpio", "Email": "hank@globex.example",
+                                                 "AccountId": account["id"]})
+    deal = _register(_reseller())
+    run_jobs()
+    [link] = _links(deal)
+    sf_sandbox.api("PATCH", f"/sobjects/Opportunity/{link.crm_id}", {"StageName": "Closed Lost"})
+    assert tasks.crm_pull_all() >= 1
+    run_jobs()
+    _db.session.expire_all()
+    deal = _db.session.get(DealRegistration, deal.id)
+    assert deal.status == "rejected" and "Closed Lost" in deal.rejection_reason
+    assert _db.session.get(CrmConnection, connection.id).last_pull_at is not None
