@@ -55,10 +55,10 @@ def deal_event(deal: DealRegistration, event: str) -> None:
     """In the caller's transaction: `event` happened to the registration ("created", "pre_approved",
     "approved"); the connections that picked it get the registration's link marked dirty and one
     coalesced push after the commit. Never commits."""
-    skip = scheduling._pulling.get()
+    skip = scheduling.pulling_connection()
     for connection in deal_connections():
         if connection.id != skip and event in deal_options(connection)["events"]:
-            scheduling._mark(deal, connection.id, force=False, entity_type=ENTITY, crm_object=CRM_OBJECT)
+            scheduling.mark(deal, connection.id, force=False, entity_type=ENTITY, crm_object=CRM_OBJECT)
 
 
 def sync_deal_now(deal: DealRegistration) -> list[CrmLink]:
@@ -67,7 +67,7 @@ def sync_deal_now(deal: DealRegistration) -> list[CrmLink]:
     connections = deal_connections()
     if not connections:
         raise DomainError("No CRM connection syncs deal registrations.")
-    links = [scheduling._mark(deal, c.id, force=True, entity_type=ENTITY, crm_object=CRM_OBJECT) for c in connections]
+    links = [scheduling.mark(deal, c.id, force=True, entity_type=ENTITY, crm_object=CRM_OBJECT) for c in connections]
     db.session.commit()
     for connection in connections:
         scheduling.kick_push(connection.id)

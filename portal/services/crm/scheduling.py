@@ -170,6 +170,17 @@ def current_pull() -> int | None:
     return _pulling.get()
 
 
+def pulling_connection() -> int | None:
+    """The connection whose changes are being applied right now (inside `pulling`), if any."""
+    return _pulling.get()
+
+
+def mark(record, connection_id: int, *, force: bool, entity_type: str, crm_object: str) -> CrmLink | None:
+    """In the caller's transaction: the record's link to the connection is dirty (created if need be)
+    and one coalesced push follows the commit; an unlinked one stays so unless `force`. Never commits."""
+    return _mark(record, connection_id, force=force, entity_type=entity_type, crm_object=crm_object)
+
+
 @contextlib.contextmanager
 def pulling(connection_id: int):
     """Changes made inside come from this connection: do not push them back to it."""

@@ -18,6 +18,7 @@ from portal.services.deals import review
 
 D = DealStatus
 _UNDECIDED = (D.SUBMITTED.value, D.PRE_APPROVED.value)
+_OVER = (D.REJECTED.value, D.LOST.value, D.EXPIRED.value)   # a close that is lost changes nothing here
 _WRITABLE = ("amount",)  # what a CRM may change on a registration besides its status
 
 
@@ -44,6 +45,8 @@ def _move(deal: DealRegistration, status: str, *, reason: str | None, amount: De
         review._mark_won(deal, amount=won_amount, by=None, actor_label=actor_label)
     elif status == D.LOST.value:
         reason = reason or f"Closed lost in {actor_label}"
+        if deal.status in _OVER:
+            return
         if deal.status in _UNDECIDED:
             review._reject(deal, by=None, reason=reason, actor_label=actor_label)
         else:

@@ -304,3 +304,17 @@ def test_the_periodic_pull_brings_a_closed_opportunity_back_without_a_full_sync(
     deal = _db.session.get(DealRegistration, deal.id)
     assert deal.status == "rejected" and "Closed Lost" in deal.rejection_reason
     assert _db.session.get(CrmConnection, connection.id).last_pull_at is not None
+
+
+def test_a_registration_already_rejected_ignores_its_opportunity_closing_lost_again(db, sf_sandbox):
+    connection = _connection(sf_sandbox, contact_match=True)
+    account = sf_sandbox.api("POST", "/sobjects/Account", {"Name": "Globex"})
+    sf_sandbox.api("POST", "/sobjects/Contact", {"LastName": "Scorpio", "Email": "hank@globex.example",
+                                                 "AccountId": account["id"]})
+    deal = _register(_reseller())
+    opportunity = _push(connection, deal).crm_id
+    deals.reject(deal, by=internal_user("manager"), reason="Not a fit")
+    sf_sandbox.api("PATCH", f"/sobjects/Opportunity/{opportunity}", {"StageName": "Closed Lost"})
+    stats = engine.pull(connection.id)
+    assert stats.errors == 0 and _links(deal)[0].last_error is None
+    assert _db.session.get(DealRegistration, deal.id).rejection_reason == "Not a fit"
