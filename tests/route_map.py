@@ -70,6 +70,11 @@ def _words(name: str) -> set[str]:
     return words | {w[:-1] for w in words if w.endswith("s")}
 
 
+# Arguments whose table no rule can guess: a deal is a registration (not its tallies, which also
+# start with "deal" and have the shorter name).
+NAMED = {"deal_id": "deal_registrations"}
+
+
 def model_for(argument: str):
     """The mapped class an argument like `referral_id`, `plan_id` or `code` points at, or None.
 
@@ -89,6 +94,8 @@ def model_for(argument: str):
     if targets:
         table = targets.most_common(1)[0][0]
         return next(c for c in classes if c.__tablename__ == table)
+    if argument in NAMED:
+        return next(c for c in classes if c.__tablename__ == NAMED[argument])
     stem = argument[:-3]
     exact = [c for c in classes if c.__tablename__ in (stem, stem + "s")]
     if exact:
