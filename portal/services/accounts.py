@@ -281,7 +281,7 @@ def create_from_crm(*, organization: Organization, fields: dict, actor_label: st
             raise DomainError(f"{planned['email']} is already a user of another organization "
                               f"({existing.organization.name}).")
         if link is not None:
-            link(existing)
+            link(existing, created=False)
         db.session.commit()
         return existing
     user = User(organization=organization, role=Role.PARTNER_USER.value, **planned)
@@ -305,11 +305,15 @@ def _from_crm(fields: dict, actor_label: str, *, current: User | None) -> dict:
         if current is not None and other is not None and other.id != current.id:
             raise DomainError(f"{email} already belongs to another user.")
         planned["email"] = email
-    names = [fields.get("first_name"), fields.get("last_name")]
     if fields.get("name"):
         planned["name"] = str(fields["name"]).strip()[:200]
-    elif any(names) and ("first_name" in fields or "last_name" in fields):
-        planned["name"] = " ".join(str(n).strip() for n in names if n and n != "(unknown)")[:200] or "(unknown)"
+    elif "first_name" in fields or "last_name" in fields:
+        # A CRM keeps first and last names apart; the portal one name ("Ada King Lovelace").
+        words = (current.name if current is not None else "").split()
+        first = fields["first_name"] if "first_name" in fields else " ".join(words[:-1])
+        last = fields["last_name"] if "last_name" in fields else " ".join(words[-1:])
+        name = " ".join(str(n).strip() for n in (first, last) if n and n != "(unknown)")
+        planned["name"] = name[:200] or (current.name if current is not None else "(unknown)")
     elif current is None:
         planned["name"] = planned.get("email", "(unknown)")
     if "active" in fields and fields["active"] not in (None, ""):

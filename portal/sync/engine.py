@@ -26,7 +26,7 @@ from portal.extensions import db
 from portal.models import CrmConnection, CrmLink, SyncLog
 from portal.models.crm import LinkState
 from portal.models.types import utcnow
-from portal.sync import connectors, entities, mapping, qualification
+from portal.sync import adoption, conflicts, connectors, entities, mapping, qualification
 from portal.sync.connectors.base import Batch, Change, Outgoing, PushResult, Related
 from portal.sync.http import CallEvent, CrmError
 
@@ -365,7 +365,14 @@ def _apply_change(connection_id: int, connector, entity: entities.Entity, mappin
     the link whose related record it is of)."""
     link = _find_link(connection_id, entity, change) if link_id is None else db.session.get(CrmLink, link_id)
     if link is None and entity.create_from_crm is not None and not change.portal_id and not change.related:
-        _create_from_change(connection_id, connector, entity, mappings, change, stats, options or {})
+        made = adoption.create_from_change(connection_id, connector, entity, mappings, change, options or {})
+        stats.applied += int(made is not None and made.created)
+        stats.errors += int(made is not None and made.error)
+        if made is not None and made.link_id is not None and not made.created:
+            # An existing record (a user of that email) is linked now: its values meet as a change
+            # would, so the master decides what differs.
+            _apply_change(connection_id, connector, entity, mappings, rules, change, stats, link_id=made.link_id,
+                          options=options)
         return
     if link is None or link.state == LinkState.UNLINKED.value or link.entity_type != entity.name or (
             not change.related and link.remote_modified_ms is not None
@@ -391,8 +398,8 @@ def _apply_change(connection_id: int, connector, entity: entities.Entity, mappin
                                                                      entity.fields).items()
                   if _changed(previous, mappings, entity.crm_object, name, current) and values.get(name) != value}
         if entity.master_option:
-            fields = _resolve_conflicts(connection_id, connector, entity, mappings, link, values, current, fields,
-                                        (options or {}).get(entity.master_option))
+            fields = conflicts.resolve(connection_id, connector, entity, mappings, link, values, current, fields,
+                                       (options or {}).get(entity.master_option))
         target = _target_status(connector, entity, mappings, rules, previous, current, values.get("status"))
     else:  # the connector translated the record itself
         fields = {name: value for name, value in change.fields.items() if values.get(name) != value}
@@ -436,69 +443,6 @@ def _apply_change(connection_id: int, connector, entity: entities.Entity, mappin
         return
     stats.applied += 1
     stats.status_changes += int(target is not None)
-
-
-def _create_from_change(connection_id: int, connector, entity: entities.Entity, mappings, change: Change,
-                        stats: PullStats, options: dict) -> None:
-    """A CRM record the portal does not know yet, that the CRM marks as the portal's (a flagged
-    account): the entity's inbound use case makes the record (or finds it) and its link, in one commit."""
-    current = change.properties
-    fields = mapping.pull_values(mappings, entity.crm_object, current, entity.fields)
-    made = []
-
-    def link(record) -> None:
-        made.append(record.id)
-        db.session.add(CrmLink(connection_id=connection_id, entity_type=entity.name, entity_id=record.id,
-                               crm_object=entity.crm_object, crm_id=change.crm_id, state=LinkState.SYNCED.value,
-                               # dirty: the CRM record learns the portal's id (and any value the portal adds)
-                               dirty=True, version=1, pushed_values=dict(current), remote_values=dict(current),
-                               remote_modified_ms=change.modified_ms, last_pulled_at=utcnow()))
-        db.session.add(SyncLog(connection_id=connection_id, entity_type=entity.name, entity_id=record.id,
-                               direction="pull", action=f"create {entity.name}", status="ok",
-                               message=f"Made from {connector.label} record {change.crm_id}: {entity.label(record)}",
-                               request_summary=request_summary(current)))
-    try:
-        entity.create_from_crm(fields=fields, crm_id=change.crm_id, parent_crm_id=change.parent_id,
-                               connection_id=connection_id, options=options, actor_label=connector.label, link=link)
-    except DomainError as err:
-        db.session.rollback()
-        stats.errors += 1
-        db.session.add(SyncLog(connection_id=connection_id, entity_type=entity.name, direction="pull",
-                               action=f"create {entity.name}", status="error",
-                               message=f"{connector.label} record {change.crm_id}: {err.message}"[:2000],
-                               request_summary=request_summary(current)))
-        db.session.commit()
-        return
-    db.session.commit()  # nothing made: not for the portal (a kind it does not sync)
-    stats.applied += len(made)
-
-
-def _resolve_conflicts(connection_id: int, connector, entity: entities.Entity, mappings, link: CrmLink,
-                       values: dict, current: dict, fields: dict, master: str | None) -> dict:
-    """The pulled fields that the portal changed too since the last sync: the master's value wins
-    (the portal's: the field is not pulled and the push sends it; else the CRM's) and each conflict
-    is written to the integration log in words."""
-    portal_wins = master == "portal"
-    pushed = link.pushed_values or {}
-    kept = dict(fields)
-    for m in mappings:
-        if m.crm_object != entity.crm_object or not m.pushes or m.portal_field not in fields:
-            continue
-        ours = mapping.push_properties([m], entity.crm_object, values).get(m.crm_field)
-        if ours == pushed.get(m.crm_field):
-            continue  # the portal did not change it since the last sync
-        label = entity.fields.get(m.portal_field, (m.portal_field,))[0]
-        winner = "the portal's" if portal_wins else f"{connector.label}'s"
-        db.session.add(SyncLog(
-            connection_id=connection_id, entity_type=entity.name, entity_id=link.entity_id, direction="pull",
-            action="conflict", status="ok",
-            message=(f"{label} changed in both since the last sync: the portal has {ours!r}, {connector.label} has "
-                     f"{current.get(m.crm_field)!r} ({m.crm_field}). {winner[0].upper() + winner[1:]} value wins "
-                     f"(master: {'the portal' if portal_wins else connector.label}).")[:2000]))
-        if portal_wins:
-            kept.pop(m.portal_field)
-            link.dirty, link.version = True, (link.version or 0) + 1
-    return kept
 
 
 def _changed(previous: dict, mappings, crm_object: str, portal_field: str, current: dict) -> bool:

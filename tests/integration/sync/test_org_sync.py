@@ -191,6 +191,9 @@ def test_initial_sync_follows_the_wizards_decisions_and_a_second_run_creates_no_
     existing = _flagged_account(sf_sandbox, "Northwind Traders Inc.", "Active Partner")
     sf_sandbox.api("POST", "/sobjects/Contact", {"LastName": "Nash", "Email": "nash@northwind.example",
                                                  "AccountId": existing})
+    known = UserFactory(organization=linked, email="lee@northwind.example", name="L. Lin")
+    sf_sandbox.api("POST", "/sobjects/Contact", {"FirstName": "Lee", "LastName": "Lin",
+                                                 "Email": "lee@northwind.example", "AccountId": existing})
     only_in_salesforce = _flagged_account(sf_sandbox, "Tailspin Toys", "Active Partner")
     for org, crm_id, state in ((linked, existing, LinkState.PENDING.value), (new, None, LinkState.PENDING.value),
                                (skipped, None, LinkState.UNLINKED.value)):
@@ -211,11 +214,13 @@ def test_initial_sync_follows_the_wizards_decisions_and_a_second_run_creates_no_
     tailspin = _db.session.scalar(_db.select(Organization).where(Organization.name == "Tailspin Toys"))
     assert names["Tailspin Toys"]["Id"] == only_in_salesforce and tailspin is not None
     assert accounts.find_by_email("nash@northwind.example").organization_id == linked.id
-    assert {c["Email"] for c in _contacts(sf_sandbox)} == {"nash@northwind.example", "fay@fabrikam.example"}
+    assert _db.session.get(User, known.id).name == "Lee Lin"  # the Contact it was linked to, by email
+    emails = [c["Email"] for c in _contacts(sf_sandbox)]
+    assert emails == ["fay@fabrikam.example", "lee@northwind.example", "nash@northwind.example"]
 
     org_sync.start_initial_sync(connection.id, "portal")
     run_jobs()
-    assert len(_accounts(sf_sandbox)) == 3 and len(_contacts(sf_sandbox)) == 2
+    assert len(_accounts(sf_sandbox)) == 3 and len(_contacts(sf_sandbox)) == 3
     errors = _db.session.scalars(_db.select(SyncLog).where(SyncLog.status == "error")).all()
     assert errors == []
 
