@@ -417,6 +417,9 @@ def _apply_change(connection_id: int, connector, entity: entities.Entity, mappin
             link.company_crm_id = change.company_crm_id or link.company_crm_id
     link.last_pulled_at = utcnow()
     link.last_error = None
+    if entity.master_option and not fields and target is None:
+        db.session.commit()  # the CRM holds what the portal holds (often the portal's own write read back)
+        return
     message = ", ".join(fields) or "no mapped field changed"
     if target is not None:
         message += f"; status -> {target[0]}"

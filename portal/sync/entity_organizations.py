@@ -13,8 +13,6 @@ linked record, `organizations.create_from_crm` / `accounts.create_from_crm` for 
 """
 from __future__ import annotations
 
-from sqlalchemy.orm import selectinload
-
 from portal.extensions import db
 from portal.models import CrmLink, Organization, User
 from portal.models.crm import LinkState
@@ -156,5 +154,4 @@ USER = entities.register(entities.Entity(
     name="user", model=User, crm_object=USER_OBJECT, fields=USER_FIELDS, values=user_values,
     contact_email=lambda values: values.get("email"), company_domain=lambda values: None,
     apply_change=lambda *a, **kw: accounts.apply_crm_change(*a, **kw), label=lambda user: user.email,
-    select_ids=_user_ids, create_from_crm=lambda **kw: _create_user(**kw), master_option=MASTER_OPTION),
-    selectinload(User.organization))
+    select_ids=_user_ids, create_from_crm=lambda **kw: _create_user(**kw), master_option=MASTER_OPTION))

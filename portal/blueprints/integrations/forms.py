@@ -186,3 +186,24 @@ class ImportForm(Form):
     def validate_crm_ids(self, field):
         if any(not (i.isalnum() and 15 <= len(i) <= 18) for i in field.data or []):
             raise wtforms.ValidationError("Choose Opportunities from the list.")
+
+
+class OrgSyncForm(Form):
+    """Organization sync's settings on a connection that has it: which kinds sync, who wins a
+    conflict, and the record types of the Accounts and Contacts the portal creates."""
+    kinds = SelectMultipleField("Organizations that sync", choices=[
+        ("active_partner", "Active partners"), ("inactive_partner", "Inactive partners"),
+        ("active_distributor", "Active distributors"), ("inactive_distributor", "Inactive distributors")],
+        widget=ListWidget(prefix_label=False), option_widget=CheckboxInput())
+    master = RadioField("A field changed on both sides since the last sync takes the value of",
+                        choices=[("salesforce", "Salesforce"), ("portal", "the portal")], default="salesforce")
+    record_types = BooleanField("Specify record types")
+    account_partner = SelectField("Accounts created for partners", validate_choice=False)
+    account_distributor = SelectField("Accounts created for distributors", validate_choice=False)
+    contact_partner = SelectField("Contacts created for partners' users", validate_choice=False)
+    contact_distributor = SelectField("Contacts created for distributors' users", validate_choice=False)
+
+    SLOTS = ("account_partner", "account_distributor", "contact_partner", "contact_distributor")
+
+    def record_type_ids(self) -> dict:
+        return {slot: getattr(self, slot).data or "" for slot in self.SLOTS}

@@ -7,11 +7,13 @@ from portal.web import htmx
 from portal.web.guards import roles_required
 from portal.blueprints.integrations.blueprint import bp
 from portal.blueprints.integrations.deals import deal_options_form
+from portal.blueprints.integrations.org_sync import org_sync_form
 from portal.blueprints.integrations.forms import (ConnectionForm, MappingRowForm, MappingsForm, RuleForm,
                                                   mapping_row_data)
 from portal.errors import DomainError
 from portal.web.forms import Form
 from portal.services import crm, statuses
+from portal.services.crm import org_sync
 from portal.services.crm import org_matching
 
 @bp.get("/")
@@ -186,7 +188,8 @@ def _status(form) -> int:
 
 def _connection_context(connection, form) -> dict:
     return {"connection": connection, "form": form, "progress": crm.progress(connection), "result": None,
-            "error": None, "deal_form": deal_options_form(connection)}
+            "error": None, "deal_form": deal_options_form(connection), "org_form": org_sync_form(connection),
+            "org_sync_on": org_sync.settings_of(connection)["enabled"]}
 
 
 def _connection_page(connection, form):

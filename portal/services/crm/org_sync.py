@@ -11,12 +11,15 @@ connection's full-sync fields, its errors in the integration log.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from portal.errors import DomainError
 from portal.extensions import db
 from portal.jobs import queues
 from portal.models import CrmConnection, CrmLink, Organization, User
 from portal.models.crm import LinkState
 from portal.models.types import utcnow
+from portal.services import read_cache
 from portal.services.crm import scheduling
 from portal.sync import connectors, entity_organizations as orgs
 
@@ -26,11 +29,22 @@ KIND_LABELS = {"active_partner": "Active partners", "inactive_partner": "Inactiv
                "active_distributor": "Active distributors", "inactive_distributor": "Inactive distributors"}
 
 
-def syncing_connections(entity: str = "organization") -> list[CrmConnection]:
-    """Active connections that sync `entity` under their options (organization sync turned on)."""
-    found = db.session.scalars(db.select(CrmConnection).where(CrmConnection.active.is_(True)))
-    return [c for c in found if c.provider in connectors.CONNECTORS
-            and connectors.syncs(connectors.get(c.provider), entity, c.options or {})]
+@dataclass(frozen=True)
+class Syncing:
+    """What marking a record dirty needs of a connection (plain values: kept in the read cache)."""
+    id: int
+    options: dict
+    is_auto: bool
+
+
+def syncing_connections(entity: str = "organization") -> list[Syncing]:
+    """Active connections that sync `entity` under their options (organization sync turned on);
+    read once per change of the connections, not on every record a pull applies."""
+    def load() -> list[Syncing]:
+        found = db.session.scalars(db.select(CrmConnection).where(CrmConnection.active.is_(True)))
+        return [Syncing(c.id, dict(c.options or {}), c.is_auto) for c in found if c.provider in connectors.CONNECTORS
+                and connectors.syncs(connectors.get(c.provider), entity, c.options or {})]
+    return read_cache.cached(read_cache.CRM_CONNECTIONS, f"org_sync:{entity}", load)
 
 
 def mark_organization_dirty(org: Organization, *, with_users: bool = False) -> None:
@@ -54,7 +68,7 @@ def mark_user_dirty(user: User) -> None:
         _mark(connection, orgs.USER, user, orgs.partner_status(org.kind, org.status))
 
 
-def _mark(connection: CrmConnection, entity, record, kind: str | None) -> None:
+def _mark(connection: Syncing, entity, record, kind: str | None) -> None:
     if record.id is None:
         db.session.flush()
     if connection.id == scheduling.current_pull():
@@ -80,6 +94,12 @@ def _mark(connection: CrmConnection, entity, record, kind: str | None) -> None:
 
 
 # ---- settings -----------------------------------------------------------------------------------
+
+def available(connection: CrmConnection) -> bool:
+    """Does the connection's CRM have organization sync (its connector knows the organization entity)?"""
+    return connection.provider in connectors.CONNECTORS and \
+        orgs.ORGANIZATION.name in connectors.get(connection.provider).entities
+
 
 def settings_of(connection: CrmConnection) -> dict:
     """The organization sync settings of a connection, with their defaults."""

@@ -269,3 +269,37 @@ def test_the_mappings_page_maps_account_and_contact_fields_and_checks_picklist_v
                     {"active_partner": "Active Partner", "inactive_partner": "Active Partner"})
     response = client.submit(url, _mappings_post(sf_connection, rows))
     assert response.status_code == 422 and "two portal values map to the same value" in response.get_data(as_text=True)
+
+
+def test_the_connection_page_sets_kinds_master_and_record_types_from_the_orgs_describe(client, db, sf_sandbox,
+                                                                                      sf_connection):
+    client.login(internal_user("admin"))
+    page = client.get(f"/internal/integrations/{sf_connection.id}").get_data(as_text=True)
+    assert "Organization sync" in page and "Nothing syncs until the matching wizard has run" in page
+    partner_type = _record_type(sf_sandbox, "Account", "Partner")
+    assert f'value="{partner_type}"' in page and ">Partner<" in page  # the org's record types, as options
+    url = f"/internal/integrations/{sf_connection.id}/org-sync"
+    response = client.submit(url, {"kinds": ["active_partner", "active_distributor"], "master": "portal",
+                                   "record_types": "y", "account_partner": partner_type})
+    assert response.status_code == 303
+    assert org_sync.settings_of(_db.session.get(CrmConnection, sf_connection.id)) == {
+        "enabled": False, "kinds": ["active_partner", "active_distributor"], "record_types": True,
+        "record_type_ids": {"account_partner": partner_type}, "master": "portal"}
+    contact_type = _record_type(sf_sandbox, "Contact", "Partner_Contact")
+    client.submit(url, {"kinds": ["active_partner"], "master": "salesforce", "record_types": "y",
+                        "account_partner": contact_type})
+    page = client.get(f"/internal/integrations/{sf_connection.id}").get_data(as_text=True)
+    assert "Accounts created for partners: that record type is not one of the org&#39;s Account record types" in page
+    assert org_sync.settings_of(_db.session.get(CrmConnection, sf_connection.id))["master"] == "portal"
+
+
+def test_test_connection_lists_the_fields_and_picklist_values_organization_sync_lacks(db, sf_sandbox, sf_connection):
+    from portal.services import crm
+    sf_sandbox.admin("org", {"missing": ["Contact.Portal_User_Id__c",
+                                         "Account.Portal_Partner_Status__c=Inactive Distributor"]})
+    result = crm.test_connection(sf_connection)
+    assert result.ok
+    needs = result.message.split("Organization sync needs: ", 1)[1]
+    assert "Contact.Portal_User_Id__c — add it in Setup → Object Manager → Contact" in needs
+    assert "Account.Portal_Partner_Status__c value “Inactive Distributor”" in needs
+    assert "Active Distributor”" not in result.message

@@ -190,8 +190,9 @@ def _upsert(api, sobject: str, id_field: str, items: list, results: dict, instan
         for (item, props), answer in zip(chunk, answers):
             created = bool(answer.get("created", True))
             noun = sobject.lower()
-            results[item.link.id] = _result(item, answer, f"create {noun}" if created else f"update {noun}", props,
-                                            instance_url, sobject, created=created)
+            results[item.link.id] = _result(item, answer, f"create {noun}" if created else f"update {noun}",
+                                            {**props, id_field: item.portal_id}, instance_url, sobject,
+                                            created=created)
 
 
 def _update(api, sobject: str, id_field: str, items: list, results: dict, instance_url: str) -> None:
