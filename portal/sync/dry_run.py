@@ -37,7 +37,7 @@ def run(dry_run_id: int) -> CrmDryRun | None:
     connection = db.session.get(CrmConnection, dry_run.connection_id)
     connector = connectors.for_connection(connection)
     synced = engine.entities_of(connector, connection.options or {})
-    kinds = [e for e in synced if e.name in connector.planned_entities]
+    kinds = [e for e in synced if e.name in getattr(connector, "planned_entities", ())]
     db.session.execute(delete(CrmDryRunItem).where(CrmDryRunItem.dry_run_id == dry_run_id))
     dry_run.status, dry_run.started_at, dry_run.finished_at = DryRunStatus.RUNNING.value, utcnow(), None
     dry_run.total = sum(_count(connection.id, entity) for entity in kinds)
@@ -52,12 +52,20 @@ def run(dry_run_id: int) -> CrmDryRun | None:
                 batch, labels, after_id = fetched
                 planned = connector.plan(batch) if batch.items else []
                 _record(dry_run_id, batch, labels, planned, counts, connector.calls)
-    except (CrmError, DomainError) as err:
+    except Exception as err:
+        # Finish it as failed, or the page would show it running (and poll) forever.
         db.session.rollback()
-        message = engine.describe(err, connector.label) if isinstance(err, CrmError) else err.message
-        _finish(dry_run_id, DryRunStatus.FAILED, error=message[:2000], calls=connector.calls)
+        _finish(dry_run_id, DryRunStatus.FAILED, error=_explain(err, connector.label)[:2000], calls=connector.calls)
         raise
     return _finish(dry_run_id, DryRunStatus.DONE, calls=connector.calls)
+
+
+def _explain(err: Exception, label: str) -> str:
+    if isinstance(err, CrmError):
+        return engine.describe(err, label)
+    if isinstance(err, DomainError):
+        return err.message
+    return f"The dry run stopped on an unexpected error ({type(err).__name__}); the worker's log has the details."
 
 
 def _finish(dry_run_id: int, status: DryRunStatus, **values) -> CrmDryRun:

@@ -335,3 +335,34 @@ def test_a_dry_run_whose_job_was_lost_is_queued_again_by_the_sweep_and_finishes(
     db.session.expire_all()
     assert crm.latest_dry_run(connection).status == "done"
     assert _records(crm.latest_dry_run(connection)) == {"create": 1}
+
+
+def test_a_dry_run_that_salesforce_refuses_says_why_on_its_page_and_writes_nothing(db, client, sf_sandbox, run_jobs):
+    connection = make_salesforce_connection(sf_sandbox.base, sync_trigger="manual")
+    ReferralFactory(contact_email="ann@globex.example")
+    db.session.commit()
+    sf_sandbox.admin("org", {"missing": ["Lead.Portal_Referral_Id__c"]})
+    client.login(internal_user("admin"))
+    client.submit(f"/internal/integrations/{connection.id}/dry-run")
+    run_jobs()
+    run = crm.latest_dry_run(connection)
+    assert run.status == "failed" and "Portal_Referral_Id__c" in run.error
+    html = client.get(f"/internal/integrations/{connection.id}/dry-run").get_data(as_text=True)
+    assert "The dry run stopped" in html and "Portal_Referral_Id__c" in html and 'hx-trigger="every 1s"' not in html
+    assert "Run it again" in html
+    assert db.session.scalar(db.select(db.func.count(CrmLink.id))) == 0
+
+
+def test_hubspot_records_sharing_a_contact_or_company_create_it_once_across_batches(db, sandbox, run_jobs):
+    connection = make_connection(sandbox.base, sync_trigger="manual")
+    emails = [f"p{n}@firm{n // 2}.example" for n in range(103)] + ["p0@firm0.example"]  # the last: batch 2
+    for email in emails:
+        ReferralFactory(contact_email=email, company_domain=email.split("@")[1])
+    db.session.commit()
+
+    run = _dry_run(db, connection, run_jobs)
+
+    assert _objects(run) == Counter({("Deal", "create"): 104, ("Contact", "create"): 103, ("Contact", "link"): 1,
+                                     ("Company", "create"): 52, ("Company", "link"): 52})
+    engine.full_sync(connection.id)
+    assert (len(sandbox.all("deals")), len(sandbox.all("contacts")), len(sandbox.all("companies"))) == (104, 103, 52)
