@@ -15,7 +15,7 @@ from portal.jobs import cron, queues
 from portal.web import errorpages, guards, hygiene, request_limits
 from portal.blueprints import register_blueprints
 from portal.extensions import csrf, db, limiter, login_manager, migrate
-from portal.services import audit, branding, notifications, sessions
+from portal.services import audit, branding, deals, notifications, sessions, statuses
 # Imported for their session hooks: the read cache's version stamps and the dashboards' tallies.
 from portal.services import read_cache, tallies  # noqa: F401
 
@@ -71,6 +71,8 @@ def _template_helpers(app: Flask) -> None:
     # One rule for a button and its view: templates ask `can("manage_orgs")` (portal/web/guards.py).
     app.jinja_env.globals["can"] = guards.can
     app.jinja_env.globals["brand_icon"] = _brand_icon
+    # A status badge's tone (macros/referrals.html, macros/deals.html), from the services' one table each.
+    app.jinja_env.globals["badge_tones"] = {"referral": statuses.BADGES, "deal": deals.BADGES}
 
     @app.context_processor
     def navigation_counts():

@@ -2,6 +2,7 @@
 and without a reason: the page keeps its navigation and shows the outcome."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import pytest
@@ -54,6 +55,14 @@ def test_bulk_reject_shows_an_inline_error_without_a_reason_then_rejects_in_plac
         page.goto(queue.path)
         if javascript:
             page.evaluate("window.__marker = 'same-page'")
+        # Ticking rows, choosing the action or typing in the navigation's quick find is no filter change:
+        # the queue must not reload under the reviewer (its filters listen to their own form only).
+        reloads = []
+        page.on("request", lambda request: reloads.append(request.url)
+                if request.method == "GET" and queue.path in request.url else None)
+        if javascript:
+            page.get_by_role("navigation", name="Main").get_by_role("searchbox").fill("Glo")
+            page.wait_for_load_state("networkidle")
         for number in numbers[:2]:
             page.get_by_label(f"Select {number}").check()
         page.get_by_label("With the selected").select_option("reject")
@@ -64,6 +73,7 @@ def test_bulk_reject_shows_an_inline_error_without_a_reason_then_rejects_in_plac
         expect(reason).to_have_attribute("aria-invalid", "true")
         expect(page.get_by_role("navigation", name="Main")).to_be_visible()
         expect(page.get_by_label(f"Select {numbers[0]}")).to_be_checked()
+        assert not reloads, reloads
         if javascript:  # axe-core runs in the page, so only where the page may run scripts
             assert not axe_violations(page)
         screenshot(page, f"bulk-reject-no-reason-{kind}")
@@ -88,3 +98,30 @@ def test_bulk_reject_shows_an_inline_error_without_a_reason_then_rejects_in_plac
         context.close()
     with app.app_context():
         assert [queue.state(db.session.get(type(record), record.id)) for record in waiting[:2]] == ["rejected"] * 2
+
+
+def test_the_queue_and_list_filters_still_filter_as_they_change(app, browser, live_server):
+    with app.app_context():
+        demo.seed()
+    context = browser.new_context(base_url=live_server, viewport={"width": 1280, "height": 800})
+    try:
+        page = context.new_page()
+        page.set_default_timeout(10_000)
+        errors = collect_console_errors(page)
+        sign_in(page, "manager@acme.example")
+        page.goto("/internal/deals/queue")
+        rows = page.locator("#deal-queue-results tbody tr")
+        page.get_by_label("Status").select_option("pre_approved")
+        expect(rows.locator("[data-status]")).to_have_text(["Pre-approved"])
+        expect(page).to_have_url(re.compile(r"status=pre_approved"))
+        page.get_by_label("Possible conflicts only").check()
+        expect(page).to_have_url(re.compile(r"flagged=1"))
+
+        page.goto("/internal/deals")
+        page.get_by_label("Status").select_option("rejected")
+        expect(page.locator("#deal-results tbody tr [data-status]")).to_have_text(["Rejected"])
+        page.get_by_label("Search").fill("Initrode")
+        expect(page.locator("#deal-results tbody tr")).to_contain_text(["No registration matches."])
+        assert not errors, errors
+    finally:
+        context.close()

@@ -22,7 +22,7 @@ def deals_list():
     page = deals.list_for_user(current_user, filters, page=request.args.get("page", 1, type=int))
     return htmx.render_page("partner/deals/list.html", "partner/deals/_partials/rows.html", page=page,
                             filters=filters, args=deal_filter_args(filters), custom_filters=select_fields,
-                            statuses=DEAL_STATUS_NAMES, badges=deals.BADGES)
+                            statuses=DEAL_STATUS_NAMES)
 
 
 @bp.route("/deals/new", methods=["GET", "POST"])
@@ -84,6 +84,6 @@ def commissions_list():
 def _detail(deal, extension_form):
     mine = deal.partner_org_id == current_user.organization_id
     return render_template("partner/deals/detail.html", deal=deal, extension_form=extension_form,
-                           timeline=deals.timeline(deal), labels=deals.labels(), badges=deals.BADGES,
+                           timeline=deals.timeline(deal), labels=deals.labels(),
                            custom=custom_fields.for_audience("partners", "deal"), can_extend=mine and deal.status ==
                            DealStatus.APPROVED.value and deal.extension_requested_at is None)
