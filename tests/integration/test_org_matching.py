@@ -11,7 +11,6 @@ import pytest
 from portal.extensions import db as _db
 from portal.models import CrmLink, OrgMatchAccount, OrgMatchRow, OrgMatchRun
 from portal.models.crm import LinkState
-from portal.services.crm import org_suggestions
 from tests.factories import OrganizationFactory, UserFactory, internal_user
 
 HX = {"HX-Request": "true"}
@@ -77,12 +76,6 @@ def _link(scene, org) -> CrmLink | None:
     return _db.session.scalar(_db.select(CrmLink).where(CrmLink.connection_id == scene["connection"].id,
                                                         CrmLink.entity_type == "organization",
                                                         CrmLink.entity_id == org.id))
-
-
-def test_names_are_normalised_without_legal_forms_punctuation_and_case():
-    assert org_suggestions.normalise("ACME Corporation, Ltd.") == org_suggestions.normalise("Acme Corp") == "acme"
-    assert org_suggestions.normalise("Müller & Söhne GmbH") == "muller sohne"
-    assert org_suggestions.normalise("The Company Ltd") == "the company ltd"  # nothing but legal words: kept
 
 
 def test_without_the_confirmation_nothing_is_saved(client, scene):
