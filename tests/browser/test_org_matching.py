@@ -143,4 +143,13 @@ def test_admin_walks_the_matching_wizard_and_it_resumes_after_a_reload(app, brow
     assert accounts["Northwind Consulting"]["Portal_Org_Id__c"] == str(orgs["Northwind Consulting"])
     assert accounts["Fabrikam Resellers Inc."]["Portal_Org_Id__c"] == str(orgs["Cobalt Systems"])
     assert errors == []
+    phone = browser.new_context(base_url=live_server, viewport=SIZES["phone"])
+    small = phone.new_page()
+    sign_in(small, "admin@acme.example")
+    small.goto(f"/internal/integrations/{connection_id}/org-matching")   # a finished run: its sync page
+    expect(small.locator("#org-sync-progress")).to_contain_text("The initial sync finished")
+    _audit(small, "org-matching-sync-narrow")
+    small.goto(f"/internal/integrations/{connection_id}/org-matching/master")   # no run under way: step 1
+    expect(small.get_by_label("I have set the sync flag and status on the matching Accounts")).to_be_visible()
+    phone.close()
     context.close()
