@@ -150,6 +150,15 @@ def _system(name: str, *, owned: bool = True) -> list[Field]:
     ]
 
 
+def _referrer_fields() -> list[Field]:
+    """The fields an admin adds for Referral Factory's "attach information about the person referring"
+    (on Lead and Contact; the conversion carries them over, as for every same-named custom field)."""
+    return [_text("Referrer_Name__c", "Referrer Name", 255, custom=True),
+            _text("Referrer_Email__c", "Referrer Email", 80, type="email", custom=True),
+            _text("Referral_Link__c", "Referral Link", 255, type="url", custom=True),
+            _text("Referral_Campaign__c", "Referral Campaign", 120, custom=True)]
+
+
 def _checkbox(name: str, label: str) -> Field:
     return Field(name, "boolean", label, nillable=False, defaulted=True, default_value="false", custom=True)
 
@@ -216,6 +225,7 @@ def _data_objects() -> list[SObject]:
         _external("Portal_Referral_Id__c", "Portal Referral ID"),
         _external("Portal_Deal_Id__c", "Portal Deal ID"),
         _checkbox("Sync_with_Portal__c", "Sync with Portal"),
+        *_referrer_fields(),
     ]
     account = SObject("Account", "Account", record_types=_record_types(
         [("Customer", "Customer"), ("Partner", "Partner"), ("Distributor", "Distributor")], 11),
@@ -258,6 +268,7 @@ def _data_objects() -> list[SObject]:
         _external("Portal_User_Id__c", "Portal User ID"),
         _checkbox("Sync_with_Portal__c", "Sync with Portal"),
         _checkbox("Portal_Active__c", "Portal Active"),
+        *_referrer_fields(),
     ]
     opportunity = SObject("Opportunity", "Opportunity", label_plural="Opportunities",
                           record_types=_record_types(

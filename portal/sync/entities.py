@@ -13,11 +13,12 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, Callable
 
+from flask import current_app, has_app_context
 from sqlalchemy.orm import selectinload
 
 from portal import domains
 from portal.extensions import db
-from portal.models import Referral
+from portal.models import Referral, ReferralLink
 from portal.services.referrals import inbound as referral_inbound
 from portal.sync.mapping import CUSTOM_PREFIX, FieldSpec
 
@@ -99,22 +100,44 @@ REFERRAL_FIELDS: dict[str, FieldSpec] = {
     "company_domain": ("Company domain", str, False),
     "company_country": ("Company country", str, True),
     "company_size": ("Company size", str, True),
+    # Referral Factory's "attach information about the person referring".
+    "referrer_name": ("Referrer name (who sent the referral)", str, False),
+    "referrer_email": ("Referrer email", str, False),
+    "referral_link": ("Referral link (the partner's link it came through)", str, False),
+    "referral_campaign": ("Referral link campaign", str, False),
 }
+REFERRER_FIELDS = ("referrer_name", "referrer_email", "referral_link", "referral_campaign")
 
 
 def referral_values(referral) -> dict:
     """Every portal field of a referral (duck-typed: the unit tests pass plain objects)."""
     values = {name: getattr(referral, name, None) for name in REFERRAL_FIELDS
-              if name not in ("deal_name", "partner_name", "deal_amount", "close_date")}
+              if name not in ("deal_name", "partner_name", "deal_amount", "close_date", *REFERRER_FIELDS)}
     won_amount = getattr(referral, "won_amount", None)
     values["deal_amount"] = won_amount if won_amount is not None else values["estimated_value"]
     values["close_date"] = getattr(referral, "won_at", None)
     values["deal_name"] = (f"{referral.company_name} ({referral.number})" if referral.number
                            else referral.company_name)
     values["partner_name"] = referral.partner_org.name if referral.partner_org is not None else None
+    values.update(_referrer(referral))
     for key, value in (referral.custom_fields or {}).items():
         values[CUSTOM_PREFIX + key] = value
     return values
+
+
+def _referrer(referral) -> dict:
+    """Who referred: the partner user who submitted it, else the owner of the link it came through."""
+    user = getattr(referral, "submitted_by", None)
+    link = getattr(referral, "link", None)
+    if user is None and link is not None:
+        user = link.user
+    name = user.name if user is not None else (link.owner_name if link is not None else None)
+    url = None
+    if link is not None:
+        base = current_app.config.get("PUBLIC_BASE_URL", "") if has_app_context() else ""
+        url = f"{base}/r/{link.code}"
+    return {"referrer_name": name, "referrer_email": user.email if user is not None else None,
+            "referral_link": url, "referral_campaign": link.campaign if link is not None else None}
 
 
 def _referral_email(values: dict) -> str | None:
@@ -129,7 +152,9 @@ def _referral_domain(values: dict) -> str | None:
 REFERRAL = register(Entity(name="referral", model=Referral, crm_object="deal", fields=REFERRAL_FIELDS,
                            values=referral_values, contact_email=_referral_email, company_domain=_referral_domain,
                            apply_change=referral_inbound.apply_crm_change, label=lambda r: r.number or str(r.id)),
-                    selectinload(Referral.partner_org))
+                    selectinload(Referral.partner_org), selectinload(Referral.submitted_by),
+                    selectinload(Referral.link).selectinload(ReferralLink.user),
+                    selectinload(Referral.link).selectinload(ReferralLink.partner_org))
 
 
 # Other entities register themselves in their own modules (their sync is their own area): deal

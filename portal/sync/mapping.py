@@ -58,21 +58,24 @@ def of(connection) -> list[Mapping]:
 
 def validate(mappings: list[Mapping], *, fields: dict[str, FieldSpec], required: dict[str, tuple[str, ...]],
              custom_keys: set[str] = frozenset(), object_fields: dict[str, dict[str, FieldSpec]] | None = None,
-             crm_options: dict[tuple[str, str], list[str]] | None = None) -> None:
+             crm_options: dict[tuple[str, str], list[str]] | None = None,
+             crm_lengths: dict[tuple[str, str], int] | None = None) -> None:
     """Raise MappingError naming the first problem: unknown objects, fields, directions, missing required.
     `object_fields`: the portal fields of an object whose records are not referrals (an account's are
     an organization's); `crm_options`: (object, CRM field) -> its picklist values, which a value map
-    must use (the live describe; unknown properties are not checked)."""
+    and a default value must use, and `crm_lengths`: (object, CRM field) -> the most characters it
+    holds (the live describe; unknown properties are not checked)."""
     for index, m in enumerate(mappings):
         own = (object_fields or {}).get(m.crm_object)
         if own is not None:
             _check_row(index, m, own, frozenset())
-            _check_values(index, m, crm_options or {})
+            _check_values(index, m, crm_options or {}, crm_lengths or {})
             continue
         if m.crm_object not in OBJECTS:
             raise MappingError(f"Unknown CRM object {m.crm_object!r}.", field="crm_object", index=index)
         # A referral's status is pulled through its stage map (several statuses may share a stage).
         _check_row(index, m, fields, custom_keys, pulled_anyway=("status",))
+        _check_values(index, m, crm_options or {}, crm_lengths or {}, distinct=m.portal_field != "status")
     pushed = {(m.crm_object, m.crm_field) for m in mappings if m.pushes}
     present = {m.crm_object for m in mappings}
     for crm_object, names in required.items():
@@ -107,9 +110,16 @@ def _check_row(index: int, m: Mapping, fields, custom_keys, *, pulled_anyway: tu
                            "use direction push.", field="direction", index=index)
 
 
-def _check_values(index: int, m: Mapping, crm_options) -> None:
+def _check_values(index: int, m: Mapping, crm_options, crm_lengths, *, distinct: bool = True) -> None:
     """A picklist value map names values the CRM's picklist has, each CRM value once (so a pull can
-    tell which portal value it means)."""
+    tell which portal value it means; `distinct` false where several portal values may share one, as
+    statuses share a stage), and no value is longer than the CRM field holds."""
+    longest = crm_lengths.get((m.crm_object, m.crm_field))
+    if longest:
+        for value, name in [(m.default_value, "default_value"), *((v, "values") for v in m.value_map.values())]:
+            if value and len(value) > longest:
+                raise MappingError(f"{m.crm_field} holds at most {longest} characters; {value[:40]!r} has "
+                                   f"{len(value)}.", field=name, index=index)
     allowed = crm_options.get((m.crm_object, m.crm_field))
     if allowed and m.value_map:
         wrong = [v for v in m.value_map.values() if v not in allowed]
@@ -119,7 +129,7 @@ def _check_values(index: int, m: Mapping, crm_options) -> None:
     if allowed and m.default_value not in (None, "") and m.default_value not in allowed:
         raise MappingError(f"{m.crm_field} has no picklist value {m.default_value!r}.", field="default_value",
                            index=index)
-    if m.pulls and m.value_map and len(set(m.value_map.values())) < len(m.value_map):
+    if distinct and m.pulls and m.value_map and len(set(m.value_map.values())) < len(m.value_map):
         raise MappingError(f"{m.crm_field}: two portal values map to the same value, so a pull could not tell "
                            "them apart; use direction push or map each to its own value.", field="values",
                            index=index)

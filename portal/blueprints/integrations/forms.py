@@ -16,8 +16,8 @@ PROVIDERS = [("hubspot", "HubSpot"), ("salesforce", "Salesforce")]
 TRIGGERS = [(SyncTrigger.AUTO.value, "Automatic: push each referral when it is created or changes"),
             (SyncTrigger.MANUAL.value, "Manual: push only on “Sync now” and the full sync")]
 POLICIES = [(ExistingPolicy.UPDATE.value, "Update the mapped fields"),
-            (ExistingPolicy.FILL_EMPTY.value, "Fill only fields that are empty in HubSpot"),
-            (ExistingPolicy.LEAVE.value, "Leave the customer untouched")]
+            (ExistingPolicy.FILL_EMPTY.value, "Fill only fields that are empty in the CRM"),
+            (ExistingPolicy.LEAVE.value, "Leave the customer untouched (only link to it)")]
 DIRECTIONS = [("push", "Push →"), ("pull", "← Pull"), ("both", "Both ways")]
 BLANK_ROWS = 2      # empty mapping rows a page without JavaScript can fill in
 BLANK_VALUES = 2    # empty value-map pairs under each picklist mapping
@@ -30,8 +30,10 @@ class ConnectionForm(Form):
     token = PasswordField("Private-app access token", validators=[Optional(), Length(max=500)])
     webhook_secret = PasswordField("Webhook client secret", validators=[Optional(), Length(max=500)])
     sync_trigger = RadioField("When referrals are pushed", choices=TRIGGERS, default=SyncTrigger.AUTO.value)
-    existing_policy = RadioField("A customer that already exists in HubSpot", choices=POLICIES,
+    existing_policy = RadioField("A customer that already exists in the CRM", choices=POLICIES,
                                  default=ExistingPolicy.FILL_EMPTY.value)
+    # Where the connector offers a choice (Salesforce: a Lead, or Referral Factory's "create a new Contact").
+    referral_record = RadioField("A referral becomes", choices=[], validate_choice=False)
     active = BooleanField("Active (syncs run)", default=True)
     # Salesforce's connected app: the refresh-token flow, or the JWT bearer flow (username + key).
     client_id = StringField("Consumer key (client id)", validators=[Optional(), Length(max=255)])
@@ -39,6 +41,15 @@ class ConnectionForm(Form):
     refresh_token = PasswordField("Refresh token", validators=[Optional(), Length(max=500)])
     username = StringField("Username (JWT bearer flow)", validators=[Optional(), Length(max=255)])
     private_key = TextAreaField("Private key, PEM (JWT bearer flow)", validators=[Optional(), Length(max=10_000)])
+
+    def name_crm(self, terms) -> "ConnectionForm":
+        """Say the connection's CRM by its name ("... exists in Salesforce"), and offer its record choices."""
+        self.existing_policy.label.text = f"A customer that already exists in {terms.label}"
+        self.existing_policy.choices = [(value, text.replace("the CRM", terms.label)) for value, text in POLICIES]
+        self.referral_record.choices = list(terms.record_choices)
+        if not self.referral_record.data and terms.record_choices:
+            self.referral_record.data = terms.record
+        return self
 
     def credentials(self) -> dict:
         """The Salesforce credential fields as typed (blank: keep the stored ones)."""
@@ -48,14 +59,14 @@ class ConnectionForm(Form):
 
 class ValuePairForm(wtforms.Form):
     portal_value = StringField("Portal value", validators=[Optional(), Length(max=100)])
-    crm_value = StringField("HubSpot value", validators=[Optional(), Length(max=100)])
+    crm_value = StringField("CRM value", validators=[Optional(), Length(max=100)])
 
 
 class MappingRowForm(wtforms.Form):
     """One mapping row. `crm_property` is "object.property" (e.g. "deal.dealstage"): the select groups the
     live property lists of the three objects, so the object and the property are chosen together."""
 
-    crm_property = SelectField("HubSpot property", validate_choice=False)
+    crm_property = SelectField("CRM property", validate_choice=False)
     portal_field = SelectField("Portal field", validate_choice=False)
     direction = SelectField("Direction", choices=DIRECTIONS, default="push")
     default_value = StringField("Default value", validators=[Optional(), Length(max=255)])
@@ -117,8 +128,24 @@ class RuleForm(Form):
     stages = SelectMultipleField("Deal stages", validate_choice=False, widget=ListWidget(prefix_label=False),
                                  option_widget=CheckboxInput())
     crm_property = SelectField("Deal property", validate_choice=False)
+    contact_property = SelectField("Contact property", validate_choice=False)
     values = StringField("Property values (comma-separated)", validators=[Optional(), Length(max=500)])
     target_status = SelectField("Then the referral status becomes")
+
+    def name_crm(self, terms) -> "RuleForm":
+        """The rule kinds in the CRM's words (a Salesforce "Lead field", not a "deal property")."""
+        record, noun = terms.record, terms.field
+        self.trigger.choices = [("stage", f"the stage ({terms.stage_property}) becomes one of"),
+                                ("property", f"a {record} {noun} changes to one of")]
+        if terms.contact_rules:
+            self.trigger.choices.append(("contact", f"a Contact {noun} changes from its first value to one of"))
+        self.stages.label.text = f"Stages ({terms.stage_property})"
+        self.crm_property.label.text = f"{record} {noun}"
+        self.contact_property.label.text = f"Contact {noun}"
+        return self
+
+    def property_name(self) -> str | None:
+        return self.contact_property.data if self.trigger.data == "contact" else self.crm_property.data
 
     def value_list(self) -> list[str]:
         if self.trigger.data == "stage":
@@ -128,6 +155,8 @@ class RuleForm(Form):
     def attach(self, err: DomainError) -> None:
         if err.field == "values" and self.trigger.data == "stage":
             err = DomainError(err.message, field="stages")
+        if err.field == "crm_property" and self.trigger.data == "contact":
+            err = DomainError(err.message, field="contact_property")
         super().attach(err)
 
 

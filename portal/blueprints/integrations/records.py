@@ -27,14 +27,14 @@ def referral_panel(referral_id: int):
 @bp.post("/referrals/<int:referral_id>/sync")
 def referral_sync(referral_id: int):
     referral = access.referral_for(current_user, referral_id)
-    return _record_action(referral, lambda: crm.sync_now(referral), "Sync requested: HubSpot is updated in a moment.")
+    return _record_action(referral, lambda: crm.sync_now(referral), "Sync requested: the CRM record is updated in a moment.")
 
 
 @bp.post("/referrals/<int:referral_id>/unlink")
 def referral_unlink(referral_id: int):
     referral = access.referral_for(current_user, referral_id)
     return _record_action(referral, lambda: crm.unlink(referral),
-                          "Unlinked: later syncs leave the HubSpot deal alone until someone presses Sync now.")
+                          "Unlinked: later syncs leave the CRM record alone until someone presses Sync now.")
 
 
 def _record_action(referral, action, done_message):

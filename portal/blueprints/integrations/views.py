@@ -21,6 +21,7 @@ from portal.services.crm import org_matching
 def connections_list():
     connections = crm.list_connections()
     return render_template("integrations/index.html", connections=connections,
+                           labels={c.id: crm.provider_label(c) for c in connections},
                            progress={c.id: crm.progress(c) for c in connections})
 
 
@@ -46,13 +47,14 @@ def connection_new():
 @roles_required("admin")
 def connection_edit(connection_id: int):
     connection = crm.get_connection(connection_id)
-    form = ConnectionForm(obj=connection)
+    form = ConnectionForm(obj=connection).name_crm(crm.terms(connection))
     if form.validate_on_submit():
         try:
             crm.update_connection(connection, name=form.name.data, base_url=form.base_url.data,
                                   sync_trigger=form.sync_trigger.data, existing_policy=form.existing_policy.data,
                                   active=form.active.data, token=form.token.data,
-                                  webhook_secret=form.webhook_secret.data, credentials=form.credentials())
+                                  webhook_secret=form.webhook_secret.data, credentials=form.credentials(),
+                                  referral_record=form.referral_record.data)
         except DomainError as err:
             form.attach(err)
         else:
@@ -68,7 +70,8 @@ def connection_test(connection_id: int):
     if not Form().validate_on_submit():
         raise DomainError("The form expired; reload the page and try again.")
     result = crm.test_connection(connection)
-    context = _connection_context(connection, ConnectionForm(obj=connection, formdata=None))
+    context = _connection_context(connection, ConnectionForm(obj=connection, formdata=None).name_crm(
+        crm.terms(connection)))
     context["result"] = result
     return htmx.render_page("integrations/connection.html", "integrations/_partials/test_result.html", **context)
 
@@ -158,7 +161,7 @@ def rule_add(connection_id: int):
     if rule_form.validate_on_submit():
         try:
             crm.add_rule(connection, trigger=rule_form.trigger.data, values=rule_form.value_list(),
-                         target_status=rule_form.target_status.data, crm_property=rule_form.crm_property.data)
+                         target_status=rule_form.target_status.data, crm_property=rule_form.property_name())
         except DomainError as err:
             rule_form.attach(err)
         else:
@@ -188,6 +191,7 @@ def _status(form) -> int:
 
 def _connection_context(connection, form) -> dict:
     return {"connection": connection, "form": form, "progress": crm.progress(connection), "result": None,
+            "terms": crm.terms(connection),
             "error": None, "deal_form": deal_options_form(connection), "org_form": org_sync_form(connection),
             "org_sync_on": org_sync.settings_of(connection)["enabled"]}
 
@@ -206,7 +210,7 @@ def _mappings_context(connection, form, rule_form=None) -> dict:
         load_error = (f"{crm.provider_label(connection)}'s property lists are not loaded yet; only mapped "
                       "properties are listed. Press “Refresh the property lists”.")
     saved = {(m.crm_object, m.crm_field) for m in crm.mappings_of(connection)}
-    for crm_object, crm_field in saved:  # a mapped property stays choosable even if HubSpot did not list it
+    for crm_object, crm_field in saved:  # a mapped property stays choosable even if the CRM did not list it
         if not any(p["name"] == crm_field for p in properties.get(crm_object, [])):
             properties.setdefault(crm_object, []).append({"name": crm_field, "label": crm_field, "options": []})
     property_choices = {label: [(f"{crm_object}.{p['name']}", f"{p['label']} ({p['name']})")
@@ -221,11 +225,15 @@ def _mappings_context(connection, form, rule_form=None) -> dict:
         row.crm_property.choices = {"": [("", "— choose —")], **property_choices}
         row.portal_field.choices = portal_fields
     rule_form = rule_form or _rule_form(connection, formdata=None)
-    stages = _stages(options.get("deal.dealstage"), connection)
+    terms = crm.terms(connection)
+    stages = _stages(options.get(f"deal.{terms.stage_property}"), connection)
     rule_form.stages.choices = stages
     rule_form.crm_property.choices = [("", "— choose —")] + [
         (p["name"], f"{p['label']} ({p['name']})") for p in sorted(properties["deal"], key=lambda p: p["label"].lower())]
-    return {"connection": connection, "form": form, "rule_form": rule_form,
+    rule_form.contact_property.choices = [("", "— choose —")] + [
+        (p["name"], f"{p['label']} ({p['name']})")
+        for p in sorted(properties.get("contact", []), key=lambda p: p["label"].lower())]
+    return {"connection": connection, "form": form, "rule_form": rule_form, "terms": terms,
             "property_choices": property_choices, "portal_fields": portal_fields, "property_options": options,
             "picklists": crm.portal_picklists(), "load_error": load_error, "rules": connection.rules,
             "properties_at": connection.crm_properties_at,
@@ -245,7 +253,7 @@ def _stages(options, connection) -> list[tuple[str, str]]:
 
 
 def _rule_form(connection, **kwargs) -> RuleForm:
-    form = RuleForm(prefix="rule", **kwargs)
+    form = RuleForm(prefix="rule", **kwargs).name_crm(crm.terms(connection))
     form.target_status.choices = [(s.key, s.label) for s in statuses.all_statuses()]
-    form.crm_property.choices = [("", "— choose —")]
+    form.crm_property.choices = form.contact_property.choices = [("", "— choose —")]
     return form

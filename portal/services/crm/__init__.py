@@ -7,9 +7,9 @@ from portal.errors import DomainError  # noqa: F401 - tests reach it as crm.Doma
 from portal.services.crm.configuration import (add_rule, delete_rule, mapping_objects, mappings_of,
                                                portal_field_groups, portal_fields, portal_picklists, rules_of,
                                                save_mappings)
-from portal.services.crm.connections import (TestResult, connector, create_connection, crm_properties, decrypt,
+from portal.services.crm.connections import (Terms, TestResult, connector, create_connection, crm_properties, decrypt,
                                              encrypt, get_connection, list_connections, provider_label, providers,
-                                             refresh_properties, test_connection, token, update_connection,
+                                             refresh_properties, terms, test_connection, token, update_connection,
                                              webhook_secret)
 from portal.services.crm.dry_runs import ACTIONS as DRY_RUN_ACTIONS
 from portal.services.crm.dry_runs import (DryRunView, dry_run_items, dry_run_view, latest_dry_run,

@@ -22,7 +22,9 @@ def mapping_objects(connection: CrmConnection) -> list[tuple[str, str]]:
     """(object, label) of the CRM objects a connection's mappings may name: a referral's, and the
     account and contact of organization sync where the connector has them."""
     connector = connectors.get(connection.provider)
-    labels = {"deal": "Deal", "contact": "Contact", "company": "Company",
+    labels = {"deal": connector.object_labels.get("deal", "Deal"),
+              "contact": connector.object_labels.get("contact", "Contact"),
+              "company": connector.object_labels.get("company", "Company"),
               "account": f"{connector.object_labels.get('account', 'Account')} (organization)",
               "partner_contact": f"{connector.object_labels.get('partner_contact', 'Contact')} (partner user)"}
     return [(name, labels[name]) for name in getattr(connector, "mapping_objects", mapping.REFERRAL_OBJECTS)]
@@ -66,11 +68,14 @@ def save_mappings(connection: CrmConnection, mappings: list[mapping.Mapping]) ->
     """Replace the connection's mappings. Raises DomainError (nothing saved) if one is wrong or a
     required mapping is missing."""
     custom = set(db.session.scalars(db.select(CustomField.key)))
+    described = [(crm_object, p) for crm_object, found in (connection.crm_properties or {}).items()
+                 if isinstance(found, list) for p in found if isinstance(p, dict) and p.get("name")]
     mapping.validate(mappings, fields=ENTITY.fields, required=connectors.get(connection.provider).required_fields,
                      custom_keys=custom, object_fields=_object_fields(),
                      crm_options={(crm_object, p["name"]): [o for o in p.get("options") or [] if o]
-                                  for crm_object, found in (connection.crm_properties or {}).items()
-                                  if isinstance(found, list) for p in found if p.get("options")})
+                                  for crm_object, p in described if p.get("options")},
+                     crm_lengths={(crm_object, p["name"]): int(p["length"]) for crm_object, p in described
+                                  if isinstance(p.get("length"), int) and p["length"] > 0})
     connection.mappings.clear()
     db.session.flush()
     for position, m in enumerate(mappings):
@@ -96,6 +101,11 @@ def add_rule(connection: CrmConnection, *, trigger: str, values: list[str], targ
         raise DomainError("Choose a deal stage or a deal property rule.", field="trigger")
     if trigger == "property" and not (crm_property or "").strip():
         raise DomainError("Name the deal property.", field="crm_property")
+    if trigger == "contact":
+        if not getattr(connectors.get(connection.provider), "contact_rules", False):
+            raise DomainError("This CRM's sync does not read contacts; choose another kind of rule.", field="trigger")
+        if not (crm_property or "").strip():
+            raise DomainError("Name the contact's property.", field="crm_property")
     values = [v.strip() for v in values if v and v.strip()]
     if not values:
         raise DomainError("Give at least one value.", field="values")

@@ -38,10 +38,46 @@ def provider_label(connection: CrmConnection) -> str:
         else connection.provider.capitalize()
 
 
+@dataclass
+class Terms:
+    """How a connection's CRM names things, for the pages (never "HubSpot" on a Salesforce page)."""
+
+    label: str              # "Salesforce"
+    record: str             # what a referral becomes there: "Deal", "Lead" (or "Contact")
+    field: str              # "property" (HubSpot) or "field" (Salesforce)
+    stage_property: str     # the CRM property that carries a deal's stage
+    requirements: str       # "A Lead needs LastName and Company."
+    record_choices: tuple   # (value, label) of what a referral may become, when the CRM offers a choice
+    contact_rules: bool     # can a qualification rule watch the record's contact (Referral Factory's option 2)?
+
+
+def terms(connection: CrmConnection) -> Terms:
+    connector = connectors.get(connection.provider)
+    labels = connector.object_labels
+    choices = tuple(getattr(connector, "record_choices", ()))
+    chosen = (connection.options or {}).get(connectors.RECORD_OPTION)
+    record = chosen if chosen in dict(choices) else labels.get("deal", "Deal")  # choices are the CRM's nouns
+    needs = "; ".join(f"{labels.get(obj, obj)} {' and '.join(names)}"
+                      for obj, names in connector.required_fields.items())
+    return Terms(connector.label, record, getattr(connector, "field_noun", "property"), connector.stage_property,
+                 f"Required: {needs}." if needs else "", choices, bool(getattr(connector, "contact_rules", False)))
+
+
+def _apply_record_option(connection: CrmConnection, referral_record: str | None) -> None:
+    """Referral Factory's "create a new Contact": keep the choice if the connector offers it."""
+    if referral_record in (None, ""):
+        return
+    choices = dict(getattr(connectors.get(connection.provider), "record_choices", ()))
+    if referral_record not in choices:
+        raise DomainError("Choose what a referral becomes in the CRM.", field="referral_record")
+    connection.options = {**(connection.options or {}), connectors.RECORD_OPTION: referral_record}
+
+
 def create_connection(*, name: str, base_url: str, token: str, provider: str = Provider.HUBSPOT.value,
                       webhook_secret: str | None = None, sync_trigger: str = SyncTrigger.AUTO.value,
                       existing_policy: str = ExistingPolicy.FILL_EMPTY.value,
-                      options: dict | None = None, credentials: dict | None = None) -> CrmConnection:
+                      options: dict | None = None, credentials: dict | None = None,
+                      referral_record: str | None = None) -> CrmConnection:
     """Create a connection with its connector's default field mappings, then load the CRM's property
     lists. `credentials`: the fields of a connector that needs more than one token (Salesforce's
     OAuth client), stored encrypted as one text. Raises DomainError for bad input (nothing is created)."""
@@ -53,6 +89,7 @@ def create_connection(*, name: str, base_url: str, token: str, provider: str = P
     connection = CrmConnection(provider=provider, options=dict(options or {}), account={}, crm_properties={})
     _apply_settings(connection, name=name, base_url=base_url, sync_trigger=sync_trigger,
                     existing_policy=existing_policy)
+    _apply_record_option(connection, referral_record)
     connection.token_encrypted = encrypt(token.strip())
     connection.webhook_secret_encrypted = encrypt((webhook_secret or "").strip() or None)
     for position, m in enumerate(connectors.get(provider).default_mappings()):
@@ -65,12 +102,14 @@ def create_connection(*, name: str, base_url: str, token: str, provider: str = P
 
 def update_connection(connection: CrmConnection, *, name: str, base_url: str, sync_trigger: str,
                       existing_policy: str, active: bool = True, token: str | None = None,
-                      webhook_secret: str | None = None, credentials: dict | None = None) -> CrmConnection:
+                      webhook_secret: str | None = None, credentials: dict | None = None,
+                      referral_record: str | None = None) -> CrmConnection:
     """Change a connection; a blank token or secret keeps the stored one (it is never shown again).
     Reloads the CRM's property lists. Raises DomainError for bad input (nothing changes)."""
     token = _credentials_text(connection.provider, credentials) or token
     _apply_settings(connection, name=name, base_url=base_url, sync_trigger=sync_trigger,
                     existing_policy=existing_policy)
+    _apply_record_option(connection, referral_record)
     connection.active = bool(active)
     if (token or "").strip():
         connection.token_encrypted = encrypt(token.strip())

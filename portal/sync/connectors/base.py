@@ -213,6 +213,10 @@ class ConnectorContext:
     client_options: dict = field(default_factory=dict)
 
 
+# The connection option that says what a referral becomes, where a connector offers a choice
+# (`record_choices`: (value, label) pairs, the values the CRM's own nouns, e.g. Lead or Contact).
+RECORD_OPTION = "referral_record"
+
 CONNECTORS: dict[str, type] = {}
 
 

@@ -26,7 +26,7 @@ DEFAULT_STAGE_MAP = {
     "rejected": "Closed Lost",
     "lost": "Closed Lost",
 }
-RECORD_OPTION = "referral_record"   # connection option: "Lead" (default) or "Contact"
+TEXT_TYPES = ("string", "textarea", "email", "phone", "url", "picklist", "multipicklist", "combobox")
 SOBJECTS = {"deal": "Lead", "contact": "Contact", "company": "Account"}
 # What the portal needs in the org, and how an admin adds it.
 NEEDED_FIELDS = {
@@ -56,6 +56,11 @@ class SalesforceConnector:
     object_labels = {"deal": "Lead", "contact": "Contact", "company": "Account", "registration": "Lead",
                      "account": "Account", "partner_contact": "Contact"}
     mapping_objects = ("deal", "contact", "company", "account", "partner_contact")
+    field_noun = "field"
+    contact_rules = True   # the pull reads the Contacts it syncs: a rule may watch "contact.<field>"
+    # Referral Factory's "create a new Contact" option (connection option base.RECORD_OPTION).
+    record_choices = ((push.LEAD, "A Lead (the default)"),
+                      (push.CONTACT, "A new Contact (Referral Factory's “create a new Contact”)"))
     # The connection form's fields, stored together (encrypted) as the connection's token.
     credential_fields = ("client_id", "client_secret", "refresh_token", "username", "private_key")
     credentials_text = staticmethod(sf.credentials_text)
@@ -71,7 +76,7 @@ class SalesforceConnector:
         self.api = sf.Salesforce(context.base_url, creds, kwargs, version=options.get("api_version", sf.API_VERSION))
         self._fields: dict[str, set[str]] = {}
         # Referral Factory's "create a new Contact" option: a referral becomes a Contact, not a Lead.
-        self.record_sobject = push.CONTACT if options.get(RECORD_OPTION) == push.CONTACT else push.LEAD
+        self.record_sobject = push.CONTACT if options.get(base.RECORD_OPTION) == push.CONTACT else push.LEAD
 
     @staticmethod
     def default_mappings() -> list[Mapping]:
@@ -86,6 +91,12 @@ class SalesforceConnector:
             Mapping("deal", "Country", "company_country"),
             Mapping("deal", "Description", "notes"),
             Mapping("deal", "LeadSource", None, default_value="Partner Referral"),
+            # Referral Factory's "attach information about the person referring" (custom fields
+            # the admin adds; Test connection lists the ones the org lacks, the push leaves them out).
+            Mapping("deal", "Referrer_Name__c", "referrer_name"),
+            Mapping("deal", "Referrer_Email__c", "referrer_email"),
+            Mapping("deal", "Referral_Link__c", "referral_link"),
+            Mapping("deal", "Referral_Campaign__c", "referral_campaign"),
             Mapping("deal", "StageName", "status", direction="pull", value_map=dict(DEFAULT_STAGE_MAP)),
             Mapping("deal", "Amount", "estimated_value", direction="pull"),
             *organizations.default_mappings(),
@@ -117,6 +128,10 @@ class SalesforceConnector:
             parts.append("Missing fields: " + "; ".join(
                 f"{obj}.{name} — add it in Setup → Object Manager → {obj} → Fields & Relationships → New ({kind})"
                 for obj, name, kind in missing) + ".")
+        unmapped = self._mapped_fields_missing()
+        if unmapped:
+            parts.append("Mapped fields the org lacks, left out of every push: " + ", ".join(unmapped)
+                         + " (add them in Setup → Object Manager → Fields & Relationships, or remove the mapping).")
         if org_missing:
             parts.append("Organization sync needs: " + "; ".join(f"{what} — add it in {how}"
                                                                  for what, how in org_missing) + ".")
@@ -126,6 +141,12 @@ class SalesforceConnector:
                    "org_sync_missing": [what for what, _ in org_missing],
                    "instance_url": self.api.instance_url}
         return ConnectionReport(True, " ".join(p for p in parts if p), account)
+
+    def _mapped_fields_missing(self) -> list[str]:
+        known = self._fields_of(self.record_sobject)
+        return [f"{self.record_sobject}.{m.crm_field}" for m in self.context.mappings
+                if m.crm_object == push.RECORD and m.pushes and m.crm_field not in known
+                and (self.record_sobject == push.LEAD or m.crm_field != "Company")]
 
     def _missing_fields(self) -> list[tuple[str, str, str]]:
         return [(obj, name, kind) for (obj, name), kind in NEEDED_FIELDS.items() if name not in self._fields_of(obj)]
@@ -146,7 +167,10 @@ class SalesforceConnector:
                 seen.add(f["name"])
                 label = f.get("label", f["name"]) + (f" ({sobject})" if len(sobjects) > 1 else "")
                 found.append({"name": f["name"], "label": label, "type": f.get("type"),
-                              "options": [p.get("value") for p in f.get("picklistValues") or []]})
+                              "options": [p.get("value") for p in f.get("picklistValues") or []
+                                          if p.get("active", True)],
+                              # a text field's length; a number's is not a character count
+                              "length": f.get("length") if f.get("type") in TEXT_TYPES else None})
         return found
 
     def setup_lists(self) -> dict:

@@ -94,7 +94,9 @@ def decide(api: sf.Salesforce, *, policy: str, mappings: list[mapping.Mapping], 
            sobject: str = LEAD, fields_of=None) -> tuple[list[_Item], _Writes]:
     """What the push writes (reads only: the duplicate look-ups): each item's plan (`target`,
     `action`, `sent`; an unchanged one is skipped) and the batch's writes. The dry run reports it."""
-    own_fields = fields_of(sobject) if sobject != LEAD and fields_of else None
+    # A mapped field the object lacks (a Contact has no Company; an org without the referrer
+    # fields) is left out; "Test connection" names it.
+    own_fields = fields_of(sobject) if fields_of else None
     items = [_Item(o, _only(mapping.push_properties(mappings, RECORD, o.values), own_fields)) for o in batch.items]
     writes = _Writes(sobject)
     new = []
