@@ -52,7 +52,7 @@ def matching_confirm(connection_id: int):
 def matching_master(connection_id: int):
     connection = _connection(connection_id)
     run = _run(connection)
-    form = MatchMasterForm(data={"master": run.master or "portal"})
+    form = MatchMasterForm(data={"master": org_matching.master_of(connection, run)})
     if form.validate_on_submit():
         try:
             org_matching.choose_master(run, master=form.master.data)

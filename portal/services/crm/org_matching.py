@@ -67,6 +67,11 @@ def latest_run(connection: CrmConnection) -> OrgMatchRun | None:
                              .order_by(OrgMatchRun.id.desc()).limit(1))
 
 
+def master_of(connection: CrmConnection, run: OrgMatchRun) -> str:
+    """The master to offer: the run's choice, else the organization sync's setting, else the portal."""
+    return run.master or (connection.options or {}).get("org_master") or Master.PORTAL.value
+
+
 def step_of(run: OrgMatchRun | None) -> str:
     """Where a person resumes: confirm, master, match, sync."""
     if run is None:
