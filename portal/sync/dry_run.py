@@ -40,7 +40,8 @@ def run(dry_run_id: int) -> CrmDryRun | None:
     kinds = [e for e in synced if e.name in getattr(connector, "planned_entities", ())]
     db.session.execute(delete(CrmDryRunItem).where(CrmDryRunItem.dry_run_id == dry_run_id))
     dry_run.status, dry_run.started_at, dry_run.finished_at = DryRunStatus.RUNNING.value, utcnow(), None
-    dry_run.total = sum(_count(connection.id, entity) for entity in kinds)
+    options = dict(connection.options or {})
+    dry_run.total = sum(_count(connection.id, entity, options) for entity in kinds)
     counts = _empty_counts()
     counts["left_out"] = [e.name for e in synced if e not in kinds]
     dry_run.done, dry_run.counts, dry_run.calls, dry_run.error = 0, copy.deepcopy(counts), 0, None
@@ -48,7 +49,7 @@ def run(dry_run_id: int) -> CrmDryRun | None:
     try:
         for entity in kinds:
             after_id = 0
-            while (fetched := _fetch(connection.id, entity, connector, after_id)) is not None:
+            while (fetched := _fetch(connection.id, entity, options, connector, after_id)) is not None:
                 batch, labels, after_id = fetched
                 planned = connector.plan(batch) if batch.items else []
                 _record(dry_run_id, batch, labels, planned, counts, connector.calls)
@@ -76,26 +77,26 @@ def _finish(dry_run_id: int, status: DryRunStatus, **values) -> CrmDryRun:
     return db.session.get(CrmDryRun, dry_run_id)
 
 
-def _records(connection_id: int, entity: entities.Entity):
+def _records(connection_id: int, entity: entities.Entity, options: dict):
     """The records the full sync pushes, with their link to the connection, if any: every record of
     the entity type (only the linked ones of a type the full sync does not link all of), but not
     those a person unlinked."""
     link = and_(CrmLink.connection_id == connection_id, CrmLink.entity_type == entity.name,
                 CrmLink.entity_id == entity.model.id)
     if not entity.link_all:
-        return entity.all_ids().join(CrmLink, link).where(CrmLink.state != LinkState.UNLINKED.value)
-    return (entity.all_ids().outerjoin(CrmLink, link)
+        return entity.all_ids(options).join(CrmLink, link).where(CrmLink.state != LinkState.UNLINKED.value)
+    return (entity.all_ids(options).outerjoin(CrmLink, link)
             .where(or_(CrmLink.id.is_(None), CrmLink.state != LinkState.UNLINKED.value)))
 
 
-def _count(connection_id: int, entity: entities.Entity) -> int:
-    return db.session.scalar(db.select(func.count()).select_from(_records(connection_id, entity).subquery()))
+def _count(connection_id: int, entity: entities.Entity, options: dict) -> int:
+    return db.session.scalar(db.select(func.count()).select_from(_records(connection_id, entity, options).subquery()))
 
 
-def _fetch(connection_id: int, entity: entities.Entity, connector, after_id: int):
+def _fetch(connection_id: int, entity: entities.Entity, options: dict, connector, after_id: int):
     """The next batch, read in one short transaction, with copies of the links (a record not linked
     yet gets a new one) that never enter the session: whatever the connector does to them stays here."""
-    rows = db.session.execute(_records(connection_id, entity).add_columns(CrmLink)
+    rows = db.session.execute(_records(connection_id, entity, options).add_columns(CrmLink)
                               .where(entity.model.id > after_id).order_by(entity.model.id)
                               .limit(connector.batch_size)).all()
     if not rows:
@@ -119,7 +120,8 @@ def _copy(link: CrmLink) -> CrmLink:
 
 
 def _new_link(connection_id: int, entity: entities.Entity, record_id: int) -> CrmLink:
-    return CrmLink(connection_id=connection_id, entity_type=entity.name, entity_id=record_id,
+    # A negative id keeps it apart from every real link in what the connector keys by link id.
+    return CrmLink(id=-record_id, connection_id=connection_id, entity_type=entity.name, entity_id=record_id,
                    crm_object=entity.crm_object, state=LinkState.PENDING.value, dirty=True, version=1,
                    pushed_values={}, remote_values={})
 

@@ -366,3 +366,62 @@ def test_hubspot_records_sharing_a_contact_or_company_create_it_once_across_batc
                                      ("Company", "create"): 52, ("Company", "link"): 52})
     engine.full_sync(connection.id)
     assert (len(sandbox.all("deals")), len(sandbox.all("contacts")), len(sandbox.all("companies"))) == (104, 103, 52)
+
+
+def test_salesforce_dry_run_of_organizations_and_their_users_equals_what_the_full_sync_then_does(db, sf_sandbox):
+    from portal.jobs import tasks
+    from portal.services import accounts, organizations
+    from tests.integration.sync.test_org_sync import _enable
+    connection = _enable(make_salesforce_connection(sf_sandbox.base, sync_trigger="manual"))
+    admin = internal_user()
+    unchanged = organizations.create(kind="partner", name="Northwind Traders", domain="northwind.example")
+    changed = organizations.create(kind="partner", name="Hooli", domain="hooli.example")
+    accounts.invite(by=admin, organization=changed, email="gavin@hooli.example", name="Gavin Belson",
+                    role="partner_admin")
+    engine.full_sync(connection.id)
+    changed.name = "Hooli XYZ"
+    fresh = organizations.create(kind="partner", name="Umbrella", domain="umbrella.example")
+    known = sf_sandbox.api("POST", "/sobjects/Contact", {"LastName": "Wesker", "Email": "albert@umbrella.example"})
+    accounts.invite(by=admin, organization=fresh, email="albert@umbrella.example", name="Albert Wesker",
+                    role="partner_admin")
+    accounts.invite(by=admin, organization=fresh, email="jill@umbrella.example", name="Jill Valentine",
+                    role="partner_user")
+    db.session.commit()
+    before, org_before = _portal_state(db, connection.id), _org_state(sf_sandbox)
+    sf_sandbox.admin("stats", method="DELETE")
+    sf_sandbox.admin("clock", {"advance_seconds": 5})
+
+    run = crm.start_dry_run(connection, by=admin)
+    tasks.crm_dry_run(run.id)
+
+    db.session.expire_all()
+    run = crm.latest_dry_run(connection)
+    assert run.status == "done", run.error
+    assert _writes(sf_sandbox.admin("stats", method="GET"), also_read=("/composite",)) == {}
+    assert _org_state(sf_sandbox) == org_before and _portal_state(db, connection.id) == before
+    assert run.counts["left_out"] == []
+    items = {(i.entity_type, i.label): (i.action, i.crm_object, i.crm_id) for i in _items_all(db, run)}
+    assert items[("organization", "Northwind Traders")][:2] == ("skip", "Account")
+    assert items[("organization", "Hooli XYZ")][:2] == ("update", "Account")
+    assert items[("organization", "Umbrella")][:2] == ("create", "Account")
+    users = {label: value for (kind, label), value in items.items() if kind == "user"}
+    assert users["jill@umbrella.example"] == ("create", "Contact", None)
+    assert users["gavin@hooli.example"][:2] == ("skip", "Contact")
+    assert users["albert@umbrella.example"] == ("update", "Contact", known["id"])   # its Contact, by email
+
+    first_log = _last_log_id(db)
+    pushed = engine.full_sync(connection.id)
+
+    planned = Counter((i.crm_object, i.action) for i in _items_all(db, run)
+                      if i.action != "skip" and i.entity_type in ("organization", "user"))
+    assert +Counter({k: v for k, v in _pushed_actions(db, first_log).items() if k[0] in ("Account", "Contact")}) \
+        == planned
+    assert len(_accounts_and_contacts(sf_sandbox)) == len(org_before["Account"]) + len(org_before["Contact"]) + 2
+
+
+def _items_all(db, run) -> list[CrmDryRunItem]:
+    return list(db.session.scalars(db.select(CrmDryRunItem).where(CrmDryRunItem.dry_run_id == run.id)))
+
+
+def _accounts_and_contacts(sf_sandbox) -> list[dict]:
+    return sf_sandbox.query("SELECT Id FROM Account") + sf_sandbox.query("SELECT Id FROM Contact")

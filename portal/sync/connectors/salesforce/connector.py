@@ -48,7 +48,7 @@ CONTACT_MATCH = "opportunity_on_contact_match"   # the connection option (servic
 class SalesforceConnector:
     label = "Salesforce"
     entities = ("referral", DEALS, *entity_organizations.NAMES)
-    planned_entities = ("referral", DEALS)   # what `plan` (the dry run) covers
+    planned_entities = entities   # what `plan` (the dry run) covers
     batch_size = sf.COLLECTION_SIZE
     stage_property = "StageName"
     amount_property = "Amount"
@@ -77,6 +77,7 @@ class SalesforceConnector:
         self._fields: dict[str, set[str]] = {}
         # Referral Factory's "create a new Contact" option: a referral becomes a Contact, not a Lead.
         self.record_sobject = push.CONTACT if options.get(base.RECORD_OPTION) == push.CONTACT else push.LEAD
+        self._planned_orgs: set[str] = set()   # the dry run's organizations so far (their users follow)
 
     @staticmethod
     def default_mappings() -> list[Mapping]:
@@ -197,9 +198,11 @@ class SalesforceConnector:
                          sobject=self.record_sobject, fields_of=self._fields_of)
 
     def plan(self, batch: Batch) -> list[Planned]:
-        """Referrals and deal registrations (`planned_entities`); organizations and users not yet (#13)."""
         if batch.entity == DEALS:
             return plan.plan_deals(self.api, contact_match=bool(self.context.options.get(CONTACT_MATCH)), batch=batch)
+        if batch.entity in entity_organizations.NAMES:
+            return plan.plan_organizations(self.api, options=self.context.options, mappings=self.context.mappings,
+                                           batch=batch, planned_orgs=self._planned_orgs)
         return plan.plan(self.api, policy=self.context.existing_policy, mappings=self.context.mappings, batch=batch,
                          sobject=self.record_sobject, fields_of=self._fields_of)
 

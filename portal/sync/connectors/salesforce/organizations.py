@@ -107,9 +107,20 @@ def prepare(batch: Batch, connection_id: int) -> None:
 
 def push(api: sf.Salesforce, *, options: dict, mappings: list[mapping.Mapping], batch: Batch) -> list[PushResult]:
     instance_url = api.instance_url
+    sobject, id_field, results, new, linked = decide(api, options=options, mappings=mappings, batch=batch)
+    _upsert(api, sobject, id_field, new, results, instance_url)
+    _update(api, sobject, id_field, linked, results, instance_url)
+    return [results.get(i.link.id) or PushResult(i.link.id, "skipped") for i in batch.items]
+
+
+def decide(api: sf.Salesforce, *, options: dict, mappings: list[mapping.Mapping], batch: Batch):
+    """What the push writes (reads only: a user's Contact by email): (sobject, its portal-id field,
+    the results decided already (skipped, refused), the new records to upsert, the linked ones to
+    update) — shared with the dry run (`plan.plan_organizations`)."""
     if batch.entity == orgs.ORGANIZATION.name:
-        return _push_organizations(api, options, mappings_of(mappings, orgs.ORG_OBJECT), batch, instance_url)
-    return _push_users(api, options, mappings_of(mappings, orgs.USER_OBJECT), batch, instance_url)
+        return ("Account", ORG_ID_FIELD,
+                *_sort_organizations(options, mappings_of(mappings, orgs.ORG_OBJECT), batch))
+    return ("Contact", USER_ID_FIELD, *_sort_users(api, options, mappings_of(mappings, orgs.USER_OBJECT), batch))
 
 
 def _record_type(options: dict, sobject: str, kind: str | None) -> str | None:
@@ -119,7 +130,7 @@ def _record_type(options: dict, sobject: str, kind: str | None) -> str | None:
     return (settings.get("record_type_ids") or {}).get(f"{sobject.lower()}_{kind}") or None
 
 
-def _push_organizations(api, options, mappings, batch: Batch, instance_url: str) -> list[PushResult]:
+def _sort_organizations(options, mappings, batch: Batch):
     kinds = orgs.selected_kinds(options)
     results, new, linked = {}, [], []
     for item in batch.items:
@@ -131,12 +142,10 @@ def _push_organizations(api, options, mappings, batch: Batch, instance_url: str)
         else:
             record_type = _record_type(options, "Account", item.values.get("kind"))
             new.append((item, {**props, **({"RecordTypeId": record_type} if record_type else {})}))
-    _upsert(api, "Account", ORG_ID_FIELD, new, results, instance_url)
-    _update(api, "Account", ORG_ID_FIELD, linked, results, instance_url)
-    return [results.get(i.link.id) or PushResult(i.link.id, "skipped") for i in batch.items]
+    return results, new, linked
 
 
-def _push_users(api, options, mappings, batch: Batch, instance_url: str) -> list[PushResult]:
+def _sort_users(api, options, mappings, batch: Batch):
     org_links = batch.context.get("org_links", {})
     results, new, linked = {}, [], []
     for item in batch.items:
@@ -159,9 +168,7 @@ def _push_users(api, options, mappings, batch: Batch, instance_url: str) -> list
                                "Account": {ORG_ID_FIELD: org_id}}))
     linked += _existing_contacts(api, new)
     new = [(item, props) for item, props in new if not item.link.crm_id]
-    _upsert(api, "Contact", USER_ID_FIELD, new, results, instance_url)
-    _update(api, "Contact", USER_ID_FIELD, linked, results, instance_url)
-    return [results.get(i.link.id) or PushResult(i.link.id, "skipped") for i in batch.items]
+    return results, new, linked
 
 
 def _existing_contacts(api, new: list) -> list:
@@ -200,11 +207,7 @@ def _update(api, sobject: str, id_field: str, items: list, results: dict, instan
     the wizard matched, or one the pull made, does not carry it yet)."""
     changed = []
     for item, props in items:
-        last = item.link.pushed_values or {}
-        props = {**props, id_field: item.portal_id}
-        props.pop("RecordTypeId", None)
-        send = {k: v for k, v in props.items() if _text(last.get(k)) != _text(v)}
-        if send:
+        if send := changed_props(item, props, id_field):
             changed.append((item, send))
         else:
             results[item.link.id] = PushResult(item.link.id, "skipped")
@@ -213,6 +216,13 @@ def _update(api, sobject: str, id_field: str, items: list, results: dict, instan
         answers = api.update(sobject, [{"Id": item.link.crm_id, **props} for item, props in chunk])
         for (item, props), answer in zip(chunk, answers):
             results[item.link.id] = _result(item, answer, f"update {sobject.lower()}", props, instance_url, sobject)
+
+
+def changed_props(item, props: dict, id_field: str) -> dict:
+    """A linked record's values that differ from the last push (and the portal's id, once)."""
+    last = item.link.pushed_values or {}
+    props = {k: v for k, v in {**props, id_field: item.portal_id}.items() if k != "RecordTypeId"}
+    return {k: v for k, v in props.items() if _text(last.get(k)) != _text(v)}
 
 
 def _result(item, answer: dict, action: str, sent: dict, instance_url: str, sobject: str, *,

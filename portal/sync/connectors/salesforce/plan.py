@@ -12,7 +12,7 @@ from __future__ import annotations
 from portal.sync import mapping
 from portal.sync.connectors.base import Batch, FieldChange, Planned
 from portal.sync.connectors.salesforce import client as sf
-from portal.sync.connectors.salesforce import deals, push
+from portal.sync.connectors.salesforce import deals, organizations, push
 
 
 def plan(api: sf.Salesforce, *, policy: str, mappings: list[mapping.Mapping], batch: Batch,
@@ -108,9 +108,54 @@ def plan_deals(api: sf.Salesforce, *, contact_match: bool, batch: Batch) -> list
     return [planned[o.portal_id] for o in batch.items]
 
 
+def plan_organizations(api: sf.Salesforce, *, options: dict, mappings: list[mapping.Mapping], batch: Batch,
+                       planned_orgs: set[str]) -> list[Planned]:
+    """Organizations (Accounts) and their users (Contacts), as `organizations.decide` decides them.
+    `planned_orgs`: the organizations an earlier batch of the same dry run syncs, so their users
+    are planned as the real run pushes them, after their Account exists."""
+    if batch.entity == organizations.orgs.USER.name:
+        org_links = batch.context.setdefault("org_links", {})
+        for org_id in planned_orgs:
+            if org_links.get(org_id, (None, None))[1] is None:
+                org_links[org_id] = ("pending", "(the Account this run makes)")
+    sobject, id_field, results, new, linked = organizations.decide(api, options=options, mappings=mappings,
+                                                                   batch=batch)
+    planned: dict[str, Planned] = {}
+    for item in batch.items:
+        result = results.get(item.link.id)
+        if result is not None:
+            planned[item.portal_id] = Planned(item.portal_id, "skip" if result.status == "skipped" else "error",
+                                              sobject, item.link.crm_id, message=result.message or "not synced here")
+    names = {k for _, props in new + linked for k, v in props.items() if not isinstance(v, dict)} - {"RecordTypeId"}
+    ours = _read(api, sobject, id_field, [item.portal_id for item, _ in new], names)
+    for item, props in new:
+        record = ours.get(item.portal_id)
+        sent = {**props, id_field: item.portal_id}
+        if record is None:
+            planned[item.portal_id] = Planned(item.portal_id, "create", sobject, None, _changes({}, sent))
+        else:
+            planned[item.portal_id] = Planned(item.portal_id, "update", sobject, record["Id"], _changes(
+                record, {k: v for k, v in sent.items() if record.get(k) != v}),
+                message="already in Salesforce with this portal id")
+    changed = [(item, organizations.changed_props(item, props, id_field)) for item, props in linked]
+    held = _read(api, sobject, "Id", [item.link.crm_id for item, send in changed if send], names | {id_field})
+    for item, send in changed:
+        if send:
+            planned[item.portal_id] = Planned(item.portal_id, "update", sobject, item.link.crm_id,
+                                              _changes(held.get(item.link.crm_id, {}), send))
+        else:
+            planned[item.portal_id] = Planned(item.portal_id, "skip", sobject, item.link.crm_id,
+                                              message="nothing changed")
+    if batch.entity == organizations.orgs.ORGANIZATION.name:
+        planned_orgs.update(p.portal_id for p in planned.values() if p.action in ("create", "update", "skip"))
+    return [planned[item.portal_id] for item in batch.items]
+
+
 def _read(api, sobject: str, key: str, values: list[str], names: set[str]) -> dict[str, dict]:
     """Records of `sobject` whose `key` field is one of `values`, by that value (a query per 200)."""
     found: dict[str, dict] = {}
+    if not values:
+        return found
     extra = {"Id"} | ({"IsConverted"} if sobject == push.LEAD else set())
     fields = ", ".join(sorted(names | extra | {key}))
     for start in range(0, len(values), sf.IN_VALUES):
