@@ -5,7 +5,7 @@ from flask import flash, url_for
 
 from portal.blueprints.integrations.blueprint import bp
 from portal.blueprints.integrations.forms import OrgSyncForm
-from portal.errors import DomainError
+from portal.errors import DomainError, NotFound
 from portal.services import crm
 from portal.services.crm import org_sync
 from portal.web import htmx
@@ -17,6 +17,8 @@ from portal.web.guards import requires
 def org_sync_save(connection_id: int):
     connection = crm.get_connection(connection_id)
     form = org_sync_form(connection, formdata=True)
+    if form is None:
+        raise NotFound()  # a CRM without organization sync has no such settings
     if form.validate_on_submit():
         try:
             org_sync.save_settings(connection, kinds=form.kinds.data or [], master=form.master.data,

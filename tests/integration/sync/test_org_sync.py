@@ -303,3 +303,10 @@ def test_test_connection_lists_the_fields_and_picklist_values_organization_sync_
     assert "Contact.Portal_User_Id__c — add it in Setup → Object Manager → Contact" in needs
     assert "Account.Portal_Partner_Status__c value “Inactive Distributor”" in needs
     assert "Active Distributor”" not in result.message
+
+
+def test_a_crm_without_organization_sync_has_no_such_settings(client, db, connection):
+    client.login(internal_user("admin"))
+    assert "Organization sync" not in client.get(f"/internal/integrations/{connection.id}").get_data(as_text=True)
+    response = client.submit(f"/internal/integrations/{connection.id}/org-sync", {"master": "portal"})
+    assert response.status_code == 404
