@@ -72,7 +72,7 @@ def admin(client, db):
 def test_a_png_logo_is_previewed_served_with_caching_headers_and_gives_the_favicon(admin):
     data = png()
     response = upload(admin, data, "logo.png")
-    assert response.status_code == 303 and response.headers["Location"].endswith(f"{PAGE}#logo")
+    assert response.status_code == 303 and response.headers["Location"].endswith(f"{PAGE}#logo-settings")
     page = admin.get(PAGE).get_data(as_text=True)
     logo = stored()
     assert logo.content == data and logo.content_type == "image/png" and (logo.width, logo.height) == (300, 100)

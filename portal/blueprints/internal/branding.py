@@ -44,7 +44,7 @@ def settings_logo_upload():
             logo_form.attach(err)
         else:
             flash("The logo is saved: this is how prospects see it.", "success")
-            return htmx.redirect(url_for(".settings_branding", _anchor="logo"))
+            return htmx.redirect(url_for(".settings_branding", _anchor="logo-settings"))
     return _page(logo_form=logo_form), 422
 
 
@@ -54,7 +54,7 @@ def settings_logo_remove():
     if LogoRemoveForm().validate_on_submit():
         branding.remove_logo()
         flash("The logo is removed: the pages show the company name with its initial.", "success")
-    return htmx.redirect(url_for(".settings_branding", _anchor="logo"))
+    return htmx.redirect(url_for(".settings_branding", _anchor="logo-settings"))
 
 
 def _page(*, form=None, logo_form=None):

@@ -140,8 +140,11 @@ document.addEventListener("change", (event) => {
     preview.src = reader.result;
     preview.alt = "The chosen file, not saved yet";
     preview.hidden = false;
+    // The name with its initial gives way to the chosen file (its CSS display would beat `hidden`).
     const wordmark = preview.parentElement.querySelector(".public-wordmark");
-    if (wordmark) wordmark.hidden = true;
+    if (wordmark) wordmark.remove();
+    const caption = document.querySelector("[data-logo-caption]");
+    if (caption) caption.textContent = "The chosen file, as prospects would see it (not saved yet)";
   });
   reader.readAsDataURL(file);
 });
