@@ -318,3 +318,11 @@ def test_a_registration_already_rejected_ignores_its_opportunity_closing_lost_ag
     stats = engine.pull(connection.id)
     assert stats.errors == 0 and _links(deal)[0].last_error is None
     assert _db.session.get(DealRegistration, deal.id).rejection_reason == "Not a fit"
+
+
+def test_test_connection_names_the_deal_registrations_field_when_the_org_lacks_it(db, sf_sandbox):
+    connection = _connection(sf_sandbox)
+    sf_sandbox.admin("org", {"missing": ["Opportunity.Portal_Deal_Id__c"]})
+    result = crm.test_connection(connection)
+    assert result.ok and "Opportunity.Portal_Deal_Id__c" in result.message
+    assert "Object Manager → Opportunity" in result.message
