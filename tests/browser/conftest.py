@@ -41,6 +41,20 @@ def screenshot(page, name: str) -> Path:
     return path
 
 
+def signed_in_at_each_size(browser, live_server, email: str):
+    """(size name, a page signed in as `email`) at each of the audit's sizes, its context closed after."""
+    from tests.browser.audit import SIZES
+    for size, viewport in SIZES.items():
+        context = browser.new_context(base_url=live_server, viewport=viewport)
+        page = context.new_page()
+        page.set_default_timeout(10_000)
+        try:
+            sign_in(page, email)
+            yield size, page
+        finally:
+            context.close()
+
+
 def sign_in(page, email: str, password: str = demo.DEMO_PASSWORD) -> None:
     """Sign in through the login page, as a person would, and wait for the dashboard."""
     page.goto("/login")

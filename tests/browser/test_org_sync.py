@@ -8,8 +8,8 @@ from portal.cli import demo
 from portal.extensions import db
 from portal.models import CrmConnection
 from portal.services.crm import org_sync
-from tests.browser.audit import SIZES, axe_violations, overflow, too_wide
-from tests.browser.conftest import screenshot, sign_in
+from tests.browser.audit import axe_violations, overflow, too_wide
+from tests.browser.conftest import screenshot, signed_in_at_each_size
 from tests.crm_fixtures import make_salesforce_connection
 
 
@@ -17,11 +17,7 @@ def test_admin_chooses_the_kinds_the_master_and_the_record_types(app, browser, l
     with app.app_context():
         demo.seed()
         connection_id = make_salesforce_connection(sf_sandbox.base).id
-    for size, viewport in SIZES.items():
-        context = browser.new_context(base_url=live_server, viewport=viewport)
-        page = context.new_page()
-        page.set_default_timeout(10_000)
-        sign_in(page, "admin@acme.example")
+    for size, page in signed_in_at_each_size(browser, live_server, "admin@acme.example"):
         page.goto(f"/internal/integrations/{connection_id}#org-sync-title")
         card = page.locator("section", has=page.get_by_role("heading", name="Organization sync"))
         expect(card).to_contain_text("Nothing syncs until the matching wizard has run")
@@ -38,7 +34,6 @@ def test_admin_chooses_the_kinds_the_master_and_the_record_types(app, browser, l
         screenshot(page, f"org-sync-options-{size}")
         assert overflow(page) == 0, too_wide(page)
         assert axe_violations(page) == []
-        context.close()
     with app.app_context():
         settings = org_sync.settings_of(db.session.get(CrmConnection, connection_id))
     assert settings["master"] == "portal" and "inactive_partner" not in settings["kinds"]

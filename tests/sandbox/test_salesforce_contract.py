@@ -105,6 +105,61 @@ def test_composite_graph_of_references_in_one_call(sf, salesforce_url):
     assert answer[4]["body"]["Name"] == "Nine Partners"
 
 
+def test_composite_reads_look_ups_and_deletions_then_writes_past_duplicate_rules(sf, salesforce_url):
+    """The connector's two calls a batch: queries (a relationship field in WHERE, `= null`) and
+    getDeleted as GET subrequests of one Composite call, then a Collections upsert and update as
+    subrequests of another, the upsert with its own Sforce-Duplicate-Rule-Header."""
+    from urllib.parse import quote
+    start = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(minutes=1)
+    lead = sf.Lead.create({"LastName": "Known", "Company": "Acme", "Email": "known@acme.example"})["id"]
+    contact = sf.Contact.create({"LastName": "Buyer", "Email": "buyer@acme.example"})["id"]
+    deal = sf.Opportunity.create({"Name": "Renewal", "StageName": "Prospecting", "CloseDate": "2027-01-31"})["id"]
+    sf.OpportunityContactRole.create({"OpportunityId": deal, "ContactId": contact})
+    gone = sf.Lead.create({"LastName": "Gone", "Company": "Acme"})["id"]
+    sf.Lead.delete(gone)
+    end = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(minutes=1)
+    emails = "('known@acme.example', 'buyer@acme.example')"
+    queries = {"leads": f"SELECT Id, Email FROM Lead WHERE Email IN {emails} AND Portal_Referral_Id__c = null",
+               "roles": "SELECT ContactId, Opportunity.Id, Opportunity.IsClosed FROM OpportunityContactRole "
+                        f"WHERE Contact.Email IN {emails}"}
+    window = f"start={quote(start.strftime('%Y-%m-%dT%H:%M:%SZ'))}&end={quote(end.strftime('%Y-%m-%dT%H:%M:%SZ'))}"
+    requests.delete(f"{salesforce_url}/_admin/stats", timeout=10)
+    answer = sf.restful("composite", method="POST", json={"allOrNone": False, "compositeRequest": [
+        *({"method": "GET", "referenceId": name, "url": "/services/data/v62.0/query?q=" + quote(soql)}
+          for name, soql in queries.items()),
+        {"method": "GET", "referenceId": "deleted", "url": f"/services/data/v62.0/sobjects/Lead/deleted/?{window}"},
+    ]})["compositeResponse"]
+    found = {a["referenceId"]: a for a in answer}
+    assert [r["Id"] for r in found["leads"]["body"]["records"]] == [lead]
+    assert [(r["ContactId"], r["Opportunity"]["Id"], r["Opportunity"]["IsClosed"])
+            for r in found["roles"]["body"]["records"]] == [(contact, deal, False)]
+    assert [d["id"] for d in found["deleted"]["body"]["deletedRecords"]] == [gone]
+
+    answer = sf.restful("composite", method="POST", json={"allOrNone": False, "compositeRequest": [
+        {"method": "PATCH", "referenceId": "upsert", "url": "/services/data/v62.0/composite/sobjects/Lead/Portal_Referral_Id__c",
+         "httpHeaders": {"Sforce-Duplicate-Rule-Header": "allowSave=true"},
+         "body": {"allOrNone": False, "records": [{"attributes": {"type": "Lead"}, "Portal_Referral_Id__c": "7",
+                                                   "LastName": "Again", "Company": "Acme",
+                                                   "Email": "known@acme.example"}]}},
+        {"method": "PATCH", "referenceId": "update", "url": "/services/data/v62.0/composite/sobjects",
+         "body": {"allOrNone": False, "records": [
+             {"attributes": {"type": "Contact"}, "Id": contact, "Sync_with_Portal__c": True},
+             {"attributes": {"type": "Opportunity"}, "Id": deal, "Portal_Referral_Id__c": "8"}]}},
+    ]})["compositeResponse"]
+    assert [a["httpStatusCode"] for a in answer] == [200, 200]
+    assert answer[0]["body"][0]["success"] is True and answer[0]["body"][0]["created"] is True
+    assert [r["success"] for r in answer[1]["body"]] == [True, True]
+    stats = requests.get(f"{salesforce_url}/_admin/stats", timeout=10).json()
+    assert stats["endpoints"] == {"POST /services/data/v62.0/composite": 2}   # two API calls in all
+    # Without the header the same create is refused by the duplicate rule.
+    refused = sf.restful("composite", method="POST", json={"allOrNone": False, "compositeRequest": [
+        {"method": "PATCH", "referenceId": "upsert", "url": "/services/data/v62.0/composite/sobjects/Lead/Portal_Referral_Id__c",
+         "body": {"allOrNone": False, "records": [{"attributes": {"type": "Lead"}, "Portal_Referral_Id__c": "9",
+                                                   "LastName": "Third", "Company": "Acme",
+                                                   "Email": "known@acme.example"}]}}]})["compositeResponse"]
+    assert refused[0]["body"][0]["errors"][0]["statusCode"] == "DUPLICATES_DETECTED"
+
+
 def test_composite_all_or_none_rolls_everything_back(sf):
     answer = sf.restful("composite", method="POST", json={"allOrNone": True, "compositeRequest": [
         {"method": "POST", "url": "/services/data/v62.0/sobjects/Account", "referenceId": "ok",

@@ -60,7 +60,9 @@ def terms(connection: CrmConnection) -> Terms:
     needs = "; ".join(f"{labels.get(obj, obj)} {' and '.join(names)}"
                       for obj, names in connector.required_fields.items())
     return Terms(connector.label, record, getattr(connector, "field_noun", "property"), connector.stage_property,
-                 f"Required: {needs}." if needs else "", choices, bool(getattr(connector, "contact_rules", False)))
+                 f"Required: {needs}." if needs else "", choices,
+                 # where the referral is a Contact itself, its own field rules are the Contact rules
+                 bool(getattr(connector, "contact_rules", False)) and record != "Contact")
 
 
 def _apply_record_option(connection: CrmConnection, referral_record: str | None) -> None:
