@@ -69,3 +69,9 @@ def test_admin_sends_a_registration_to_salesforce_and_imports_an_opportunity(app
     expect(page.locator("#import-results")).to_contain_text("Linked")
     page.set_viewport_size({"width": 390, "height": 844})
     screenshot(page, "salesforce-import-390")
+
+    page.goto("/internal/deals")
+    expect(page.get_by_role("link", name="Import from Salesforce (sandbox)")).to_be_visible()
+    screenshot(page, "salesforce-deals-list-390")
+    page.set_viewport_size({"width": 1280, "height": 860})
+    screenshot(page, "salesforce-deals-list")

@@ -27,7 +27,8 @@ def deals_list():
     page = deals.list_for_user(current_user, filters, page=request.args.get("page", 1, type=int))
     return htmx.render_page("internal/deals/list.html", "internal/deals/_partials/rows.html", page=page,
                             filters=filters, args=deal_filter_args(filters), custom_filters=select_fields,
-                            statuses=DEAL_STATUS_NAMES, partners=organizations.partner_names())
+                            statuses=DEAL_STATUS_NAMES, partners=organizations.partner_names(),
+                            import_connections=crm.import_connections())
 
 
 @bp.get("/deals/queue")

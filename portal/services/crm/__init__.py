@@ -18,8 +18,9 @@ from portal.services.crm.health import report as report_health
 from portal.services.crm.registrations import CONTACT_MATCH_OPTION
 from portal.services.crm.registrations import EVENTS as DEAL_EVENTS
 from portal.services.crm.registrations import EVENTS_OPTION as DEAL_EVENTS_OPTION
-from portal.services.crm.registrations import (deal_connections, deal_event, deal_options, deal_panel, link_imported,
-                                               linked_to, save_deal_options, sync_deal_now, syncs_deals, unlink_deal)
+from portal.services.crm.registrations import (deal_connections, deal_event, deal_options, deal_panel,
+                                               import_connections, link_imported, linked_to, save_deal_options,
+                                               sync_deal_now, syncs_deals, unlink_deal)
 from portal.services.crm.reading import (LogFilters, Progress, RecordPanel, links_for, log_entries, log_page,
                                          progress, record_numbers, record_panel, referral_numbers)
 from portal.services.crm.scheduling import (FULL_SYNC_JOB, PULL_JOB, PUSH_JOB, kick_push, mark_dirty,

@@ -26,6 +26,12 @@ def deal_connections() -> list[CrmConnection]:
     return [c for c in found if ENTITY in getattr(connectors.CONNECTORS.get(c.provider), "entities", ())]
 
 
+def import_connections() -> list[CrmConnection]:
+    """Active connections whose CRM records can be imported as deal registrations (Salesforce's Opportunities)."""
+    return [c for c in deal_connections()
+            if ENTITY in (getattr(connectors.CONNECTORS.get(c.provider), "importable", None) or {})]
+
+
 def syncs_deals(connection: CrmConnection) -> bool:
     return ENTITY in getattr(connectors.CONNECTORS.get(connection.provider), "entities", ())
 

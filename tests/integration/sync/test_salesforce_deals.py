@@ -268,6 +268,8 @@ def test_pages_deal_options_the_registration_panel_and_the_import(client, db, sf
     assert client.submit(f"/internal/integrations/deals/{deal.id}/unlink").status_code == 303
     assert _links(deal)[0].state == "unlinked"
 
+    deals_page = client.get("/internal/deals").get_data(as_text=True)
+    assert f'href="/internal/integrations/{connection.id}/import"' in deals_page
     opportunity = _opportunity(sf_sandbox, "Hooli cloud", amount=9000)
     listing = client.get(f"/internal/integrations/{connection.id}/import?name=hooli").get_data(as_text=True)
     assert "Hooli cloud" in listing and f'value="{opportunity}"' in listing
