@@ -38,6 +38,14 @@ def check_password_rules(password: str) -> None:
         raise DomainError("Choose a password that is harder to guess.", field="password")
 
 
+def get(user_id) -> User | None:
+    """The user with this id, or None (an id from a session or a token is not trusted to be an int)."""
+    try:
+        return db.session.get(User, int(user_id))
+    except (TypeError, ValueError):
+        return None
+
+
 def find_by_email(email: str) -> User | None:
     return db.session.scalar(db.select(User).where(User.email == normalize_email(email)))
 

@@ -12,9 +12,8 @@ from flask_limiter.util import get_remote_address
 from flask_login import login_user
 
 from portal import clock
-from portal.extensions import db
 from portal.models import User
-from portal.services import mfa, sessions
+from portal.services import accounts, mfa, sessions
 
 PENDING = "mfa_pending"
 
@@ -46,7 +45,7 @@ def pending_user() -> User | None:
     if clock.timestamp() - float(pending.get("at", 0)) > current_app.config["MFA_PENDING_MAX_AGE"]:
         session.pop(PENDING, None)
         return None
-    user = db.session.get(User, pending.get("user_id"))
+    user = accounts.get(pending.get("user_id"))
     if user is None or not user.is_active or user.session_token != pending.get("generation"):
         return None
     return user
