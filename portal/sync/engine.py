@@ -76,9 +76,13 @@ class _CallLog:
 
 # ---- push ---------------------------------------------------------------------------------------
 
+INITIAL_SYNC_PENDING = "initial_sync_pending"  # connection option: entity types waiting for their initial sync
+
+
 def push(connection_id: int, *, on_batch: Callable[[int], None] | None = None,
-         max_batches: int | None = None) -> PushStats:
-    """Push every pending link of a connection. Retryable failures re-raise (the job retries)."""
+         max_batches: int | None = None, initial: tuple[str, ...] = ()) -> PushStats:
+    """Push every pending link of a connection. Retryable failures re-raise (the job retries).
+    Entity types whose initial sync is pending (it reads the CRM first) are pushed only by it (`initial`)."""
     stats = PushStats()
     connection = db.session.get(CrmConnection, connection_id)
     if connection is None or not connection.active:
@@ -93,6 +97,8 @@ def push(connection_id: int, *, on_batch: Callable[[int], None] | None = None,
         for _ in range(PASSES):
             sent = 0
             for entity in entities_of(connector, options):
+                if entity.name in (options.get(INITIAL_SYNC_PENDING) or ()) and entity.name not in initial:
+                    continue
                 last_id = 0
                 while max_batches is None or stats.batches < max_batches:
                     fetched = _fetch_batch(connection_id, entity, connector, after_id=last_id)

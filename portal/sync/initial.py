@@ -15,6 +15,11 @@ from portal.models.crm import LinkState
 from portal.models.types import utcnow
 from portal.sync import connectors, engine
 
+# The entity types whose initial sync a service started (services/crm/org_sync.py), cleared once it
+# finished: until then other pushes leave them alone, and the sweep and the hourly sync run the
+# initial sync again, not a full sync.
+PENDING_OPTION = engine.INITIAL_SYNC_PENDING
+
 
 def initial_sync(connection_id: int, entity_names: tuple[str, ...]) -> engine.PushStats:
     """Pull everything, then push everything, of the named entity types of one connection."""
@@ -40,7 +45,7 @@ def initial_sync(connection_id: int, entity_names: tuple[str, ...]) -> engine.Pu
         db.session.execute(update(CrmConnection.__table__).where(CrmConnection.__table__.c.id == connection_id)
                            .values(full_sync_total=_live_links(connection_id, names)))
         db.session.commit()
-        stats = engine.push(connection_id, on_batch=lambda count: _progress(connection_id, count))
+        stats = engine.push(connection_id, on_batch=lambda count: _progress(connection_id, count), initial=names)
     except Exception as err:
         db.session.rollback()
         connection = db.session.get(CrmConnection, connection_id)
@@ -54,6 +59,7 @@ def initial_sync(connection_id: int, entity_names: tuple[str, ...]) -> engine.Pu
     connection = db.session.get(CrmConnection, connection_id)
     connection.full_sync_finished_at = utcnow()
     connection.full_sync_done = connection.full_sync_total
+    connection.options = {k: v for k, v in (connection.options or {}).items() if k != PENDING_OPTION}
     db.session.add(SyncLog(connection_id=connection_id, direction="push", action="initial sync", status="ok",
                            message=(f"Initial sync done: {pulled.applied} records read in, {stats.created} created "
                                     f"in the CRM, {stats.pushed - stats.created} updated, {stats.errors + pulled.errors} "

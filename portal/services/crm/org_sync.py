@@ -23,7 +23,6 @@ from portal.services import read_cache
 from portal.services.crm import scheduling
 from portal.sync import connectors, entity_organizations as orgs
 
-INITIAL_SYNC_JOB = "portal.jobs.tasks.initial_sync"
 MASTERS = ("portal", "salesforce")
 KIND_LABELS = {"active_partner": "Active partners", "inactive_partner": "Inactive partners",
                "active_distributor": "Active distributors", "inactive_distributor": "Inactive distributors"}
@@ -169,9 +168,12 @@ def start_initial_sync(connection_id: int, master: str) -> None:
         raise DomainError("There is no such connection.")
     if not connection.active or not orgs.enabled(connection.options or {}):
         raise DomainError("Turn organization sync on for this connection first (the matching wizard does).")
-    connection.options = {**(connection.options or {}), orgs.MASTER_OPTION: master}
+    # Until the job has finished, other pushes leave organizations alone (the initial sync reads
+    # Salesforce first), and the sweep and the hourly sync run it again rather than a full sync.
+    connection.options = {**(connection.options or {}), orgs.MASTER_OPTION: master,
+                          scheduling.INITIAL_SYNC_PENDING: list(orgs.NAMES)}
     connection.full_sync_started_at, connection.full_sync_finished_at = utcnow(), None
     connection.full_sync_done = connection.full_sync_total = 0
-    queues.enqueue_after_commit(INITIAL_SYNC_JOB, connection_id, queue="sync",
+    queues.enqueue_after_commit(scheduling.INITIAL_SYNC_JOB, connection_id, queue="sync",
                                 job_id=f"crm-initial-sync-{connection_id}", job_timeout=3600)
     db.session.commit()

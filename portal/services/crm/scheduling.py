@@ -28,6 +28,8 @@ from portal.sync import connectors
 PUSH_JOB = "portal.jobs.tasks.crm_push"
 PULL_JOB = "portal.jobs.tasks.crm_pull"
 FULL_SYNC_JOB = "portal.jobs.tasks.crm_full_sync"
+INITIAL_SYNC_JOB = "portal.jobs.tasks.initial_sync"
+INITIAL_SYNC_PENDING = "initial_sync_pending"  # option: entity types until their initial sync finished (sync.engine)
 
 # The connection whose changes are being applied by a pull: marking its own link dirty again
 # would push the CRM's value straight back to it (ping-pong).
@@ -94,7 +96,11 @@ def schedule_pull(connection_id: int) -> bool:
 
 def start_full_sync(connection: CrmConnection) -> bool:
     """Ask for a full sync of a connection now (the hourly one runs on its own); a finished or failed
-    run's job never blocks the next one. False when it cannot be queued right now (the sweep tries again)."""
+    run's job never blocks the next one. False when it cannot be queued right now (the sweep tries again).
+    A connection whose initial sync has not finished (its job lost with a worker) runs that instead:
+    it reads everything first, where a full sync would push over values the master keeps."""
+    if (connection.options or {}).get(INITIAL_SYNC_PENDING):
+        return _kick(INITIAL_SYNC_JOB, connection.id, job_id=f"crm-initial-sync-{connection.id}", job_timeout=3600)
     return _kick(FULL_SYNC_JOB, connection.id, job_id=f"crm-full-sync-{connection.id}", job_timeout=3600)
 
 

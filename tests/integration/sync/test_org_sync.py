@@ -310,3 +310,26 @@ def test_a_crm_without_organization_sync_has_no_such_settings(client, db, connec
     assert "Organization sync" not in client.get(f"/internal/integrations/{connection.id}").get_data(as_text=True)
     response = client.submit(f"/internal/integrations/{connection.id}/org-sync", {"master": "portal"})
     assert response.status_code == 404
+
+
+def test_an_initial_sync_whose_job_was_lost_is_run_again_by_the_sweep_not_a_full_sync(db, sf_sandbox, sf_connection,
+                                                                                      redis_conn, run_jobs):
+    from portal.services import crm
+    connection = _enable(sf_connection)
+    org = OrganizationFactory(name="Northwind Traders")
+    account = _flagged_account(sf_sandbox, "Northwind Traders AG", "Active Partner")
+    _db.session.add(CrmLink(connection_id=connection.id, entity_type="organization", entity_id=org.id,
+                            crm_object="account", crm_id=account, state="pending", dirty=True, version=1,
+                            pushed_values={}, remote_values={}))
+    # The watermark is past the Account (the minutely pull ran): a full sync would not read it again.
+    connection.pull_watermark_ms = 4_102_444_800_000
+    _db.session.commit()
+    org_sync.start_initial_sync(connection.id, "salesforce")
+    redis_conn.flushdb()  # the job is lost with its Redis
+    crm.redrive()
+    run_jobs()
+    _db.session.expire_all()
+    assert _db.session.get(Organization, org.id).name == "Northwind Traders AG"  # read in first: Salesforce is master
+    assert _accounts(sf_sandbox)[0]["Name"] == "Northwind Traders AG"
+    connection = _db.session.get(CrmConnection, connection.id)
+    assert connection.full_sync_finished_at is not None and "initial_sync_pending" not in connection.options
