@@ -131,6 +131,14 @@ def test_contact_match_links_its_one_open_opportunity_else_creates_the_lead(db, 
     sf_sandbox.api("POST", "/sobjects/Contact", {"LastName": "Other", "Email": "other@acme.example"})
     link = _push(sf_connection, _referral("pat@northwind.example", contact_email="other@acme.example"))
     assert link.crm_id.startswith("00Q") and link.state == "synced"
+    # A contact with two open opportunities: which one is not ours to guess, so a new Lead too.
+    two = sf_sandbox.api("POST", "/sobjects/Contact", {"LastName": "Two", "Email": "two@acme.example"})
+    for name in ("First deal", "Second deal"):
+        deal = sf_sandbox.api("POST", "/sobjects/Opportunity", {"Name": name, "StageName": "Prospecting",
+                                                                "CloseDate": "2027-01-31"})
+        sf_sandbox.api("POST", "/sobjects/OpportunityContactRole", {"OpportunityId": deal["id"], "ContactId": two["id"]})
+    link = _push(sf_connection, _referral("sam@northwind.example", contact_email="two@acme.example"))
+    assert link.crm_id.startswith("00Q") and link.state == "synced" and link.contact_crm_id is None
 
 
 def test_converted_lead_moves_the_link_and_closed_won_marks_the_referral_won(
