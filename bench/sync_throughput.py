@@ -137,7 +137,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--referrals", type=int, help="how many referrals (overrides --quick)")
     parser.add_argument("--provider", choices=("hubspot", "salesforce"), default="hubspot")
     parser.add_argument("--scenario", choices=("referrals", "orgs"), default="referrals",
-                        help="orgs: organization sync's initial sync with Salesforce (2,000 organizations, 5 users each)")
+                        help="orgs: organization sync's initial sync with Salesforce "
+                             "(2,000 organizations, 5 users each)")
     parser.add_argument("--orgs", type=int, help="how many organizations (--scenario orgs; --quick: 200)")
     args = parser.parse_args(argv)
     n = args.referrals or (1_000 if args.quick else 10_000)

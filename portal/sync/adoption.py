@@ -24,7 +24,8 @@ class Adopted:
     error: bool = False
 
 
-def create_from_change(connection_id: int, connector, entity, mappings, change: Change, options: dict) -> Adopted | None:
+def create_from_change(connection_id: int, connector, entity, mappings, change: Change,
+                       options: dict) -> Adopted | None:
     """Make (or find) the record and its link in one commit; None when it is not for the portal (a
     kind the connection does not sync). A refusal is logged in words and counted as an error."""
     current = change.properties

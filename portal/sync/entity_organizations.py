@@ -6,10 +6,11 @@ on (`options["org_sync"]["enabled"]`, read by the connector's `syncs`); which ki
 partners, inactive distributors...) is `options["org_sync"]["kinds"]`. The vendor organization and
 its (internal) users never sync.
 
-The one way in (reached through lambdas: the services import this package's scheduling, so they
-may still be loading when this module registers the entities): `organizations.apply_crm_change` / `accounts.apply_crm_change` for a change to a
+The one way in: `organizations.apply_crm_change` / `accounts.apply_crm_change` for a change to a
 linked record, `organizations.create_from_crm` / `accounts.create_from_crm` for a flagged account
-(or a person on it) the portal does not know yet.
+(or a person on it) the portal does not know yet. They are reached through lambdas: those services
+import the CRM services, which import this package, so they may still be loading when this module
+registers the entities.
 """
 from __future__ import annotations
 

@@ -62,8 +62,8 @@ def initial_sync(connection_id: int, entity_names: tuple[str, ...]) -> engine.Pu
     connection.options = {k: v for k, v in (connection.options or {}).items() if k != PENDING_OPTION}
     db.session.add(SyncLog(connection_id=connection_id, direction="push", action="initial sync", status="ok",
                            message=(f"Initial sync done: {pulled.applied} records read in, {stats.created} created "
-                                    f"in the CRM, {stats.pushed - stats.created} updated, {stats.errors + pulled.errors} "
-                                    "errors (listed above).")))
+                                    f"in the CRM, {stats.pushed - stats.created} updated, "
+                                    f"{stats.errors + pulled.errors} errors (listed above).")))
     db.session.commit()
     return stats
 
