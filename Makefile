@@ -24,8 +24,11 @@ run: setup db
 	@echo "\nReferral Portal: $(PUBLIC_BASE_URL)  (development mail: $(PUBLIC_BASE_URL)/dev/mail)\n"
 	$(BIN)/flask --app wsgi run --host $(HOST) --port $(PORT) --with-threads
 
+# Two pytest workers by default (CI's machine has two cores); each has its own database, Redis
+# index, sandboxes and browser. `make test TEST_WORKERS=0` runs in one process.
+TEST_WORKERS ?= 2
 test: setup chromium
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS)
 
 setup: $(INSTALLED) $(NPM) $(HTMX)
 
