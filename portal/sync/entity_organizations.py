@@ -20,7 +20,7 @@ from portal.models.crm import LinkState
 from portal.models.accounts import OrgKind, OrgStatus
 from portal.services import accounts, organizations
 from portal.sync import entities
-from portal.sync.mapping import FieldSpec
+from portal.sync.mapping import DomainName, FieldSpec
 
 ORG_OBJECT = "account"            # the portal's word for the CRM record an organization becomes
 USER_OBJECT = "partner_contact"   # ... and a partner user ("contact" is a referral's person already)
@@ -71,7 +71,7 @@ ORG_FIELDS: dict[str, FieldSpec] = {
     "kind": ("Kind (partner or distributor)", str, False),
     "status": ("Status (active or inactive)", str, False),
     "tier": ("Tier", str, True),
-    "domain": ("Website domain", str, True),
+    "domain": ("Website domain", DomainName, True),
     "country": ("Country (ISO code)", str, True),
     "portal_id": ("Portal organization id", str, False),
 }

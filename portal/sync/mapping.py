@@ -11,6 +11,7 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Mapping as ReadMapping
 
+from portal import domains
 from portal.errors import DomainError
 
 # The portal's words for the CRM objects a record becomes: a referral's deal, contact and company;
@@ -22,6 +23,11 @@ CUSTOM_PREFIX = "custom."
 
 # A portal field: (label, python type, may a pull write it?)
 FieldSpec = tuple[str, type, bool]
+
+
+class DomainName(str):
+    """A FieldSpec kind: a website domain, pulled as `domains.normalize` writes it, so a CRM's
+    "https://www.northwind.example/" is the portal's "northwind.example" (no change, no conflict)."""
 
 
 class MappingError(DomainError):
@@ -199,6 +205,8 @@ def pull_values(mappings: list[Mapping], crm_object: str, properties: dict,
 def from_crm(raw, kind: type):
     if raw in (None, ""):
         return None
+    if kind is DomainName:
+        return domains.normalize(str(raw))
     if kind is Decimal:
         try:
             return Decimal(str(raw))

@@ -333,3 +333,22 @@ def test_an_initial_sync_whose_job_was_lost_is_run_again_by_the_sweep_not_a_full
     assert _accounts(sf_sandbox)[0]["Name"] == "Northwind Traders AG"
     connection = _db.session.get(CrmConnection, connection.id)
     assert connection.full_sync_finished_at is not None and "initial_sync_pending" not in connection.options
+
+
+@pytest.mark.parametrize("master", ["salesforce", "portal"])
+def test_a_website_written_as_a_url_in_salesforce_is_the_same_domain_not_a_conflict(db, sf_sandbox, sf_connection,
+                                                                                    run_jobs, master):
+    connection = _enable(sf_connection)
+    org = OrganizationFactory(name="Northwind Traders", domain="northwind.example")
+    existing = _flagged_account(sf_sandbox, "Northwind Traders", Website="https://www.northwind.example/")
+    _db.session.add(CrmLink(connection_id=connection.id, entity_type="organization", entity_id=org.id,
+                            crm_object="account", crm_id=existing, state=LinkState.PENDING.value, dirty=True,
+                            version=1, pushed_values={}, remote_values={}))
+    _db.session.commit()
+
+    org_sync.start_initial_sync(connection.id, master)
+    run_jobs()
+    _db.session.expire_all()
+    assert _db.session.get(Organization, org.id).domain == "northwind.example"
+    conflicts = _db.session.scalars(_db.select(SyncLog.message).where(SyncLog.action == "conflict")).all()
+    assert conflicts == []
