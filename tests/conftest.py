@@ -276,6 +276,13 @@ def routes_of(app, blueprint: str) -> list[tuple[str, str]]:
     return urls
 
 
+@pytest.fixture(autouse=True)
+def _no_remembered_describes():
+    """Each test's Salesforce org has the schema the test gave it, not one remembered from another test."""
+    from portal.sync.connectors.salesforce import connector
+    connector.forget_describes()
+
+
 @pytest.fixture
 def clock():
     """The portal's clock, to move instead of sleeping (portal/clock.py); put back after the test."""

@@ -180,3 +180,30 @@ def test_create_a_new_contact_option_makes_the_referral_a_contact(db, sf_sandbox
     sf_sandbox.api("PATCH", f"/sobjects/Contact/{link.crm_id}", {"Title": "Buyer"})
     _pull(connection)
     assert _status(referral) == "lost"
+
+
+def test_the_minute_pull_reuses_the_orgs_describe_until_it_is_a_quarter_of_an_hour_old(db, sf_sandbox, sf_connection,
+                                                                                       clock):
+    _push(sf_connection, _referral("dana@globex.example", company_name="Globex"))
+
+    def describes() -> int:
+        calls = sf_sandbox.admin("stats", method="GET")["endpoints"]
+        return sum(count for endpoint, count in calls.items() if endpoint.endswith("/describe"))
+
+    sf_sandbox.admin("stats", method="DELETE")
+    for _ in range(3):
+        _pull(sf_connection)
+    assert describes() == 0  # the push described the org a moment ago
+
+    clock.advance(16 * 60)
+    _pull(sf_connection)
+    _pull(sf_connection)
+    after_a_while = describes()
+    assert after_a_while > 0
+    _pull(sf_connection)
+    assert describes() == after_a_while
+
+    # Test connection says what the org has now, never what was remembered.
+    sf_sandbox.admin("stats", method="DELETE")
+    assert crm.test_connection(sf_connection).ok
+    assert describes() > 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Iterator
 
+from portal import clock
 from portal.sync.connectors import base
 from portal.sync.connectors.base import (AccountCandidate, Batch, Change, ConnectionReport, ConnectorContext, Planned,
                                          PushResult, Related)
@@ -28,6 +29,16 @@ DEFAULT_STAGE_MAP = {
 }
 TEXT_TYPES = ("string", "textarea", "email", "phone", "url", "picklist", "multipicklist", "combobox")
 SOBJECTS = {"deal": "Lead", "contact": "Contact", "company": "Account"}
+# An sObject's field names change only when an admin edits the org: pushes and pulls in this process
+# reuse a describe for DESCRIBE_TTL seconds, so the pull every minute costs no describe call (a
+# Developer Edition org has 15,000 calls a day). "Test connection" always reads them afresh.
+DESCRIBE_TTL = 15 * 60
+_DESCRIBED: dict[tuple[int, str, str], tuple[float, frozenset[str]]] = {}
+
+
+def forget_describes() -> None:
+    """Drop every remembered describe (a test that changes an org's schema starts from the org)."""
+    _DESCRIBED.clear()
 # What the portal needs in the org, and how an admin adds it.
 NEEDED_FIELDS = {
     ("Lead", sf.REFERRAL_ID_FIELD): "Text(64), External ID, Unique",
@@ -74,7 +85,7 @@ class SalesforceConnector:
         kwargs = {"limits": {"default": (int(options.get("per_second", 50)), 1.0)},
                   "storage": context.budget_storage, "on_event": context.on_event, **context.client_options}
         self.api = sf.Salesforce(context.base_url, creds, kwargs, version=options.get("api_version", sf.API_VERSION))
-        self._fields: dict[str, set[str]] = {}
+        self._fields: dict[str, frozenset[str]] = {}
         # Referral Factory's "create a new Contact" option: a referral becomes a Contact, not a Lead.
         self.record_sobject = push.CONTACT if options.get(base.RECORD_OPTION) == push.CONTACT else push.LEAD
         self._planned_orgs: set[str] = set()   # the dry run's organizations so far (their users follow)
@@ -118,6 +129,8 @@ class SalesforceConnector:
         """The org, the API version, the daily requests left, and the fields the portal needs that it lacks."""
         try:
             org = next(iter(self.api.query("SELECT Id, Name, OrganizationType, IsSandbox FROM Organization")), {})
+            for sobject in {obj for obj, _ in NEEDED_FIELDS} | {self.record_sobject}:
+                self._fields_of(sobject, fresh=True)  # what the org has now, for this test and the next pushes
             missing = self._missing_fields()
             org_missing = organizations.missing(self.api.describe)
         except CrmError as err:
@@ -152,10 +165,16 @@ class SalesforceConnector:
     def _missing_fields(self) -> list[tuple[str, str, str]]:
         return [(obj, name, kind) for (obj, name), kind in NEEDED_FIELDS.items() if name not in self._fields_of(obj)]
 
-    def _fields_of(self, sobject: str) -> set[str]:
-        if sobject not in self._fields:
-            self._fields[sobject] = {f["name"] for f in self.api.describe(sobject).get("fields", [])}
-        return self._fields[sobject]
+    def _fields_of(self, sobject: str, *, fresh: bool = False) -> frozenset[str]:
+        if sobject in self._fields:
+            return self._fields[sobject]
+        key = (self.context.connection_id, self.context.base_url, sobject)
+        remembered = _DESCRIBED.get(key)
+        if fresh or remembered is None or remembered[0] <= clock.timestamp():
+            names = frozenset(f["name"] for f in self.api.describe(sobject).get("fields", []))
+            remembered = _DESCRIBED[key] = (clock.timestamp() + DESCRIBE_TTL, names)
+        self._fields[sobject] = remembered[1]
+        return remembered[1]
 
     def properties(self, crm_object: str) -> list[dict]:
         sobjects = ("Lead", "Opportunity") if crm_object == "deal" else (
