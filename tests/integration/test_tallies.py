@@ -104,3 +104,22 @@ def test_deal_tallies_follow_registrations_and_decisions_and_give_the_internal_c
     db.session.delete(first)
     db.session.commit()
     assert deals.count_by_status(manager) == {"rejected": 1, "submitted": 1}
+
+
+def test_a_partners_deal_counts_are_its_own_whether_read_from_its_tallies_or_its_rows(db):
+    from portal.services import deals
+    from tests.factories import DealRegistrationFactory
+
+    north, south = OrganizationFactory(), OrganizationFactory()
+    admin = partner_user(role="partner_admin", organization=north)
+    member = partner_user(role="partner_user", organization=north)
+    DealRegistrationFactory(partner_org=north, owner=member, registered_by=member)
+    rejected = DealRegistrationFactory(partner_org=north, owner=admin, registered_by=admin)
+    DealRegistrationFactory(partner_org=south)
+    db.session.commit()
+    deals.reject(rejected, by=internal_user("manager"), reason="Not a fit.")
+    assert deals.count_by_status(admin) == {"submitted": 1, "rejected": 1}     # the organization's tallies
+    assert deals.count_by_status(member) == {"submitted": 1}                   # the member's own rows
+    north.members_see_all_referrals = True
+    db.session.commit()
+    assert deals.count_by_status(member) == {"submitted": 1, "rejected": 1}

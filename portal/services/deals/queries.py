@@ -59,14 +59,24 @@ def extension_requests(*, limit: int = 50) -> list[DealRegistration]:
 
 
 def count_by_status(user: User) -> dict[str, int]:
-    """{status: how many} of the registrations `user` may see. Internal users see them all: counted
-    from the per-partner tallies (services/tallies.py), not the table; a partner's on its index."""
+    """{status: how many} of the registrations `user` may see. Internal users and whoever sees a
+    whole partner organization's: from the per-partner tallies (services/tallies.py), not the table;
+    a member's own, or a distributor's (which also counts those naming it), on their indexes."""
     if user.is_internal:
-        return {status: int(count) for status, count in db.session.execute(
-            db.select(DealTally.status, db.func.sum(DealTally.deals)).group_by(DealTally.status)) if count}
+        return _tallied()
+    if user.organization.kind != "distributor" and (user.is_partner_admin
+                                                    or user.organization.members_see_all_referrals):
+        return _tallied(user.organization_id)  # the whole organization's: its tallies, whatever their size
     query = (access.visible_deals(user).with_only_columns(DealRegistration.status, db.func.count())
              .group_by(DealRegistration.status))
     return dict(db.session.execute(query).all())
+
+
+def _tallied(partner_org_id: int | None = None) -> dict[str, int]:
+    query = db.select(DealTally.status, db.func.sum(DealTally.deals)).group_by(DealTally.status)
+    if partner_org_id is not None:
+        query = query.where(DealTally.partner_org_id == partner_org_id)
+    return {status: int(count) for status, count in db.session.execute(query) if count}
 
 
 def timeline(deal: DealRegistration) -> list[StatusEvent]:
