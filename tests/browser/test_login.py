@@ -39,7 +39,9 @@ def test_htmx_search_filters_partners_without_a_reload(app, page):
     page.get_by_label("Email").fill("manager@acme.example")
     page.get_by_label("Password").fill(demo.DEMO_PASSWORD)
     page.get_by_role("button", name="Sign in").click()
-    page.get_by_role("navigation", name="Main").get_by_role("link", name="Partners").click()
+    # The search works through htmx: type once the new page has loaded and htmx has bound it.
+    with page.expect_navigation(wait_until="load"):
+        page.get_by_role("navigation", name="Main").get_by_role("link", name="Partners").click()
     page.evaluate("window.__marker = 'same-page'")
     page.get_by_label("Search").fill("blue")
     expect(page.locator("#org-results tbody tr")).to_have_count(1)

@@ -35,7 +35,9 @@ def test_partner_submits_manager_accepts_in_the_queue_without_a_reload_partner_s
         manager = manager_context.new_page()
         manager.set_default_timeout(10_000)
         sign_in(manager, "manager@acme.example")
-        manager.get_by_role("navigation", name="Main").get_by_role("link", name="Review queue").click()
+        # The queue's search works through htmx: type once the new page has loaded and htmx has bound it.
+        with manager.expect_navigation(wait_until="load"):
+            manager.get_by_role("navigation", name="Main").get_by_role("link", name="Review queue").click()
         manager.evaluate("window.__marker = 'same-page'")
         manager.get_by_label("Search").fill(number)  # the queue is long (oldest first): the search narrows it
         row = manager.locator("#queue-results tbody tr")
