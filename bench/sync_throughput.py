@@ -62,6 +62,12 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+def _start_salesforce_sandbox(folder: Path) -> tuple[subprocess.Popen, str]:
+    """The same sandbox process; the Salesforce API's base beside HubSpot's."""
+    sandbox, hubspot_base = _start_sandbox(folder)
+    return sandbox, hubspot_base.rsplit("/hubspot", 1)[0] + "/salesforce"
+
+
 def _start_sandbox(folder: Path) -> tuple[subprocess.Popen, str]:
     port = _free_port()
     env = dict(os.environ, SANDBOX_HUBSPOT_TOKEN=TOKEN, SANDBOX_HUBSPOT_WEBHOOK_URL="")
@@ -253,8 +259,7 @@ def _salesforce_main(n: int) -> int:
     timer.daemon = True
     timer.start()
     folder = Path(tempfile.mkdtemp(prefix="sync_bench_sf_"))
-    sandbox, hubspot_base = _start_sandbox(folder)
-    base = hubspot_base.rsplit("/hubspot", 1)[0] + "/salesforce"
+    sandbox, base = _start_salesforce_sandbox(folder)
     try:
         os.environ.setdefault("SECRET_KEY", "bench-secret-key")
         from portal.extensions import db
@@ -379,8 +384,7 @@ def _seed_matching_accounts(http: requests.Session, base: str, connection_id: in
 def _orgs_run(master: str, n: int) -> dict:
     """One master's scenario in a fresh sandbox and portal database: two initial syncs, the figures."""
     folder = Path(tempfile.mkdtemp(prefix=f"sync_bench_orgs_{master}_"))
-    sandbox, hubspot_base = _start_sandbox(folder)
-    base = hubspot_base.rsplit("/hubspot", 1)[0] + "/salesforce"
+    sandbox, base = _start_salesforce_sandbox(folder)
     try:
         from portal.extensions import db
         from portal.models import CrmConnection, CrmLink, Organization, User

@@ -76,7 +76,7 @@ class _CallLog:
 
 # ---- push ---------------------------------------------------------------------------------------
 
-INITIAL_SYNC_PENDING = "initial_sync_pending"  # connection option: entity types waiting for their initial sync
+INITIAL_SYNC_PENDING = connectors.base.INITIAL_SYNC_PENDING
 
 
 def push(connection_id: int, *, on_batch: Callable[[int], None] | None = None,

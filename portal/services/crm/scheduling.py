@@ -29,7 +29,7 @@ PUSH_JOB = "portal.jobs.tasks.crm_push"
 PULL_JOB = "portal.jobs.tasks.crm_pull"
 FULL_SYNC_JOB = "portal.jobs.tasks.crm_full_sync"
 INITIAL_SYNC_JOB = "portal.jobs.tasks.initial_sync"
-INITIAL_SYNC_PENDING = "initial_sync_pending"  # option: entity types until their initial sync finished (sync.engine)
+INITIAL_SYNC_PENDING = connectors.base.INITIAL_SYNC_PENDING
 
 # The connection whose changes are being applied by a pull: marking its own link dirty again
 # would push the CRM's value straight back to it (ping-pong).

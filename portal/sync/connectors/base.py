@@ -216,6 +216,9 @@ class ConnectorContext:
 # The connection option that says what a referral becomes, where a connector offers a choice
 # (`record_choices`: (value, label) pairs, the values the CRM's own nouns, e.g. Lead or Contact).
 RECORD_OPTION = "referral_record"
+# A connection option: the entity types whose initial sync was started and has not finished; the
+# engine's pushes leave them alone meanwhile, and the sweep runs the initial sync again (sync/initial.py).
+INITIAL_SYNC_PENDING = "initial_sync_pending"
 
 CONNECTORS: dict[str, type] = {}
 
