@@ -290,3 +290,11 @@ def clock():
     portal_clock.reset()
     yield portal_clock
     portal_clock.reset()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_read_cache():
+    """Each test's database is new: a stamp it has not written yet ("") says nothing about what another
+    test's database cached under the same empty stamp (a running portal keeps one database)."""
+    from portal.services import read_cache
+    read_cache.clear()

@@ -350,6 +350,7 @@ def seed_bench(*, partners: int, referrals: int, heavy_partner_referrals: int = 
             counts["heavy_partner_admin"] = user_rows[0]["email"]
     # The rows went in with Core, past the session hooks that keep the dashboards' tallies: count them now.
     tallies.rebuild(db.session)
+    read_cache.written(read_cache.TALLIES)
     db.session.commit()
     if db.engine.dialect.name == "postgresql":
         # Fresh statistics (or the planner misjudges tables that just grew a thousandfold) and a visibility

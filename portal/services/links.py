@@ -25,7 +25,7 @@ from portal.extensions import db
 from portal.models import LinkVisit, Organization, OrgStatus, Referral, ReferralLink, Role, Source, Stage, User
 from portal.models.types import utcnow
 from portal.urls import absolute_url
-from portal.services import access, branding, notifications, one_time, settings
+from portal.services import access, branding, notifications, one_time, read_cache, settings
 from portal.services import referrals as referral_service
 from portal.services.referrals import ReferralInput
 
@@ -87,11 +87,21 @@ def list_for(user: User) -> list[LinkRow]:
     return [LinkRow(link, won.get(link.id, 0)) for link in links]
 
 
-def personal(user: User) -> ReferralLink | None:
-    """`user`'s oldest active link (the one an approved partner application made), for the dashboard."""
-    return db.session.scalar(db.select(ReferralLink).where(ReferralLink.user_id == user.id,
-                                                           ReferralLink.active.is_(True))
-                             .order_by(ReferralLink.id).limit(1))
+@dataclass(frozen=True)
+class PersonalLink:
+    id: int
+    code: str
+
+
+def personal(user: User) -> PersonalLink | None:
+    """`user`'s oldest active link (the one an approved partner application made), for the dashboard
+    (read-cached: a link's clicks and submissions are counted past the ORM and do not change it)."""
+    def load() -> PersonalLink | None:
+        row = db.session.execute(db.select(ReferralLink.id, ReferralLink.code)
+                                 .where(ReferralLink.user_id == user.id, ReferralLink.active.is_(True))
+                                 .order_by(ReferralLink.id).limit(1)).first()
+        return PersonalLink(*row) if row is not None else None
+    return read_cache.cached(read_cache.LINKS, f"personal:{user.id}", load)
 
 
 def won_counts(link_ids: list[int]) -> dict[int, int]:

@@ -1,5 +1,6 @@
 """Small reads nearly every page makes (statuses, custom fields, settings, branding, which CRM
-connections push automatically, the partners' names, pinned report views), cached per
+connections push automatically, the partners' names, pinned report views, a partner's own link,
+the dashboards' counts and their rendered chart), cached per
 process behind a version stamp, so that a page does not re-read them on every request.
 
 Each area has a row in `cache_stamps`. A flush that writes any row of an area gives its stamp a
@@ -12,6 +13,8 @@ process on its next request (read once per request: one page sees one version). 
 """
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from itertools import chain
 from typing import Any, Callable
 from uuid import uuid4
@@ -22,11 +25,14 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from portal.extensions import db
-from portal.models import (BrandImage, CacheStamp, CrmConnection, CustomField, Organization, OrgKind, ReferralStatus,
-                           SavedView, SavedViewPin, Setting)
+from portal.models import (BrandImage, CacheStamp, CrmConnection, CustomField, Organization, OrgKind, ReferralLink,
+                           ReferralStatus, SavedView, SavedViewPin, Setting)
 
 STATUSES, CUSTOM_FIELDS, SETTINGS, CRM_CONNECTIONS = "statuses", "custom_fields", "settings", "crm_connections"
-ORGANIZATIONS, SAVED_VIEWS = "organizations", "saved_views"
+ORGANIZATIONS, SAVED_VIEWS, LINKS = "organizations", "saved_views", "links"
+# The dashboards' counts (services/tallies.py). Its stamp changes at the end of every commit that
+# changed a tally, never mid-transaction: the last row a writer locks, so writers cannot deadlock on it.
+TALLIES = "tallies"
 
 
 def _areas_of(obj) -> tuple[str, ...]:
@@ -43,12 +49,17 @@ def _areas_of(obj) -> tuple[str, ...]:
         return (ORGANIZATIONS, SETTINGS) if obj.kind == OrgKind.VENDOR.value else (ORGANIZATIONS,)
     if isinstance(obj, (SavedView, SavedViewPin)):
         return (SAVED_VIEWS,)
+    if isinstance(obj, ReferralLink):  # its counters are Core updates: they leave the stamp
+        return (LINKS,)
     return ()
 
 
-# (area, key) -> (stamp, value). Values are immutable (tuples, frozen dataclasses) or copied by the
-# caller; a dict assignment is atomic, so the threads of a worker share it without a lock.
-_cache: dict[tuple[str, str], tuple[str, Any]] = {}
+# (area, key) -> (stamp, value), least recently used first. Values are immutable (tuples, frozen
+# dataclasses, rendered Markup) or copied by the caller. Keys may name a user or an organization
+# (pinned views, a partner's dashboard), so the cache is bounded: the least recently used go first.
+_cache: OrderedDict[tuple[str, str], tuple[str, Any]] = OrderedDict()
+_lock = threading.Lock()  # the threads of a worker share the cache
+LIMIT = 4096
 
 
 def cached(area: str, key: str, load: Callable[[], Any]) -> Any:
@@ -57,17 +68,24 @@ def cached(area: str, key: str, load: Callable[[], Any]) -> Any:
     if area in session.info.get("read_cache_written", ()) or _writes_pending(session, area):
         return load()
     stamp = _stamps(session).get(area, "")
-    entry = _cache.get((area, key))
-    if entry is not None and entry[0] == stamp:
-        return entry[1]
+    with _lock:
+        entry = _cache.get((area, key))
+        if entry is not None and entry[0] == stamp:
+            _cache.move_to_end((area, key))
+            return entry[1]
     value = load()
-    _cache[(area, key)] = (stamp, value)
+    with _lock:
+        _cache[(area, key)] = (stamp, value)
+        _cache.move_to_end((area, key))
+        while len(_cache) > LIMIT:
+            _cache.popitem(last=False)
     return value
 
 
 def clear() -> None:
     """Forget everything cached in this process (the stamps make this unnecessary; tests use it)."""
-    _cache.clear()
+    with _lock:
+        _cache.clear()
 
 
 def _stamps(session: Session) -> dict[str, str]:
@@ -107,9 +125,9 @@ def _note_writes(session: Session, flush_context, instances) -> None:
         session.info.setdefault("read_cache_pending", set()).update(areas)
 
 
-def written(area: str) -> None:
+def written(area: str, session: Session | None = None) -> None:
     """`area` was written past the ORM (a Core insert): give its stamp a new value, as a flush would."""
-    session = db.session()
+    session = session if session is not None else db.session()
     session.info.setdefault("read_cache_pending", set()).add(area)
     _bump_stamps(session, None)
 

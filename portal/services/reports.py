@@ -4,6 +4,9 @@ Whoever sees whole organizations (internal users; partner admins, and partner us
 share the organization's referrals) reads the per-partner tallies (services/tallies.py): a few
 rows per partner, however many referrals there are. A partner user who sees only their own
 referrals gets them counted from the referrals table, on the indexes on (submitted_by_id, ...).
+
+What comes from the tallies is read-cached (services/read_cache.py, behind the TALLIES stamp that
+every commit changing a tally renews): a dashboard reads them once per change, not once per view.
 """
 from __future__ import annotations
 
@@ -18,7 +21,7 @@ from portal import clock, money
 from portal.extensions import db
 from portal.models import (Commission, CommissionStatus, CommissionTally, Organization, Referral, ReferralMonthTally,
                            ReferralTally, Stage, User)
-from portal.services import access, statuses
+from portal.services import access, organizations, read_cache, statuses
 
 WON_STAGES = (Stage.WON_PAYMENT_PENDING.value, Stage.WON_PAYMENT_COMPLETED.value)
 OPEN_STAGES = tuple(stage.value for stage in statuses.OPEN_STAGES)
@@ -122,26 +125,36 @@ def whole_organizations(user: User):
 def month_tallies(scope, months: list[str]) -> dict[str, tuple[int, int]]:
     """{'YYYY-MM': (submitted, won)} of `months` from the month tallies, for a scope of whole_organizations()."""
     t = ReferralMonthTally
-    rows = db.session.execute(_tallied(db.select(t.month, func.sum(t.submitted), func.sum(t.won))
-                                       .where(t.month.in_(months)).group_by(t.month), t, scope))
+    rows = _tally_rows(f"months:{scope}:{','.join(months)}",
+                       lambda: _tallied(db.select(t.month, func.sum(t.submitted), func.sum(t.won))
+                                        .where(t.month.in_(months)).group_by(t.month), t, scope))
     return {month: (int(submitted or 0), int(won or 0)) for month, submitted, won in rows}
 
 
 def tallied_count(scope, *, partner_org_id: int | None = None, status: str = "", stage: str = "") -> int:
     """How many referrals a scope of whole_organizations() has, narrowed to a partner, status or stage."""
     t = ReferralTally
-    query = _tallied(db.select(func.sum(t.referrals)), t, scope)
-    if partner_org_id:
-        query = query.where(t.partner_org_id == partner_org_id)
-    if status:
-        query = query.where(t.status == status)
-    if stage:
-        query = query.where(t.stage == stage)
-    return int(db.session.scalar(query) or 0)
+
+    def query():
+        counted = _tallied(db.select(func.sum(t.referrals)), t, scope)
+        if partner_org_id:
+            counted = counted.where(t.partner_org_id == partner_org_id)
+        if status:
+            counted = counted.where(t.status == status)
+        if stage:
+            counted = counted.where(t.stage == stage)
+        return counted
+    (total,), = _tally_rows(f"count:{scope}:{partner_org_id or ''}:{status}:{stage}", query)
+    return int(total or 0)
 
 
 def _tallied(query, table, scope):
     return query if scope is None else query.where(table.partner_org_id == scope)
+
+
+def _tally_rows(key: str, query) -> tuple[tuple, ...]:
+    """The rows of `query()`, a read of the tallies only, from the read cache while no tally changed."""
+    return read_cache.cached(read_cache.TALLIES, key, lambda: tuple(tuple(row) for row in db.session.execute(query())))
 
 
 def _status_and_pipeline(user: User) -> tuple[dict[str, int], dict[str, Decimal]]:
@@ -152,13 +165,15 @@ def _status_and_pipeline(user: User) -> tuple[dict[str, int], dict[str, Decimal]
                  .with_only_columns(Referral.status, Referral.stage, Referral.currency, func.count(),
                                     func.sum(Referral.estimated_value))
                  .group_by(Referral.status, Referral.stage, Referral.currency))
+        rows = db.session.execute(query)
     else:
         t = ReferralTally
-        query = _tallied(db.select(t.status, t.stage, t.currency, func.sum(t.referrals), func.sum(t.estimated_value))
-                         .group_by(t.status, t.stage, t.currency), t, scope)
+        rows = _tally_rows(f"by_status:{scope}", lambda: _tallied(
+            db.select(t.status, t.stage, t.currency, func.sum(t.referrals), func.sum(t.estimated_value))
+            .group_by(t.status, t.stage, t.currency), t, scope))
     counts: dict[str, int] = {}
     open_values: dict[str, Decimal] = {}
-    for status, stage, currency, count, value in db.session.execute(query):
+    for status, stage, currency, count, value in rows:
         counts[status] = counts.get(status, 0) + count
         if stage in OPEN_STAGES and value is not None:
             open_values[currency] = open_values.get(currency, Decimal(0)) + value
@@ -171,23 +186,23 @@ def _with_every_status(counts: dict[str, int]) -> list[StatusCount]:
 
 def commission_totals(user: User) -> tuple[dict[str, Decimal], dict[str, Decimal]]:
     """({currency: paid}, {currency: pending or approved}) of the commissions on visible referrals."""
-    query = (db.select(Commission.status, Commission.currency, func.sum(Commission.amount))
-             .where(Commission.status.in_((CommissionStatus.PAID.value, *UNPAID_COMMISSIONS)))
-             .group_by(Commission.status, Commission.currency).order_by(Commission.currency))
-    if not user.is_internal:
-        query = query.where(Commission.partner_org_id == user.organization_id)
-        if not (user.is_partner_admin or user.organization.members_see_all_referrals):
-            visible_ids = access.visible_referrals(user).with_only_columns(Referral.id)
-            query = query.where(Commission.referral_id.in_(visible_ids))
     scope = whole_organizations(user)
-    if scope is not OWN_ONLY:
+    if scope is OWN_ONLY:
+        visible_ids = access.visible_referrals(user).with_only_columns(Referral.id)
+        rows = db.session.execute(
+            db.select(Commission.status, Commission.currency, func.sum(Commission.amount))
+            .where(Commission.status.in_((CommissionStatus.PAID.value, *UNPAID_COMMISSIONS)),
+                   Commission.partner_org_id == user.organization_id, Commission.referral_id.in_(visible_ids))
+            .group_by(Commission.status, Commission.currency).order_by(Commission.currency))
+    else:
         t = CommissionTally
-        query = _tallied(db.select(t.status, t.currency, func.sum(t.amount))
-                         .where(t.status.in_((CommissionStatus.PAID.value, *UNPAID_COMMISSIONS)))
-                         .group_by(t.status, t.currency).order_by(t.currency), t, scope)
+        rows = _tally_rows(f"commissions:{scope}", lambda: _tallied(
+            db.select(t.status, t.currency, func.sum(t.amount))
+            .where(t.status.in_((CommissionStatus.PAID.value, *UNPAID_COMMISSIONS)))
+            .group_by(t.status, t.currency).order_by(t.currency), t, scope))
     paid: dict[str, Decimal] = {}
     unpaid: dict[str, Decimal] = {}
-    for status, currency, total in db.session.execute(query):
+    for status, currency, total in rows:
         bucket = paid if status == CommissionStatus.PAID.value else unpaid
         bucket[currency] = money.quantize(bucket.get(currency, Decimal(0)) + (total or 0), currency)
     return paid, unpaid
@@ -217,22 +232,27 @@ def monthly(user: User, *, months: int = 12, now: datetime | None = None) -> lis
 
 def review_queue_size() -> int:
     """Submitted referrals waiting for an internal decision."""
-    return int(db.session.scalar(db.select(func.sum(ReferralTally.referrals))
-                                 .where(ReferralTally.stage == Stage.SUBMITTED.value)) or 0)
+    (total,), = _tally_rows("review_queue", lambda: db.select(func.sum(ReferralTally.referrals))
+                            .where(ReferralTally.stage == Stage.SUBMITTED.value))
+    return int(total or 0)
 
 
 def top_partners(*, limit: int = 5) -> list[PartnerRank]:
     """The partners with the most referrals, with how many of them were won."""
     t = ReferralTally
     total = func.sum(t.referrals)
-    ranked = (db.select(t.partner_org_id.label("org_id"), total.label("referrals"),
-                        func.sum(case((t.stage.in_(WON_STAGES), t.referrals), else_=0)).label("wins"))
-              .group_by(t.partner_org_id).order_by(total.desc(), t.partner_org_id)
-              .limit(limit).subquery())
-    rows = db.session.execute(
-        db.select(Organization.id, Organization.name, ranked.c.referrals, ranked.c.wins)
-        .join(ranked, ranked.c.org_id == Organization.id).order_by(ranked.c.referrals.desc(), Organization.name))
-    return [PartnerRank(org_id, name, int(count), int(wins or 0)) for org_id, name, count, wins in rows]
+    ranked = _tally_rows(f"top_partners:{limit}", lambda: (
+        db.select(t.partner_org_id, total, func.sum(case((t.stage.in_(WON_STAGES), t.referrals), else_=0)))
+        .group_by(t.partner_org_id).order_by(total.desc(), t.partner_org_id).limit(limit)))
+    # The names from the read-cached list of partners (renaming one changes the organizations' stamp).
+    names = {partner.id: partner.name for partner in organizations.partner_names()}
+    missing = [org_id for org_id, _, _ in ranked if org_id not in names]
+    if missing:
+        names.update(db.session.execute(db.select(Organization.id, Organization.name)
+                                        .where(Organization.id.in_(missing))).all())
+    ranks = [PartnerRank(org_id, names[org_id], int(count), int(wins or 0))
+             for org_id, count, wins in ranked if org_id in names]
+    return sorted(ranks, key=lambda rank: (-rank.referrals, rank.name))
 
 
 def _month_key(column):

@@ -8,6 +8,8 @@ other change of a partner's rows recounts that partner from its own rows (an ind
 the table). The hook is on every session, so no use case can forget it; writes that bypass the ORM
 (the benchmark's bulk seeding) call `rebuild()`. On PostgreSQL a transaction-scoped advisory lock
 per partner serializes the writers of one partner's tallies; SQLite has one writer at a time anyway.
+The last write of such a commit gives the read cache's TALLIES stamp a new value, so every process
+serves the dashboards' counts from memory until the next change (services/reports.py).
 """
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ from sqlalchemy.orm import Session
 from portal.models import Commission, DealRegistration, Referral
 from portal.models.referrals import Stage
 from portal.models.tallies import CommissionTally, DealTally, ReferralMonthTally, ReferralTally
+from portal.services import read_cache
 
 WON_STAGES = (Stage.WON_PAYMENT_PENDING.value, Stage.WON_PAYMENT_COMPLETED.value)
 _TOUCHED, _ADDED = "tallies_touched", "tallies_added"
@@ -33,7 +36,8 @@ def month_of(column, dialect_name: str):
 
 
 def rebuild(session: Session, partner_org_id: int | None = None) -> None:
-    """Recount the tallies of one partner (or of all) from the referrals and commissions; never commits."""
+    """Recount the tallies of one partner (or of all) from the referrals and commissions; never commits.
+    A caller outside a commit (bulk seeding) also calls `read_cache.written(read_cache.TALLIES)`."""
     dialect = session.get_bind().dialect.name
     for table in (ReferralTally, ReferralMonthTally, CommissionTally, DealTally):
         statement = delete(table)
@@ -119,6 +123,7 @@ def _bring_up_to_date(session: Session) -> None:
         rebuild(session, partner_org_id)
     for obj in added:
         _count_new(session, obj, dialect)
+    read_cache.written(read_cache.TALLIES, session)
 
 
 def _count_new(session: Session, obj, dialect: str) -> None:

@@ -9,8 +9,12 @@ import math
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
+from flask import render_template
+from markupsafe import Markup
+
 from portal import clock
-from portal.services import activity
+from portal.services import activity, read_cache, reports
+from portal.web import fragments
 
 
 @dataclass
@@ -215,9 +219,20 @@ def bucket_title(bucket, unit: str) -> str:
     return bucket.start.strftime("%B %Y")
 
 
-def activity_context(user, args, endpoint: str) -> dict:
-    """What templates/_partials/activity_chart.html needs, for the range the query string asks."""
-    chosen = chart_range(args.get("range"), args.get("from"), args.get("to"), today=clock.now().date())
-    data = activity.activity(user, start=chosen.start, end=chosen.end)
-    return {"activity": data, "chart_range": chosen, "ranges": RANGES, "dashboard_endpoint": endpoint,
-            "wide": activity_bars(data), "narrow": activity_bars(data, width=360, height=240, max_labels=6)}
+def activity_section(user, args, endpoint: str) -> Markup:
+    """The dashboards' activity chart (templates/_partials/activity_chart.html), for the range the
+    query string asks. A preset range of whole organizations is drawn once per change of the counts
+    (and per day): the same for everyone who sees those organizations."""
+    today = clock.now().date()
+    chosen = chart_range(args.get("range"), args.get("from"), args.get("to"), today=today)
+
+    def render() -> str:
+        data = activity.activity(user, start=chosen.start, end=chosen.end)
+        return render_template("_partials/activity_chart.html", activity=data, chart_range=chosen, ranges=RANGES,
+                               dashboard_endpoint=endpoint, wide=activity_bars(data),
+                               narrow=activity_bars(data, width=360, height=240, max_labels=6))
+    scope = reports.whole_organizations(user)
+    # A custom range is any two dates: drawn for the one who asked, never kept.
+    if chosen.key == "custom" or chosen.error or scope is reports.OWN_ONLY:
+        return Markup(render())
+    return fragments.cached(read_cache.TALLIES, f"activity:{endpoint}:{scope}:{chosen.key}:{today}", render)

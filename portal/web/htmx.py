@@ -21,6 +21,13 @@ def render_page(page_template: str, partial_template: str, /, **context) -> Resp
     return response
 
 
+def render_page_with(page_template: str, fragment: str, /, **context) -> Response:
+    """As `render_page`, when the fragment htmx asks for is already rendered (a cached section)."""
+    response = make_response(fragment if is_fragment_request() else render_template(page_template, **context))
+    response.headers.add("Vary", "HX-Request")
+    return response
+
+
 def redirect(location: str) -> Response:
     """Move the user on after a post: HX-Location for htmx, 303 See Other for a plain form."""
     if "HX-Request" in request.headers:

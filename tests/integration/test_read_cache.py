@@ -129,3 +129,29 @@ def test_another_process_sees_a_renamed_status_and_a_changed_setting_on_its_next
                     intro="", privacy_text="", attribution_days=30)
     assert badge.format("Waiting for review") in browser.get(f"{other_process}/partner/referrals").text
     assert "Tell us everything" in requests.get(f"{other_process}/refer").text
+
+
+def _sign_in(base: str, email: str) -> requests.Session:
+    browser = requests.Session()
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', browser.get(f"{base}/login").text).group(1)
+    signed_in = browser.post(f"{base}/login", data={"email": email, "password": TEST_PASSWORD, "csrf_token": token},
+                             allow_redirects=False)
+    assert signed_in.status_code == 303
+    return browser
+
+
+@pytest.mark.committed
+def test_another_process_shows_a_new_referral_on_its_dashboards_next_request(app, committed_db, other_process):
+    partner = partner_user("partner_admin")
+    ReferralFactory(partner_org=partner.organization, submitted_by=partner)
+    committed_db.session.commit()
+    browser = _sign_in(other_process, partner.email)
+    kpi = '<p class="kpi__label">Referrals</p>\n    <p class="kpi__value">{}</p>'
+    first = browser.get(f"{other_process}/partner/").text
+    assert kpi.format(1) in first and "Referrals submitted (1)" in first  # the counts and the chart, cached there
+
+    committed_db.session.rollback()  # end this process's read transaction before writing
+    ReferralFactory(partner_org=partner.organization, submitted_by=partner)
+    committed_db.session.commit()
+    following = browser.get(f"{other_process}/partner/").text
+    assert kpi.format(2) in following and "Referrals submitted (2)" in following

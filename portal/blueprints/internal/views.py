@@ -23,10 +23,11 @@ from portal.services import access, accounts, applications, commissions, deals, 
 @bp.get("/")
 def dashboard():
     overview = reports.overview(current_user)
-    return htmx.render_page("internal/dashboard.html", "_partials/activity_chart.html", overview=overview,
-                            queue_size=overview.waiting_for_review, top_partners=reports.top_partners(),
-                            deal_counts=deals.count_by_status(current_user), deal_statuses=DEAL_STATUS_LABELS,
-                            **charts.activity_context(current_user, request.args, "internal.dashboard"))
+    activity_html = charts.activity_section(current_user, request.args, "internal.dashboard")
+    return htmx.render_page_with("internal/dashboard.html", activity_html, overview=overview,
+                                 queue_size=overview.waiting_for_review, top_partners=reports.top_partners(),
+                                 deal_counts=deals.count_by_status(current_user), deal_statuses=DEAL_STATUS_LABELS,
+                                 activity_html=activity_html)
 
 
 # ---- organizations --------------------------------------------------------------------------

@@ -17,10 +17,11 @@ from portal.services import access, accounts, deals, links, mfa, organizations, 
 @bp.get("/")
 def dashboard():
     overview = reports.overview(current_user)
-    return htmx.render_page("partner/dashboard.html", "_partials/activity_chart.html", overview=overview,
-                            deal_counts=deals.count_by_status(current_user), deal_statuses=DEAL_STATUS_LABELS,
-                            personal_link=links.personal(current_user),
-                            **charts.activity_context(current_user, request.args, "partner.dashboard"))
+    activity_html = charts.activity_section(current_user, request.args, "partner.dashboard")
+    return htmx.render_page_with("partner/dashboard.html", activity_html, overview=overview,
+                                 deal_counts=deals.count_by_status(current_user), deal_statuses=DEAL_STATUS_LABELS,
+                                 personal_link=links.personal(current_user),
+                                 activity_html=activity_html)
 
 
 @bp.get("/team")

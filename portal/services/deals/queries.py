@@ -8,7 +8,7 @@ from sqlalchemy.orm import joinedload
 
 from portal.extensions import db
 from portal.models import DealRegistration, DealStatus, DealTally, StatusEvent, User
-from portal.services import access
+from portal.services import access, read_cache
 from portal.services.referrals.queries import Window
 
 PER_PAGE = 25
@@ -73,10 +73,12 @@ def count_by_status(user: User) -> dict[str, int]:
 
 
 def _tallied(partner_org_id: int | None = None) -> dict[str, int]:
-    query = db.select(DealTally.status, db.func.sum(DealTally.deals)).group_by(DealTally.status)
-    if partner_org_id is not None:
-        query = query.where(DealTally.partner_org_id == partner_org_id)
-    return {status: int(count) for status, count in db.session.execute(query) if count}
+    def load() -> tuple[tuple[str, int], ...]:
+        query = db.select(DealTally.status, db.func.sum(DealTally.deals)).group_by(DealTally.status)
+        if partner_org_id is not None:
+            query = query.where(DealTally.partner_org_id == partner_org_id)
+        return tuple((status, int(count)) for status, count in db.session.execute(query) if count)
+    return dict(read_cache.cached(read_cache.TALLIES, f"deals:{partner_org_id}", load))
 
 
 def timeline(deal: DealRegistration) -> list[StatusEvent]:
