@@ -12,7 +12,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from portal import config as portal_config
 from portal import cli, database, money
 from portal.jobs import cron, queues
-from portal.web import errorpages, guards, hygiene, request_limits
+from portal.web import errorpages, guards, hygiene, layout, request_limits
 from portal.blueprints import register_blueprints
 from portal.extensions import csrf, db, limiter, login_manager, migrate
 from portal.services import audit, branding, deals, notifications, sessions, statuses
@@ -71,6 +71,7 @@ def _template_helpers(app: Flask) -> None:
     # One rule for a button and its view: templates ask `can("manage_orgs")` (portal/web/guards.py).
     app.jinja_env.globals["can"] = guards.can
     app.jinja_env.globals["brand_icon"] = _brand_icon
+    app.jinja_env.globals["layout_url"] = layout.layout_url
     # A status badge's tone (macros/referrals.html, macros/deals.html), from the services' one table each.
     app.jinja_env.globals["badge_tones"] = {"referral": statuses.BADGES, "deal": deals.BADGES}
 
