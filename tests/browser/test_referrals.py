@@ -61,7 +61,8 @@ def test_partner_submits_manager_accepts_in_the_queue_without_a_reload_partner_s
     expect(page.get_by_role("heading", name="Harbour Analytics")).to_contain_text("Accepted")
     expect(page.locator(".timeline")).to_contain_text("Max Manager")
 
-    page.get_by_role("navigation", name="Main").get_by_role("link", name="Dashboard").click()
+    with page.expect_navigation(wait_until="load"):  # as above: once the stylesheet hides one drawing
+        page.get_by_role("navigation", name="Main").get_by_role("link", name="Dashboard").click()
     expect(page.get_by_role("group", name="Referrals and wins per month")).to_be_visible()
     breakdown = page.locator(".breakdown")
     expect(breakdown.get_by_role("link", name="Accepted")).to_be_visible()
