@@ -44,7 +44,8 @@ def test_a_partner_finds_a_referral_by_company_email_and_number_and_never_anothe
     page.keyboard.press("ArrowUp")
     expect(box).to_be_focused()
     page.keyboard.press("ArrowDown")
-    page.keyboard.press("Enter")
+    with page.expect_navigation(wait_until="load"):  # type into the new page once htmx has bound its box
+        page.keyboard.press("Enter")
     expect(page).to_have_url(f"/partner/referrals/{referral_id}")
 
     box = page.get_by_role("searchbox", name="Quick find")
