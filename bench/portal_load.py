@@ -14,7 +14,8 @@ noisy on a shared machine, the ratio is the one to compare between runs), and fr
 timing `X_cost_ms`, `X_queries` and `X_cost_vs_healthz` (median page time over median /healthz
 time: the figure noise moves least; target <= 3).
 
-`--scale` runs everything twice, at SMALL and at LARGE referrals (default 20000,1000000), and adds
+`--scale` runs everything twice, at SMALL and at LARGE referrals and as many deal registrations
+(default 20000,1000000), and adds
 `X_growth` (load p50 at LARGE / at SMALL) and `X_cost_growth` (in-process median, likewise);
 target <= 1.3. Any failed request, in-process or under load, makes the exit status 1. Progress
 goes to stderr, figures to stdout.
@@ -176,7 +177,8 @@ def seed(mode: Mode, clients: int, deadline: Deadline) -> dict[str, str]:
                    "--heavy-partner-referrals", str(min(HEAVY_PARTNER_REFERRALS, mode.referrals)),
                    # The deal list likewise: a reseller with 5,000 registrations among 200,000.
                    "--deals", str(mode.deals), "--heavy-partner-deals", str(min(HEAVY_PARTNER_DEALS, mode.deals)),
-                   deadline=deadline, timeout=240)
+                   # About 5 s per 40,000 rows on this machine: a million of each needs more than the default.
+                   deadline=deadline, timeout=max(240, (mode.referrals + mode.deals) / 4_000 + 120))
     values = dict(re.findall(r"^(\w+): (.*)$", output, flags=re.MULTILINE))
     if "bench_run" not in values:
         raise BenchError(f"seed-bench printed no bench_run line:\n{output}")
@@ -487,8 +489,9 @@ def main(argv: list[str] | None = None) -> int:
         status = 0
         for size in args.sizes:
             # Seeding a million referrals alone takes minutes: each size gets its own budget, scaled.
-            budget = TIME_BUDGET_SECONDS + size / 2_000
-            mode = Mode(args.mode.seconds, args.mode.warmup, args.mode.rounds, args.mode.partners, size, args.mode.deals)
+            budget = TIME_BUDGET_SECONDS + size / 1_000
+            # Deal registrations grow with the referrals, so the deal pages' growth is measured too.
+            mode = Mode(args.mode.seconds, args.mode.warmup, args.mode.rounds, args.mode.partners, size, size)
             log(f"--scale: {size} referrals (budget {budget:.0f} s)")
             size_status, results, costs = run_once(args, names, mode, Deadline(budget), suffix=f"_at_{size}")
             status = max(status, size_status)

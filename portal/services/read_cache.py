@@ -82,6 +82,11 @@ def cached(area: str, key: str, load: Callable[[], Any]) -> Any:
     return value
 
 
+def rows(area: str, key: str, query: Callable[[], Any]) -> tuple[tuple, ...]:
+    """The rows of `query()` (a statement reading only `area`'s tables), cached as `cached` does."""
+    return cached(area, key, lambda: tuple(tuple(row) for row in db.session.execute(query())))
+
+
 def clear() -> None:
     """Forget everything cached in this process (the stamps make this unnecessary; tests use it)."""
     with _lock:

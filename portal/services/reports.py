@@ -154,7 +154,7 @@ def _tallied(query, table, scope):
 
 def _tally_rows(key: str, query) -> tuple[tuple, ...]:
     """The rows of `query()`, a read of the tallies only, from the read cache while no tally changed."""
-    return read_cache.cached(read_cache.TALLIES, key, lambda: tuple(tuple(row) for row in db.session.execute(query())))
+    return read_cache.rows(read_cache.TALLIES, key, query)
 
 
 def _status_and_pipeline(user: User) -> tuple[dict[str, int], dict[str, Decimal]]:

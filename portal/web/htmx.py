@@ -16,14 +16,14 @@ def is_fragment_request() -> bool:
 
 def render_page(page_template: str, partial_template: str, /, **context) -> Response:
     template = partial_template if is_fragment_request() else page_template
-    response = make_response(render_template(template, **context))
-    response.headers.add("Vary", "HX-Request")
-    return response
+    return varying(render_template(template, **context))
 
 
-def render_page_with(page_template: str, fragment: str, /, **context) -> Response:
-    """As `render_page`, when the fragment htmx asks for is already rendered (a cached section)."""
-    response = make_response(fragment if is_fragment_request() else render_template(page_template, **context))
+def varying(body: str) -> Response:
+    """A response whose body depends on whether htmx asked for a fragment: caches must key on that.
+    For a view that has its fragment already rendered (a cached section) and builds the page only
+    when the whole page is asked for."""
+    response = make_response(body)
     response.headers.add("Vary", "HX-Request")
     return response
 

@@ -22,12 +22,14 @@ from portal.services import access, accounts, applications, commissions, deals, 
 
 @bp.get("/")
 def dashboard():
-    overview = reports.overview(current_user)
     activity_html = charts.activity_section(current_user, request.args, "internal.dashboard")
-    return htmx.render_page_with("internal/dashboard.html", activity_html, overview=overview,
-                                 queue_size=overview.waiting_for_review, top_partners=reports.top_partners(),
-                                 deal_counts=deals.count_by_status(current_user), deal_statuses=DEAL_STATUS_LABELS,
-                                 activity_html=activity_html)
+    if htmx.is_fragment_request():  # the chart's range picker: the chart alone
+        return htmx.varying(activity_html)
+    overview = reports.overview(current_user)
+    return htmx.varying(render_template("internal/dashboard.html", overview=overview,
+                                        queue_size=overview.waiting_for_review, top_partners=reports.top_partners(),
+                                        deal_counts=deals.count_by_status(current_user),
+                                        deal_statuses=DEAL_STATUS_LABELS, activity_html=activity_html))
 
 
 # ---- organizations --------------------------------------------------------------------------

@@ -16,12 +16,13 @@ from portal.services import access, accounts, deals, links, mfa, organizations, 
 
 @bp.get("/")
 def dashboard():
-    overview = reports.overview(current_user)
     activity_html = charts.activity_section(current_user, request.args, "partner.dashboard")
-    return htmx.render_page_with("partner/dashboard.html", activity_html, overview=overview,
-                                 deal_counts=deals.count_by_status(current_user), deal_statuses=DEAL_STATUS_LABELS,
-                                 personal_link=links.personal(current_user),
-                                 activity_html=activity_html)
+    if htmx.is_fragment_request():  # the chart's range picker: the chart alone
+        return htmx.varying(activity_html)
+    return htmx.varying(render_template("partner/dashboard.html", overview=reports.overview(current_user),
+                                        deal_counts=deals.count_by_status(current_user),
+                                        deal_statuses=DEAL_STATUS_LABELS, personal_link=links.personal(current_user),
+                                        activity_html=activity_html))
 
 
 @bp.get("/team")

@@ -73,12 +73,11 @@ def count_by_status(user: User) -> dict[str, int]:
 
 
 def _tallied(partner_org_id: int | None = None) -> dict[str, int]:
-    def load() -> tuple[tuple[str, int], ...]:
-        query = db.select(DealTally.status, db.func.sum(DealTally.deals)).group_by(DealTally.status)
-        if partner_org_id is not None:
-            query = query.where(DealTally.partner_org_id == partner_org_id)
-        return tuple((status, int(count)) for status, count in db.session.execute(query) if count)
-    return dict(read_cache.cached(read_cache.TALLIES, f"deals:{partner_org_id}", load))
+    def query():
+        counted = db.select(DealTally.status, db.func.sum(DealTally.deals)).group_by(DealTally.status)
+        return counted if partner_org_id is None else counted.where(DealTally.partner_org_id == partner_org_id)
+    rows = read_cache.rows(read_cache.TALLIES, f"deals:{partner_org_id}", query)
+    return {status: int(count) for status, count in rows if count}
 
 
 def timeline(deal: DealRegistration) -> list[StatusEvent]:
