@@ -72,6 +72,7 @@ def _template_helpers(app: Flask) -> None:
     app.jinja_env.globals["can"] = guards.can
     app.jinja_env.globals["brand_icon"] = _brand_icon
     app.jinja_env.globals["layout_url"] = layout.layout_url
+    app.jinja_env.globals["record_url"] = layout.record_url
     # A status badge's tone (macros/referrals.html, macros/deals.html), from the services' one table each.
     app.jinja_env.globals["badge_tones"] = {"referral": statuses.BADGES, "deal": deals.BADGES}
 

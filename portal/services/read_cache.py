@@ -98,7 +98,7 @@ def _stamps(session: Session) -> dict[str, str]:
     a job or a shell may hold a transaction open while other processes commit)."""
     stamps = session.info.get("read_cache_stamps")
     if stamps is None:
-        stamps = dict(session.execute(db.select(CacheStamp.name, CacheStamp.version)).all())
+        stamps = dict(session.execute(_ALL_STAMPS).all())
         if has_request_context():
             session.info["read_cache_stamps"] = stamps
     return stamps
@@ -107,8 +107,13 @@ def _stamps(session: Session) -> dict[str, str]:
 def stamps_column():
     """Every stored stamp as one string, a column for a query the request makes anyway (the session
     check): the stamps then come in its round trip. Hand its value to `prime()`."""
-    return (db.select(func.aggregate_strings(CacheStamp.name + literal_column("'='") + CacheStamp.version, ","))
-            .scalar_subquery())
+    return _STAMPS_COLUMN
+
+
+# Built once: these run on every request, and building a statement costs about what running it does.
+_ALL_STAMPS = db.select(CacheStamp.name, CacheStamp.version)
+_STAMPS_COLUMN = (db.select(func.aggregate_strings(CacheStamp.name + literal_column("'='") + CacheStamp.version, ","))
+                  .scalar_subquery())
 
 
 def prime(value: str | None) -> None:
