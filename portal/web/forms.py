@@ -9,11 +9,14 @@ Every form also gets the input hygiene of `portal.web.hygiene` (control characte
 from __future__ import annotations
 
 import json
+from functools import lru_cache
 
 from flask import abort, after_this_request
 from flask_login import current_user
 from flask_wtf import FlaskForm
+from markupsafe import Markup
 from wtforms import HiddenField, SelectField
+from wtforms.widgets import Select, html_params
 
 from portal.errors import DomainError
 from portal.services import submissions
@@ -90,3 +93,28 @@ class UserStatusForm(Form):
     """Activate or deactivate a user: used by internal admins and by partner admins for their team."""
 
     active = SelectField("Active", choices=[("1", "Active"), ("0", "Deactivated")])
+
+
+class LongSelect(Select):
+    """A select for a long list drawn on every page of a kind (every reseller, on each queue page):
+    the options' HTML is kept per (choices, chosen value) instead of being escaped option by option
+    each time. Choices with their own attributes, or in groups, are drawn as Select draws them."""
+
+    def __call__(self, field, **kwargs):
+        choices = None if field.has_groups() else tuple(field.iter_choices())
+        if choices is None or any(render_kw for *_, render_kw in choices):
+            return super().__call__(field, **kwargs)
+        kwargs.setdefault("id", field.id)
+        if self.multiple:
+            kwargs["multiple"] = True
+        flags = getattr(field, "flags", {})
+        for name in self.validation_attrs:
+            if name not in kwargs and getattr(flags, name, False):
+                kwargs[name] = getattr(flags, name)
+        options = _options(tuple((value, label, selected) for value, label, selected, _ in choices))
+        return Markup(f"<select {html_params(name=field.name, **kwargs)}>{options}</select>")
+
+
+@lru_cache(maxsize=64)
+def _options(choices: tuple) -> Markup:
+    return Markup("").join(Select.render_option(value, label, selected) for value, label, selected in choices)

@@ -6,7 +6,7 @@ from wtforms.validators import (DataRequired, Email, InputRequired, Length, Numb
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from portal import money
-from portal.web.forms import Form, SubmitOnce
+from portal.web.forms import Form, LongSelect, SubmitOnce
 from portal.models.accounts import TIERS
 from portal.models.referrals import STAGE_LABELS
 from portal.services import commissions, custom_fields, settings, statuses
@@ -95,7 +95,7 @@ class BulkForm(QueueBulkForm):
     action = SelectField("With the selected", choices=[("accept", "Accept"), ("reject", "Reject"),
                                                        ("route", "Send to a reseller")])
     reason = StringField("Reason (for rejecting)", validators=[Optional(), Length(max=2000)])
-    reseller_id = SelectField("Reseller (for sending)", coerce=int, validate_choice=False)
+    reseller_id = SelectField("Reseller (for sending)", coerce=int, validate_choice=False, widget=LongSelect())
     respond_by = DateField("Respond by", validators=[Optional()])
 
     def validate_reseller_id(self, field):

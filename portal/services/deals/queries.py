@@ -4,15 +4,23 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timezone
 
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, load_only
 
 from portal.extensions import db
-from portal.models import DealRegistration, DealStatus, DealTally, StatusEvent, User
+from portal.models import DealRegistration, DealStatus, DealTally, Organization, StatusEvent, User
 from portal.services import access, read_cache
 from portal.services.referrals.queries import Window
 
 PER_PAGE = 25
 QUEUE_STATUSES = (DealStatus.SUBMITTED.value, DealStatus.PRE_APPROVED.value)
+# What a list or queue row shows: only these columns are read (touching another raises instead of
+# loading it row by row), and only the partners' names.
+ROW_COLUMNS = (DealRegistration.id, DealRegistration.number, DealRegistration.partner_org_id,
+               DealRegistration.distributor_org_id, DealRegistration.customer_company, DealRegistration.created_at,
+               DealRegistration.expected_close, DealRegistration.expires_at, DealRegistration.amount,
+               DealRegistration.currency, DealRegistration.status, DealRegistration.conflict_flag)
+_ROWS = (load_only(*ROW_COLUMNS, raiseload=True),
+         joinedload(DealRegistration.partner_org).load_only(Organization.name, raiseload=True))
 
 
 @dataclass
@@ -30,7 +38,8 @@ def list_for_user(user: User, filters: DealFilters, *, page: int = 1, per_page: 
     page = max(page, 1)
     query = _filtered(access.visible_deals(user), filters).order_by(DealRegistration.created_at.desc(),
                                                                      DealRegistration.id.desc())
-    query = query.options(joinedload(DealRegistration.partner_org), joinedload(DealRegistration.distributor_org))
+    query = query.options(*_ROWS, joinedload(DealRegistration.distributor_org).load_only(Organization.name,
+                                                                                          raiseload=True))
     items = list(db.session.scalars(query.offset((page - 1) * per_page).limit(per_page + 1)).unique())
     return Window(items[:per_page], page, has_next=len(items) > per_page)
 
@@ -42,7 +51,7 @@ def review_queue(*, q: str = "", status: str = "", flagged: bool = False, page: 
     wanted = (status,) if status in QUEUE_STATUSES else QUEUE_STATUSES
     query = (db.select(DealRegistration).where(DealRegistration.status.in_(wanted))
              .order_by(DealRegistration.created_at, DealRegistration.id)
-             .options(joinedload(DealRegistration.partner_org)))
+             .options(*_ROWS))
     if flagged:
         query = query.where(DealRegistration.conflict_flag.is_(True))
     query = _filtered(query, DealFilters(q=q)).offset((page - 1) * per_page).limit(per_page + 1)
