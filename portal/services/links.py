@@ -15,7 +15,7 @@ from datetime import datetime, timedelta, timezone
 
 from flask import current_app
 from itsdangerous import BadData, URLSafeSerializer
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import bindparam
 from sqlalchemy.orm import contains_eager
 
 from portal import database
@@ -121,17 +121,34 @@ def recent_referrals(link: ReferralLink, user: User, *, limit: int = 10) -> list
 
 # ---- the prospect's side ----------------------------------------------------------------------
 
+# A link page is the busiest page there is (a campaign sends hundreds of prospects to one link in
+# minutes): its two statements are built once per process, since building one costs about what
+# running it does. The joined partner and user are the ones the page and the submission read; the
+# read cache's stamps come in the same round trip, as on a signed-in page (services/sessions.py).
+_FIND_ACTIVE = (db.select(ReferralLink, read_cache.stamps_column())
+                .join(ReferralLink.partner_org).outerjoin(ReferralLink.user)
+                .where(ReferralLink.code == bindparam("code"), ReferralLink.active.is_(True),
+                       Organization.status == OrgStatus.ACTIVE.value,
+                       db.or_(ReferralLink.user_id.is_(None), User.active.is_(True)))
+                .options(contains_eager(ReferralLink.partner_org), contains_eager(ReferralLink.user)))
+# Text, in the syntax PostgreSQL and SQLite share: SQLAlchemy does not cache the compiled form of an
+# ON CONFLICT insert, and compiling it cost more than the insert. RETURNING says whether a row went in.
+_RECORD_VISIT = db.text("INSERT INTO link_visits (link_id, visitor_hash, first_seen_at)"
+                        " VALUES (:link_id, :visitor_hash, :first_seen_at)"
+                        " ON CONFLICT (link_id, visitor_hash) DO NOTHING RETURNING id").bindparams(
+    bindparam("first_seen_at", type_=LinkVisit.__table__.c.first_seen_at.type))
+
+
 def find_active(code: str) -> ReferralLink | None:
     """The link behind `code` if it, its partner and the partner user who made it are active; one
     lookup on the unique index. A deactivated colleague's links stop with them."""
     if not code or len(code) > 32:
         return None
-    # The joined partner and user are the ones the page and the submission read: loaded by the same query.
-    return db.session.scalar(
-        db.select(ReferralLink).join(ReferralLink.partner_org).outerjoin(ReferralLink.user)
-        .where(ReferralLink.code == code, ReferralLink.active.is_(True), Organization.status == OrgStatus.ACTIVE.value,
-               db.or_(ReferralLink.user_id.is_(None), User.active.is_(True)))
-        .options(contains_eager(ReferralLink.partner_org), contains_eager(ReferralLink.user)))
+    found = db.session.execute(_FIND_ACTIVE, {"code": code}).first()
+    if found is None:
+        return None
+    read_cache.prime(found[1])
+    return found[0]
 
 
 def visitor_id(cookie_value: str | None, *, address: str | None, user_agent: str | None) -> str:
@@ -147,11 +164,7 @@ def record_visit(link: ReferralLink, visitor: str) -> bool:
     """Count `visitor` once per link: True if they are new (and the click counter went up)."""
     database.take_write_lock()  # a GET that writes (portal/database.py)
     values = {"link_id": link.id, "visitor_hash": _digest(f"visit|{visitor}"), "first_seen_at": utcnow()}
-    dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
-    # RETURNING says whether a row went in (rowcount is unreliable once RETURNING is implied).
-    inserted = db.session.execute(dialect.insert(LinkVisit).values(**values)
-                                  .on_conflict_do_nothing(index_elements=["link_id", "visitor_hash"])
-                                  .returning(LinkVisit.id)).first() is not None
+    inserted = db.session.execute(_RECORD_VISIT, values).first() is not None
     if inserted:
         db.session.execute(db.update(ReferralLink).where(ReferralLink.id == link.id)
                            .values(clicks=ReferralLink.clicks + 1))
