@@ -75,6 +75,8 @@ def _template_helpers(app: Flask) -> None:
     app.jinja_env.globals["record_url"] = layout.record_url
     # A status badge's tone (macros/referrals.html, macros/deals.html), from the services' one table each.
     app.jinja_env.globals["badge_tones"] = {"referral": statuses.BADGES, "deal": deals.BADGES}
+    # A registration's badge reads its label by status: a list row is a plain row, not the model.
+    app.jinja_env.globals["deal_labels"] = deals.labels()
 
     @app.context_processor
     def navigation_counts():

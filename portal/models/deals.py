@@ -120,6 +120,15 @@ class DealRegistration(db.Model):
     def status_label(self) -> str:
         return DEAL_STATUS_LABELS[DealStatus(self.status)]
 
+    # A list row's columns of the same names (services/deals/queries.py): one template draws both.
+    @property
+    def partner_name(self) -> str:
+        return self.partner_org.name
+
+    @property
+    def distributor_name(self) -> str | None:
+        return self.distributor_org.name if self.distributor_org is not None else None
+
     def __repr__(self) -> str:
         return f"<DealRegistration {self.id} {self.number} {self.status}>"
 

@@ -108,6 +108,11 @@ class Referral(db.Model):
         return f"{self.contact_first_name} {self.contact_last_name}".strip()
 
     @property
+    def partner_name(self) -> str:
+        # A list row's column of the same name (services/referrals/queries.py): one template draws both.
+        return self.partner_org.name
+
+    @property
     def is_won(self) -> bool:
         return self.stage in (Stage.WON_PAYMENT_PENDING.value, Stage.WON_PAYMENT_COMPLETED.value)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timezone
 
-from sqlalchemy.orm import joinedload, load_only
+from sqlalchemy.orm import aliased, joinedload
 
 from portal.extensions import db
 from portal.models import DealRegistration, DealStatus, DealTally, Organization, StatusEvent, User
@@ -13,14 +13,21 @@ from portal.services.referrals.queries import Window
 
 PER_PAGE = 25
 QUEUE_STATUSES = (DealStatus.SUBMITTED.value, DealStatus.PRE_APPROVED.value)
-# What a list or queue row shows: only these columns are read (touching another raises instead of
-# loading it row by row), and only the partners' names.
+# What a list or queue row shows, and only that: plain rows of these columns (see the referrals'
+# ROW_COLUMNS), named as the model's so a template draws a DealRegistration the same way.
+_DISTRIBUTOR = aliased(Organization)
 ROW_COLUMNS = (DealRegistration.id, DealRegistration.number, DealRegistration.partner_org_id,
                DealRegistration.distributor_org_id, DealRegistration.customer_company, DealRegistration.created_at,
                DealRegistration.expected_close, DealRegistration.expires_at, DealRegistration.amount,
-               DealRegistration.currency, DealRegistration.status, DealRegistration.conflict_flag)
-_ROWS = (load_only(*ROW_COLUMNS, raiseload=True),
-         joinedload(DealRegistration.partner_org).load_only(Organization.name, raiseload=True))
+               DealRegistration.currency, DealRegistration.status, DealRegistration.conflict_flag,
+               Organization.name.label("partner_name"), _DISTRIBUTOR.name.label("distributor_name"))
+
+
+def _rows(query):
+    """`query` (a select of deal registrations) as a select of ROW_COLUMNS."""
+    return (query.with_only_columns(*ROW_COLUMNS)
+            .join(Organization, Organization.id == DealRegistration.partner_org_id)
+            .outerjoin(_DISTRIBUTOR, _DISTRIBUTOR.id == DealRegistration.distributor_org_id))
 
 
 @dataclass
@@ -38,9 +45,7 @@ def list_for_user(user: User, filters: DealFilters, *, page: int = 1, per_page: 
     page = max(page, 1)
     query = _filtered(access.visible_deals(user), filters).order_by(DealRegistration.created_at.desc(),
                                                                      DealRegistration.id.desc())
-    query = query.options(*_ROWS, joinedload(DealRegistration.distributor_org).load_only(Organization.name,
-                                                                                          raiseload=True))
-    items = list(db.session.scalars(query.offset((page - 1) * per_page).limit(per_page + 1)).unique())
+    items = list(db.session.execute(_rows(query).offset((page - 1) * per_page).limit(per_page + 1)))
     return Window(items[:per_page], page, has_next=len(items) > per_page)
 
 
@@ -49,13 +54,12 @@ def review_queue(*, q: str = "", status: str = "", flagged: bool = False, page: 
     """Registrations waiting for an internal decision (submitted, pre-approved), oldest first."""
     page = max(page, 1)
     wanted = (status,) if status in QUEUE_STATUSES else QUEUE_STATUSES
-    query = (db.select(DealRegistration).where(DealRegistration.status.in_(wanted))
-             .order_by(DealRegistration.created_at, DealRegistration.id)
-             .options(*_ROWS))
+    query = _rows(db.select(DealRegistration).where(DealRegistration.status.in_(wanted))
+                  .order_by(DealRegistration.created_at, DealRegistration.id))
     if flagged:
         query = query.where(DealRegistration.conflict_flag.is_(True))
     query = _filtered(query, DealFilters(q=q)).offset((page - 1) * per_page).limit(per_page + 1)
-    items = list(db.session.scalars(query))
+    items = list(db.session.execute(query))
     return Window(items[:per_page], page, has_next=len(items) > per_page)
 
 
