@@ -5,7 +5,6 @@ import math
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timezone
 
-
 from portal.extensions import db
 from portal.models import Organization, Referral, ReferralLink, Stage, StatusEvent, User
 from portal.services import access, reports
