@@ -110,6 +110,11 @@ class DealRegistration(db.Model):
         # Lists by status; the sweep: approved ones by expiry.
         Index("ix_deal_registrations_status_created", "status", "created_at"),
         Index("ix_deal_registrations_status_expires", "status", "expires_at"),
+        # The queue's first page: approved ones whose partner asked for more time, oldest request first.
+        # Partial, so it holds only the few waiting requests (without it, a scan of the whole table).
+        Index("ix_deal_registrations_extension_requests", "extension_requested_at",
+              postgresql_where=text("status = 'approved' AND extension_requested_at IS NOT NULL"),
+              sqlite_where=text("status = 'approved' AND extension_requested_at IS NOT NULL")),
     )
 
     @property
