@@ -121,16 +121,29 @@ def recent_referrals(link: ReferralLink, user: User, *, limit: int = 10) -> list
 
 # ---- the prospect's side ----------------------------------------------------------------------
 
+@dataclass(frozen=True)
+class ActiveLink:
+    """An active link as the prospect's pages read it: plain values, not ORM rows."""
+
+    id: int
+    code: str
+    partner_name: str
+
+
 # A link page is the busiest page there is (a campaign sends hundreds of prospects to one link in
 # minutes): its two statements are built once per process, since building one costs about what
-# running it does. The joined partner and user are the ones the page and the submission read; the
-# read cache's stamps come in the same round trip, as on a signed-in page (services/sessions.py).
-_FIND_ACTIVE = (db.select(ReferralLink, read_cache.stamps_column())
+# running it does, and the page reads columns (loading the link, its partner and its user as ORM
+# objects cost more than the statement). The read cache's stamps come in the same round trip, as on
+# a signed-in page (services/sessions.py).
+_FIND_ACTIVE = (db.select(ReferralLink.id, ReferralLink.code, Organization.name, read_cache.stamps_column())
                 .join(ReferralLink.partner_org).outerjoin(ReferralLink.user)
                 .where(ReferralLink.code == bindparam("code"), ReferralLink.active.is_(True),
                        Organization.status == OrgStatus.ACTIVE.value,
-                       db.or_(ReferralLink.user_id.is_(None), User.active.is_(True)))
-                .options(contains_eager(ReferralLink.partner_org), contains_eager(ReferralLink.user)))
+                       db.or_(ReferralLink.user_id.is_(None), User.active.is_(True))))
+# What a submission writes with: the link with the partner and the user it notifies, in one statement.
+_FOR_SUBMISSION = (db.select(ReferralLink).join(ReferralLink.partner_org).outerjoin(ReferralLink.user)
+                   .where(ReferralLink.id == bindparam("id"))
+                   .options(contains_eager(ReferralLink.partner_org), contains_eager(ReferralLink.user)))
 # Text, in the syntax PostgreSQL and SQLite share: SQLAlchemy does not cache the compiled form of an
 # ON CONFLICT insert, and compiling it cost more than the insert. RETURNING says whether a row went in.
 _RECORD_VISIT = db.text("INSERT INTO link_visits (link_id, visitor_hash, first_seen_at)"
@@ -139,7 +152,7 @@ _RECORD_VISIT = db.text("INSERT INTO link_visits (link_id, visitor_hash, first_s
     bindparam("first_seen_at", type_=LinkVisit.__table__.c.first_seen_at.type))
 
 
-def find_active(code: str) -> ReferralLink | None:
+def find_active(code: str) -> ActiveLink | None:
     """The link behind `code` if it, its partner and the partner user who made it are active; one
     lookup on the unique index. A deactivated colleague's links stop with them."""
     if not code or len(code) > 32:
@@ -147,8 +160,8 @@ def find_active(code: str) -> ReferralLink | None:
     found = db.session.execute(_FIND_ACTIVE, {"code": code}).first()
     if found is None:
         return None
-    read_cache.prime(found[1])
-    return found[0]
+    read_cache.prime(found[3])
+    return ActiveLink(*found[:3])
 
 
 def visitor_id(cookie_value: str | None, *, address: str | None, user_agent: str | None) -> str:
@@ -160,7 +173,7 @@ def visitor_id(cookie_value: str | None, *, address: str | None, user_agent: str
     return _digest(f"visitor|{address or ''}|{user_agent or ''}|{day}")[:32]
 
 
-def record_visit(link: ReferralLink, visitor: str) -> bool:
+def record_visit(link: ActiveLink | ReferralLink, visitor: str) -> bool:
     """Count `visitor` once per link: True if they are new (and the click counter went up)."""
     database.take_write_lock()  # a GET that writes (portal/database.py)
     values = {"link_id": link.id, "visitor_hash": _digest(f"visit|{visitor}"), "first_seen_at": utcnow()}
@@ -172,7 +185,7 @@ def record_visit(link: ReferralLink, visitor: str) -> bool:
     return inserted
 
 
-def attribution_value(link: ReferralLink, *, first_visit_at: datetime) -> str:
+def attribution_value(link: ActiveLink | ReferralLink, *, first_visit_at: datetime) -> str:
     """The signed first-visit cookie value for `link` (a forged or edited one is ignored)."""
     return _attribution_serializer().dumps({"l": link.id, "t": int(first_visit_at.timestamp())})
 
@@ -199,7 +212,7 @@ def attributed_link(attribution: Attribution | None) -> ReferralLink | None:
     return link if link is not None and link.active and link.partner_org.is_active else None
 
 
-def submit(link: ReferralLink, data: ReferralInput, *, first_visit_at: datetime | None = None,
+def submit(link: ActiveLink, data: ReferralInput, *, first_visit_at: datetime | None = None,
            form_token: str | None = None) -> PublicSubmission:
     """A prospect sent the form of `link`: a referral for its partner (source link, no submitting user).
 
@@ -207,7 +220,8 @@ def submit(link: ReferralLink, data: ReferralInput, *, first_visit_at: datetime 
     sends nothing again. `form_token`, the served form's signed token, is spent with the referral:
     a replayed form creates nothing (AlreadySpent). Raises DomainError for what the prospect must correct.
     """
-    return _submit(link, data, attributed_via="link", first_visit_at=first_visit_at, form_token=form_token)
+    return _submit(db.session.execute(_FOR_SUBMISSION, {"id": link.id}).scalar_one(), data, attributed_via="link",
+                   first_visit_at=first_visit_at, form_token=form_token)
 
 
 def submit_generic(data: ReferralInput, *, attribution: Attribution | None,

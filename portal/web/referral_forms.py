@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 from wtforms import BooleanField, DateField, DecimalField, EmailField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Email, InputRequired, Length, NumberRange, Optional, Regexp, ValidationError
@@ -52,13 +53,23 @@ def build_referral_form(*, only: set[str] | None = None, extra_required: set[str
                         audience: str = "partners") -> type[Form]:
     """A form class for the referral fields the admins show, each required as they chose, with the
     custom fields asked of `audience` ("partners", or "public" for the prospect's form)."""
-    choices = settings.form_fields()
+    choices = tuple(sorted((name, choice["shown"], choice["required"]) for name, choice in settings.form_fields().items()))
+    return _form_class(choices, tuple(custom_fields.for_audience(audience)),
+                       None if only is None else frozenset(only), frozenset(extra_required))
+
+
+# Kept per process by what it is built from (the choices and definitions come from the read cache,
+# so a change is a new key): building the class, eleven fields and WTForms' scan of them on the
+# first instance cost as much as the rest of the link page. The classes are never changed after.
+@lru_cache(maxsize=32)
+def _form_class(choices: tuple, definitions: tuple, only: frozenset | None, extra_required: frozenset) -> type[Form]:
+    chosen = {name: {"shown": shown, "required": required} for name, shown, required in choices}
 
     class ReferralForm(SubmitOnce, Form):
         pass
 
     for name, field in _standard_fields().items():
-        choice = choices.get(name, {"shown": True, "required": False})
+        choice = chosen.get(name, {"shown": True, "required": False})
         if not choice["shown"] or (only is not None and name not in only):
             continue
         required = choice["required"] or name in extra_required
@@ -67,7 +78,7 @@ def build_referral_form(*, only: set[str] | None = None, extra_required: set[str
         setattr(ReferralForm, name, field)
     if "estimated_value" in vars(ReferralForm):
         ReferralForm.currency = SelectField("Currency", choices=[(c, c) for c in money.CURRENCIES], default="USD")
-    for definition in custom_fields.for_audience(audience):
+    for definition in definitions:
         setattr(ReferralForm, definition.key, _custom_field(definition))
     ReferralForm.consent = BooleanField(
         "The customer agreed to be contacted by us about this need.",

@@ -8,6 +8,8 @@ carries the time the form was served, which gives the minimum fill time.
 from __future__ import annotations
 
 import secrets
+from functools import lru_cache
+
 from flask import current_app
 from itsdangerous import BadData, TimestampSigner, URLSafeTimedSerializer
 from wtforms import BooleanField, HiddenField, StringField, TextAreaField
@@ -56,7 +58,7 @@ def referral_form(*, scope: str, vendor_name: str) -> Form:
     required = {name for name, choice in settings.form_fields().items() if choice["shown"] and choice["required"]}
     base = referral_forms.build_referral_form(only=ASKED | required, extra_required=ALWAYS_ASKED_REQUIRED,
                                               audience="public")
-    form = type("PublicReferralForm", (PublicFormMixin, base), {})()
+    form = _public_form_class(base)()
     form.scope = scope
     for name, label in LABELS.items():
         if name in form:
@@ -65,6 +67,12 @@ def referral_form(*, scope: str, vendor_name: str) -> Form:
     if not form.is_submitted():
         form.csrf_token.data = issue_token(scope)
     return form
+
+
+@lru_cache(maxsize=32)
+def _public_form_class(base: type[Form]) -> type[Form]:
+    # One per form class (those are kept per process too): WTForms scans a new class's fields.
+    return type("PublicReferralForm", (PublicFormMixin, base), {})
 
 
 APPLY_SCOPE = "partner-apply"

@@ -15,7 +15,6 @@ from portal.web import referral_forms
 from portal.blueprints.public import forms
 from portal.errors import DomainError, NotFound
 from portal.extensions import csrf, limiter
-from portal.models import ReferralLink
 from portal.models.types import utcnow
 from portal.services import applications, branding, links, logos
 from portal.services.branding import Branding
@@ -178,7 +177,7 @@ def too_many(err: HTTPException):
                                    "and send the form again."), 429
 
 
-def _active_link(code: str) -> ReferralLink:
+def _active_link(code: str) -> links.ActiveLink:
     link = links.find_active(code)
     if link is None:
         raise NotFound()
@@ -201,7 +200,7 @@ def _handle_form(scope: str, brand: Branding, send) -> tuple:
     return form, False
 
 
-def _count_visit(link: ReferralLink, response: Response, *, first_link_known: bool, brand: Branding) -> None:
+def _count_visit(link: links.ActiveLink, response: Response, *, first_link_known: bool, brand: Branding) -> None:
     """One unique visitor per link (a refresh is not a click); the first link a visitor came through
     is remembered for the attribution window."""
     if not links.counts_as_visit(request.user_agent.string):
