@@ -13,8 +13,8 @@ serves the dashboards' counts from memory until the next change (services/report
 """
 from __future__ import annotations
 
-from sqlalchemy import delete, event, func, insert, inspect, literal_column, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import bindparam, delete, event, func, insert, inspect, literal_column, select, text
+from sqlalchemy.types import String
 from sqlalchemy.orm import Session
 
 from portal.models import Commission, DealRegistration, Referral
@@ -118,47 +118,55 @@ def _bring_up_to_date(session: Session) -> None:
     if dialect == "postgresql":
         # Sorted, so two transactions touching the same partners take their locks in the same order.
         for partner_org_id in partners:
-            session.execute(select(func.pg_advisory_xact_lock(func.hashtextextended(f"tallies:{partner_org_id}", 0))))
+            session.execute(_LOCK_PARTNER, {"key": f"tallies:{partner_org_id}"})
     for partner_org_id in sorted(touched):
         rebuild(session, partner_org_id)
     for obj in added:
-        _count_new(session, obj, dialect)
+        _count_new(session, obj)
     read_cache.written(read_cache.TALLIES, session)
 
 
-def _count_new(session: Session, obj, dialect: str) -> None:
-    upsert = (postgresql if dialect == "postgresql" else sqlite).insert
+# Text, in the upsert syntax PostgreSQL and SQLite share, built once: SQLAlchemy does not cache the
+# compiled form of an ON CONFLICT insert, and compiling one cost more than running it (a link
+# submission made three). A sum of nothing but empty values stays empty, as SUM() would say.
+def _upsert(table, keys: str, count: str, total: str | None = None):
+    name = table.__tablename__
+    columns = [column.name for column in table.__table__.columns if column.name != "id"]
+    updates = [f"{count} = {name}.{count} + excluded.{count}"]
+    if total:
+        updates.append(f"{total} = coalesce({name}.{total} + excluded.{total}, {name}.{total}, excluded.{total})")
+    statement = text(f"INSERT INTO {name} ({', '.join(columns)}) VALUES ({', '.join(':' + c for c in columns)})"
+                     f" ON CONFLICT ({keys}) DO UPDATE SET {', '.join(updates)}")
+    # Typed binds: SQLite's driver takes no Decimal, the column type converts it.
+    return statement.bindparams(*(bindparam(c, type_=table.__table__.c[c].type) for c in columns))
+
+
+_ADD_REFERRAL = _upsert(ReferralTally, "partner_org_id, status, currency", "referrals", "estimated_value")
+_ADD_MONTH = text("INSERT INTO referral_month_tallies (partner_org_id, month, submitted, won)"
+                  " VALUES (:partner_org_id, :month, :submitted, :won) ON CONFLICT (partner_org_id, month)"
+                  " DO UPDATE SET submitted = referral_month_tallies.submitted + excluded.submitted,"
+                  " won = referral_month_tallies.won + excluded.won")
+_ADD_COMMISSION = _upsert(CommissionTally, "partner_org_id, status, currency", "commissions", "amount")
+_ADD_DEAL = _upsert(DealTally, "partner_org_id, status", "deals")
+_LOCK_PARTNER = select(func.pg_advisory_xact_lock(func.hashtextextended(bindparam("key", type_=String()), 0)))
+
+
+def _count_new(session: Session, obj) -> None:
     if isinstance(obj, DealRegistration):
-        statement = upsert(DealTally).values(partner_org_id=obj.partner_org_id, status=obj.status, deals=1)
-        session.execute(statement.on_conflict_do_update(index_elements=["partner_org_id", "status"],
-                                                        set_={"deals": DealTally.deals + statement.excluded.deals}))
+        session.execute(_ADD_DEAL, {"partner_org_id": obj.partner_org_id, "status": obj.status, "deals": 1})
         return
     if isinstance(obj, Commission):
-        _add(session, upsert(CommissionTally).values(partner_org_id=obj.partner_org_id, status=obj.status,
-                                                     currency=obj.currency, commissions=1, amount=obj.amount),
-             ["partner_org_id", "status", "currency"], CommissionTally, "commissions", "amount")
+        session.execute(_ADD_COMMISSION, {"partner_org_id": obj.partner_org_id, "status": obj.status,
+                                          "currency": obj.currency, "commissions": 1, "amount": obj.amount})
         return
-    _add(session, upsert(ReferralTally).values(partner_org_id=obj.partner_org_id, status=obj.status, stage=obj.stage,
-                                               currency=obj.currency, referrals=1, estimated_value=obj.estimated_value),
-         ["partner_org_id", "status", "currency"], ReferralTally, "referrals", "estimated_value")
+    session.execute(_ADD_REFERRAL, {"partner_org_id": obj.partner_org_id, "status": obj.status, "stage": obj.stage,
+                                    "currency": obj.currency, "referrals": 1, "estimated_value": obj.estimated_value})
     months = [(obj.created_at.strftime("%Y-%m"), 1, 0)]
     if obj.stage in WON_STAGES and obj.won_at is not None:
         months.append((obj.won_at.strftime("%Y-%m"), 0, 1))
     for month, submitted, won in months:
-        statement = upsert(ReferralMonthTally).values(partner_org_id=obj.partner_org_id, month=month,
-                                                      submitted=submitted, won=won)
-        session.execute(statement.on_conflict_do_update(
-            index_elements=["partner_org_id", "month"],
-            set_={"submitted": ReferralMonthTally.submitted + statement.excluded.submitted,
-                  "won": ReferralMonthTally.won + statement.excluded.won}))
-
-
-def _add(session: Session, statement, keys: list[str], table, count: str, total: str) -> None:
-    existing, new = getattr(table, total), getattr(statement.excluded, total)
-    session.execute(statement.on_conflict_do_update(index_elements=keys, set_={
-        count: getattr(table, count) + getattr(statement.excluded, count),
-        # A sum of nothing but empty values stays empty, as SUM() would say.
-        total: func.coalesce(existing + new, existing, new)}))
+        session.execute(_ADD_MONTH, {"partner_org_id": obj.partner_org_id, "month": month,
+                                     "submitted": submitted, "won": won})
 
 
 @event.listens_for(Session, "after_soft_rollback")
