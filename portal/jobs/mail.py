@@ -65,7 +65,9 @@ def _schedule_flushed(session: Session, flush_context) -> None:
         return
     for message in [m for m in waiting if m.id is not None]:
         waiting.remove(message)
-        schedule_delivery(message.id, after_commit=True)
+        # Its id was just inserted: no delivery of it can be pending (queues.enqueue_after_commit).
+        queues.enqueue_after_commit(SEND, message.id, queue="mail", job_id=f"mail-{message.id}", retry=_retry(),
+                                    fresh_id=True)
 
 
 @event.listens_for(Session, "after_soft_rollback")
@@ -80,10 +82,16 @@ def wants(user: User, event: str) -> bool:
     return (user.notification_preferences or {}).get(event, True) is not False
 
 
-def schedule_delivery(message_id: int, *, after_commit: bool) -> None:
-    enqueue = queues.enqueue_after_commit if after_commit else queues.enqueue_now
-    enqueue("portal.jobs.tasks.send_email", message_id, queue="mail", job_id=f"mail-{message_id}",
-            retry=Retry(max=len(RETRY_INTERVALS), interval=RETRY_INTERVALS))
+SEND = "portal.jobs.tasks.send_email"
+
+
+def schedule_delivery(message_id: int) -> None:
+    """Enqueue the delivery of a message at once (the sweep's re-drive: coalesced with a pending one)."""
+    queues.enqueue_now(SEND, message_id, queue="mail", job_id=f"mail-{message_id}", retry=_retry())
+
+
+def _retry() -> Retry:
+    return Retry(max=len(RETRY_INTERVALS), interval=RETRY_INTERVALS)
 
 
 class DeliveryError(Exception):

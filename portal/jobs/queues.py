@@ -41,6 +41,7 @@ class PendingJob:
     job_id: str | None = None
     retry: Retry | None = None
     options: dict = field(default_factory=dict)
+    fresh_id: bool = False
 
 
 # ---- connection ---------------------------------------------------------------------------
@@ -69,14 +70,16 @@ def queue(name: str, app: Flask | None = None) -> Queue:
 # ---- enqueue after commit -----------------------------------------------------------------
 
 def enqueue_after_commit(func: str, *args, queue: str = "default", job_id: str | None = None,
-                         retry: Retry | None = None, **options) -> None:
+                         retry: Retry | None = None, fresh_id: bool = False, **options) -> None:
     """Run `func(*args)` on `queue` once the current transaction commits; dropped on rollback.
 
     A `job_id` coalesces: while a job with that id is pending, another enqueue is a no-op (the
     database says what is pending, so nothing is lost; the sweep re-drives it if Redis lost it).
+    `fresh_id` says the id names a row this transaction inserted, so no twin can be pending: such
+    jobs skip the check and go to Redis together, in one round trip (a submission's three mails).
     """
     pending = db.session.info.setdefault(_PENDING_KEY, [])
-    job = PendingJob(func, args, queue, job_id, retry, options)
+    job = PendingJob(func, args, queue, job_id, retry, options, fresh_id)
     if job_id is None or all(p.job_id != job_id for p in pending):
         pending.append(job)
 
@@ -113,8 +116,36 @@ def _enqueue(job: PendingJob) -> bool:
 def _enqueue_pending(session: Session) -> None:
     if session.in_nested_transaction():
         return  # a savepoint released: the transaction has not committed yet
-    for job in session.info.pop(_PENDING_KEY, []):
-        _enqueue(job)
+    jobs = session.info.pop(_PENDING_KEY, [])
+    for job in jobs:
+        if not job.fresh_id:
+            _enqueue(job)
+    fresh = [job for job in jobs if job.fresh_id]
+    if fresh:
+        _enqueue_together(fresh)
+
+
+def _enqueue_together(jobs: list[PendingJob]) -> None:
+    app = current_app._get_current_object()
+    pipeline = connection(app).pipeline()
+    try:
+        for name in dict.fromkeys(job.queue for job in jobs):
+            queue(name, app).enqueue_many(
+                [Queue.prepare_data(job.func, job.args, job_id=job.job_id, retry=job.retry, **_kept(job.options))
+                 for job in jobs if job.queue == name], pipeline=pipeline)
+        pipeline.execute()
+    except redis.RedisError:
+        log.warning("could not enqueue %s; the sweep will retry", [job.job_id or job.func for job in jobs],
+                    exc_info=True)
+        return
+    wake = app.extensions.get("portal_worker_wake")
+    if wake is not None:
+        wake.set()
+
+
+def _kept(options: dict) -> dict:
+    # A fresh id is never reused, so its job needs no result kept (as a coalesced one, see _enqueue).
+    return {"result_ttl": 0, "failure_ttl": 300, **options}
 
 
 @event.listens_for(Session, "after_soft_rollback")

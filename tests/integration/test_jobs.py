@@ -39,6 +39,35 @@ def test_a_job_is_enqueued_only_after_the_commit(app, db, redis_conn):
     assert _queued() == [f"mail-{message.id}"]
 
 
+def test_a_transactions_new_messages_are_enqueued_together_each_with_its_retries(app, db, redis_conn,
+                                                                                run_jobs, smtp_server):
+    first, second = _queue_mail(partner_user()), _queue_mail(partner_user())
+    _db.session.commit()
+    assert _queued() == [f"mail-{first.id}", f"mail-{second.id}"]
+    job = queues.queue("mail").fetch_job(f"mail-{first.id}")
+    assert job.retries_left == 4 and job.args == (first.id,)
+    run_jobs()
+    assert {m["To"] for m in smtp_server.messages} == {first.to_address, second.to_address}
+    _db.session.expire_all()  # the worker committed in its own session
+    assert first.status == second.status == "sent"
+
+
+def test_mail_that_redis_refused_at_the_commit_is_kept_for_the_sweep(app, db, redis_conn, run_jobs, monkeypatch):
+    import redis
+
+    def refuse(self, *args, **kwargs):
+        raise redis.ConnectionError("Redis is down")
+
+    message = _queue_mail(partner_user())
+    monkeypatch.setattr(type(redis_conn.pipeline()), "execute", refuse)
+    _db.session.commit()  # the commit stands: the row is the durable record
+    monkeypatch.undo()
+    assert _queued() == [] and message.status == "queued"
+    assert sweep.run()["mail"] == 1
+    run_jobs()
+    assert message.status == "sent"
+
+
 def test_a_rolled_back_transaction_enqueues_nothing(app, db, redis_conn):
     user = partner_user()
     _queue_mail(user)

@@ -56,9 +56,9 @@ def submit(data: ReferralInput, *, partner_org: Organization, by: User | None, s
     audience = {Source.LINK.value: "public", Source.CRM.value: None}.get(source, "partners")
     custom = custom_fields.clean_values(cleaned.custom, audience=audience)
 
-    candidates = duplicate_candidates(cleaned.contact_email, cleaned.company_domain)
+    possible_duplicate = has_duplicates(cleaned.contact_email, cleaned.company_domain)
     policy = settings.get("duplicates")["policy"]
-    if candidates and policy == "block":
+    if possible_duplicate and policy == "block":
         raise DomainError("This company may already be known to us, so the referral cannot be submitted. "
                           "Please contact your partner manager.", field="company_name")
 
@@ -67,7 +67,7 @@ def submit(data: ReferralInput, *, partner_org: Organization, by: User | None, s
         partner_org=partner_org, submitted_by=by, source=source,
         **{f.name: getattr(cleaned, f.name) for f in fields(ReferralInput) if f.name != "custom"},
         custom_fields=custom, status=Stage.SUBMITTED.value, stage=Stage.SUBMITTED.value,
-        duplicate_flag=bool(candidates) and policy == "flag", **(origin or {}),
+        duplicate_flag=possible_duplicate and policy == "flag", **(origin or {}),
     )
     db.session.add(referral)
     db.session.flush()
@@ -77,24 +77,36 @@ def submit(data: ReferralInput, *, partner_org: Organization, by: User | None, s
     if before_commit is not None:
         before_commit(referral)
     db.session.commit()
-    return SubmitResult(referral, possible_duplicate=bool(candidates))
+    return SubmitResult(referral, possible_duplicate=possible_duplicate)
 
 
 def duplicate_candidates(email: str | None, domain: str | None, *, exclude_id: int | None = None) -> list[Referral]:
     """Referrals in the duplicate window with the same contact email or company domain."""
-    window = settings.get("duplicates")["window_days"]
+    condition = _duplicate_condition(email, domain)
+    if condition is None:
+        return []
+    query = db.select(Referral).where(condition).order_by(Referral.created_at.desc()).limit(20)
+    if exclude_id:
+        query = query.where(Referral.id != exclude_id)
+    return list(db.session.scalars(query))
+
+
+def has_duplicates(email: str | None, domain: str | None) -> bool:
+    """Whether `duplicate_candidates` would find any (a submission needs no more: one id, no rows loaded)."""
+    condition = _duplicate_condition(email, domain)
+    return condition is not None and db.session.scalar(db.select(Referral.id).where(condition).limit(1)) is not None
+
+
+def _duplicate_condition(email: str | None, domain: str | None):
     conditions = []
     if email:
         conditions.append(Referral.contact_email == email.lower())
     if domains.is_company_domain(domain):
         conditions.append(Referral.company_domain == domain)
     if not conditions:
-        return []
-    query = (db.select(Referral).where(db.or_(*conditions), Referral.created_at >= utcnow() - timedelta(days=window))
-             .order_by(Referral.created_at.desc()).limit(20))
-    if exclude_id:
-        query = query.where(Referral.id != exclude_id)
-    return list(db.session.scalars(query))
+        return None
+    window = settings.get("duplicates")["window_days"]
+    return db.and_(db.or_(*conditions), Referral.created_at >= utcnow() - timedelta(days=window))
 
 
 def _clean(data: ReferralInput) -> ReferralInput:
