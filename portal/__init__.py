@@ -82,7 +82,7 @@ def _template_helpers(app: Flask) -> None:
     def navigation_counts():
         # Mail is rendered outside requests too, where there is no user at all.
         if getattr(current_user, "is_authenticated", False):
-            return {"unread_notifications": notifications.unread_count(current_user)}
+            return {"unread_notifications": notifications.unread_label(current_user)}
         return {}
 
 

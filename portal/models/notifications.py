@@ -26,9 +26,13 @@ class Notification(db.Model):
 
 
 # The unread count the navigation shows on every page, loadable with the user in the same query
-# (`undefer(User.unread_notifications)`); otherwise it is read on first access.
+# (`undefer(User.unread_notifications)`); otherwise it is read on first access. It counts up to
+# UNREAD_COUNTED ("99+" beyond): a vendor manager who never opens the list gets a notification
+# with every submission, and counting all of them on every page would cost more with each.
+UNREAD_COUNTED = 100
+_unread = (select(Notification.id).where(Notification.user_id == User.id, Notification.read_at.is_(None))
+           .correlate(User).limit(UNREAD_COUNTED).subquery())
 User.unread_notifications = column_property(
-    select(func.count(Notification.id)).where(Notification.user_id == User.id, Notification.read_at.is_(None))
-    .correlate_except(Notification).scalar_subquery(),
+    select(func.count()).select_from(_unread).correlate(User).scalar_subquery(),
     deferred=True,
 )

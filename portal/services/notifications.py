@@ -8,6 +8,7 @@ from __future__ import annotations
 from portal.jobs import mail
 from portal.extensions import db
 from portal.models import DealRegistration, Lead, Notification, Organization, Referral, ReferralLink, Role, User
+from portal.models.notifications import UNREAD_COUNTED
 from portal.models.types import utcnow
 from portal.urls import absolute_url, path_for
 
@@ -176,9 +177,11 @@ def _org_users(org: Organization, role: str) -> list[User]:
                                                              User.active.is_(True))))
 
 
-def unread_count(user: User) -> int:
-    """Unread notifications of `user` (loaded with the user by the login manager)."""
-    return user.unread_notifications or 0
+def unread_label(user: User) -> str:
+    """The navigation's unread count of `user` (loaded with the user by the login manager): "" for
+    none, "99+" past what is counted."""
+    count = user.unread_notifications or 0
+    return f"{UNREAD_COUNTED - 1}+" if count >= UNREAD_COUNTED else str(count or "")
 
 
 def list_for(user: User, *, page: int = 1, per_page: int = 25):

@@ -205,3 +205,19 @@ def test_the_queue_pages_without_counting_the_whole_queue(client, db):
     assert len(rows.findall(first)) == 25 and "Page 1" in first and "Next" in first and "in all" not in first
     second = client.get("/internal/referrals/queue?page=2", headers={"HX-Request": "true"}).get_data(as_text=True)
     assert len(rows.findall(second)) == 5 and "Previous" in second and "Next" not in second
+
+
+def test_the_unread_count_stops_at_99_plus_and_the_list_still_holds_every_notification(client, db):
+    from portal.models import Notification
+
+    manager = internal_user("manager")
+    _db.session.add_all([Notification(user_id=manager.id, event="referral_submitted", title=f"Referral {n}")
+                         for n in range(120)])
+    _db.session.commit()
+    client.login(manager)
+    page = client.get("/notifications").get_data(as_text=True)
+    assert "99+<span class=\"visually-hidden\"> unread</span>" in page
+    assert "Mark all read" in page
+    client.submit("/notifications/read")
+    page = client.get("/notifications").get_data(as_text=True)
+    assert "unread</span>" not in page and "Mark all read" not in page
