@@ -100,8 +100,9 @@ class DealRegistration(db.Model):
     referral: Mapped[Referral | None] = relationship()
 
     __table_args__ = (
-        # The partner's list: newest first within one organization.
-        Index("ix_deal_registrations_partner_created", "partner_org_id", "created_at"),
+        # The partner's list: newest first within one organization (ending on the id, as the list's
+        # order does: a page is found in the index alone).
+        Index("ix_deal_registrations_partner_created", "partner_org_id", "created_at", "id"),
         # The internal queue: submitted and pre-approved ones, oldest first, read in order from a partial
         # index (an IN over two statuses cannot walk the (status, created_at) index in date order).
         Index("ix_deal_registrations_queue", "created_at", "id",

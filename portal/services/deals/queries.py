@@ -9,7 +9,7 @@ from sqlalchemy.orm import aliased, joinedload
 from portal.extensions import db
 from portal.models import DealRegistration, DealStatus, DealTally, Organization, StatusEvent, User
 from portal.services import access, read_cache
-from portal.services.referrals.queries import Window
+from portal.services.referrals.queries import Window, one_page
 
 PER_PAGE = 25
 QUEUE_STATUSES = (DealStatus.SUBMITTED.value, DealStatus.PRE_APPROVED.value)
@@ -43,9 +43,8 @@ class DealFilters:
 def list_for_user(user: User, filters: DealFilters, *, page: int = 1, per_page: int = PER_PAGE) -> Window:
     """The registrations `user` may see, filtered, newest first; pages without counting them all."""
     page = max(page, 1)
-    query = _filtered(access.visible_deals(user), filters).order_by(DealRegistration.created_at.desc(),
-                                                                     DealRegistration.id.desc())
-    items = list(db.session.execute(_rows(query).offset((page - 1) * per_page).limit(per_page + 1)))
+    items = _page(_filtered(access.visible_deals(user), filters),
+                  (DealRegistration.created_at.desc(), DealRegistration.id.desc()), page=page, per_page=per_page)
     return Window(items[:per_page], page, has_next=len(items) > per_page)
 
 
@@ -54,13 +53,18 @@ def review_queue(*, q: str = "", status: str = "", flagged: bool = False, page: 
     """Registrations waiting for an internal decision (submitted, pre-approved), oldest first."""
     page = max(page, 1)
     wanted = (status,) if status in QUEUE_STATUSES else QUEUE_STATUSES
-    query = _rows(db.select(DealRegistration).where(DealRegistration.status.in_(wanted))
-                  .order_by(DealRegistration.created_at, DealRegistration.id))
+    query = db.select(DealRegistration).where(DealRegistration.status.in_(wanted))
     if flagged:
         query = query.where(DealRegistration.conflict_flag.is_(True))
-    query = _filtered(query, DealFilters(q=q)).offset((page - 1) * per_page).limit(per_page + 1)
-    items = list(db.session.execute(query))
+    items = _page(_filtered(query, DealFilters(q=q)), (DealRegistration.created_at, DealRegistration.id),
+                  page=page, per_page=per_page)
     return Window(items[:per_page], page, has_next=len(items) > per_page)
+
+
+def _page(filtered, order: tuple, *, page: int, per_page: int) -> list:
+    """Rows of page `page` of `filtered` in `order`, and one more (so the page knows a next one is there)."""
+    on_page = one_page(filtered, DealRegistration.id, order, offset=(page - 1) * per_page, limit=per_page + 1)
+    return list(db.session.execute(_rows(db.select(DealRegistration).where(on_page)).order_by(*order)))
 
 
 def extension_requests(*, limit: int = 50) -> list[DealRegistration]:

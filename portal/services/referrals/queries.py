@@ -66,11 +66,25 @@ def list_for_user(user: User, filters: ReferralFilters, *, page: int = 1, per_pa
     filtered = _filtered(access.visible_referrals(user), filters)
     total = _total(user, filters, filtered)
     # Rows show the link a referral came through.
-    query = (_rows(filtered).add_columns(ReferralLink.campaign.label("link_campaign"))
-             .outerjoin(ReferralLink, ReferralLink.id == Referral.link_id)
-             .order_by(Referral.created_at.desc(), Referral.id.desc())
-             .offset((page - 1) * per_page).limit(per_page))
+    query = (_page(filtered, (Referral.created_at.desc(), Referral.id.desc()), offset=(page - 1) * per_page,
+                   limit=per_page)
+             .add_columns(ReferralLink.campaign.label("link_campaign"))
+             .outerjoin(ReferralLink, ReferralLink.id == Referral.link_id))
     return Page(list(db.session.execute(query)), page, per_page, total)
+
+
+def _page(filtered, order: tuple, *, offset: int, limit: int):
+    """A select of ROW_COLUMNS for one page of `filtered` (a select of referrals) in `order`."""
+    return _rows(db.select(Referral).where(one_page(filtered, Referral.id, order, offset=offset,
+                                                    limit=limit))).order_by(*order)
+
+
+def one_page(filtered, key, order: tuple, *, offset: int, limit: int):
+    """The condition "`key` is on this page of `filtered` in `order`". The page's keys are found
+    first, in the index alone (the lists' indexes end on the id, as their order does); only then
+    are their rows read and joined: joined before the offset, every row skipped to reach page 20
+    was read and joined too."""
+    return key.in_(filtered.with_only_columns(key).order_by(*order).offset(offset).limit(limit))
 
 
 def _rows(query):
@@ -115,10 +129,9 @@ class Window:
 def review_queue(*, q: str = "", page: int = 1, per_page: int = PER_PAGE) -> Window:
     """Submitted referrals waiting for an internal decision, oldest first."""
     page = max(page, 1)
-    query = _rows(db.select(Referral).where(Referral.stage == Stage.SUBMITTED.value)).order_by(Referral.created_at,
-                                                                                               Referral.id)
-    query = _filtered(query, ReferralFilters(q=q)).offset((page - 1) * per_page).limit(per_page + 1)
-    items = list(db.session.execute(query))
+    waiting = _filtered(db.select(Referral).where(Referral.stage == Stage.SUBMITTED.value), ReferralFilters(q=q))
+    items = list(db.session.execute(_page(waiting, (Referral.created_at, Referral.id), offset=(page - 1) * per_page,
+                                          limit=per_page + 1)))
     return Window(items[:per_page], page, has_next=len(items) > per_page)
 
 
