@@ -67,7 +67,7 @@ class DealRegistration(db.Model):
     contact_phone: Mapped[str | None] = mapped_column(String(40))
     contact_title: Mapped[str | None] = mapped_column(String(120))
     products: Mapped[str | None] = mapped_column(Text)
-    amount: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))
+    amount: Mapped[Decimal | None] = mapped_column(Numeric(15, 3))
     currency: Mapped[str] = mapped_column(String(3), default="USD")
     expected_close: Mapped[date | None] = mapped_column(Date)
     custom_fields: Mapped[dict] = mapped_column(JSON, default=dict)
@@ -78,7 +78,7 @@ class DealRegistration(db.Model):
     vendor_owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     rejection_reason: Mapped[str | None] = mapped_column(Text)
     lost_reason: Mapped[str | None] = mapped_column(Text)
-    won_amount: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))
+    won_amount: Mapped[Decimal | None] = mapped_column(Numeric(15, 3))
     won_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # The end of the partner's protection; the sweep expires the registration after it.

@@ -67,7 +67,7 @@ class Referral(db.Model):
     company_country: Mapped[str | None] = mapped_column(String(2))
     company_size: Mapped[str | None] = mapped_column(String(20))
     notes: Mapped[str | None] = mapped_column(Text)
-    estimated_value: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))
+    estimated_value: Mapped[Decimal | None] = mapped_column(Numeric(15, 3))
     currency: Mapped[str] = mapped_column(String(3), default="USD")
     consent: Mapped[bool] = mapped_column(Boolean, default=False)
     custom_fields: Mapped[dict] = mapped_column(JSON, default=dict)
@@ -79,7 +79,7 @@ class Referral(db.Model):
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     rejection_reason: Mapped[str | None] = mapped_column(Text)
     lost_reason: Mapped[str | None] = mapped_column(Text)
-    won_amount: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))
+    won_amount: Mapped[Decimal | None] = mapped_column(Numeric(15, 3))
     won_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # flagged: possible duplicate waiting for an internal user's look; the candidates are recomputed
     duplicate_flag: Mapped[bool] = mapped_column(Boolean, default=False)

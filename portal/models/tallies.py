@@ -21,7 +21,7 @@ class ReferralTally(db.Model):
     stage: Mapped[str] = mapped_column(String(30))
     currency: Mapped[str] = mapped_column(String(3))
     referrals: Mapped[int] = mapped_column(default=0)
-    estimated_value: Mapped[Decimal | None] = mapped_column(Numeric(18, 2))
+    estimated_value: Mapped[Decimal | None] = mapped_column(Numeric(19, 3))
 
     __table_args__ = (UniqueConstraint("partner_org_id", "status", "currency", name="uq_referral_tallies_key"),)
 

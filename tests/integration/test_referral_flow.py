@@ -221,3 +221,22 @@ def test_the_unread_count_stops_at_99_plus_and_the_list_still_holds_every_notifi
     client.submit("/notifications/read")
     page = client.get("/notifications").get_data(as_text=True)
     assert "unread</span>" not in page and "Mark all read" not in page
+
+
+def test_a_three_decimal_currency_keeps_its_last_decimal_from_submission_to_commission(client, db):
+    from portal.services import referrals
+
+    partner = OrganizationFactory(tier="gold", name="Gulf Partners")
+    CommissionPlanFactory(tier="gold", percent=Decimal("10"), currency="KWD")
+    submitter = partner_user(organization=partner)
+    client.login(submitter)
+    response = client.submit("/partner/referrals/new", {**FORM, "estimated_value": "1500.125", "currency": "KWD"})
+    assert response.status_code == 303
+    referral = _db.session.scalar(_db.select(Referral).where(Referral.partner_org_id == partner.id))
+    referrals.mark_won(referral, amount=Decimal("2000.375"), by=internal_user("manager"))
+    _db.session.expire_all()  # read back what the database kept
+    commission = _db.session.scalar(_db.select(Commission).where(Commission.referral_id == referral.id))
+    assert (referral.estimated_value, referral.won_amount) == (Decimal("1500.125"), Decimal("2000.375"))
+    assert (commission.amount, commission.currency) == (Decimal("200.038"), "KWD")
+    page = client.get(f"/partner/referrals/{referral.id}").get_data(as_text=True)
+    assert "1,500.125 KWD" in page and "2,000.375 KWD" in page

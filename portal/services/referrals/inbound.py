@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from portal import money
 from portal.errors import DomainError
 from portal.extensions import db
 from portal.models import Referral, Stage
@@ -66,7 +67,7 @@ def _set_field(referral: Referral, name: str, value) -> bool:
     if name == "deal_amount":  # the CRM's amount before the win is the estimate; the won amount is the win's
         name = "estimated_value"
     if name == "estimated_value" and value is not None:
-        value = Decimal(value).quantize(Decimal("0.01"))
+        value = money.quantize(Decimal(value), referral.currency)
     if getattr(referral, name) == value:
         return False
     setattr(referral, name, value)

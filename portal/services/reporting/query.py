@@ -264,6 +264,9 @@ class Report:
                 value = value.replace(tzinfo=None, microsecond=0)
             elif definition.kind == "bool" and value is not None:
                 value = "Yes" if value else "No"
+            elif definition.kind == "money" and value is not None:
+                # Stored with three decimals (for KWD's): a dollar amount is exported with its two.
+                value = money.quantize(value, self.currency_of(definition, row) or "USD")
             cells.append(value)
             if definition.kind == "money" and definition.currency_key not in shown:
                 cells.append(self.currency_of(definition, row))
