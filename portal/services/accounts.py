@@ -6,6 +6,7 @@ import secrets
 from datetime import timedelta
 
 from flask import current_app
+from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from portal.jobs import mail
@@ -157,11 +158,7 @@ def invite(*, by: User, organization: Organization, email: str, name: str, role:
     internal_role = role in {r.value for r in INTERNAL_ROLES}
     if internal_role != organization.is_vendor:
         raise DomainError("That role does not fit this organization.", field="role")
-    if find_by_email(email):
-        raise DomainError("A user with this email already exists.", field="email")
-    user = User(organization=organization, email=normalize_email(email), name=name.strip(), role=role)
-    db.session.add(user)
-    db.session.flush()
+    user = _add_user(organization=organization, email=email, name=name, role=role)
     _send_invitation(user, inviter=by)
     org_sync.mark_user_dirty(user)
     db.session.commit()
@@ -179,13 +176,28 @@ def resend_invitation(user: User, *, by: User) -> None:
 def add_invited(*, organization: Organization, email: str, name: str, role: str, inviter: User) -> User:
     """Add a user without a password and queue their invitation, in the caller's transaction
     (an approved partner application creates its organization, admin and link in one commit)."""
-    if find_by_email(email):
-        raise DomainError("A user with this email already exists.", field="email")
-    user = User(organization=organization, email=normalize_email(email), name=name.strip(), role=role)
-    db.session.add(user)
-    db.session.flush()
+    user = _add_user(organization=organization, email=email, name=name, role=role)
     _send_invitation(user, inviter=inviter)
     org_sync.mark_user_dirty(user)
+    return user
+
+
+def _add_user(*, organization: Organization, email: str, name: str, role: str) -> User:
+    """A new user without a password, inserted in the caller's transaction. Raises DomainError when
+    the email is taken, also when someone else took it a moment ago (two admins inviting the same
+    person at once: the second's insert meets the unique email and is rolled back alone)."""
+    taken = DomainError("A user with this email already exists.", field="email")
+    if find_by_email(email):
+        raise taken
+    db.session.flush()  # the organization may be new in this transaction (an approved application)
+    # By id, not through the relationship: that would put the user in the organization's collection,
+    # where a rolled-back insert would stay behind.
+    user = User(organization_id=organization.id, email=normalize_email(email), name=name.strip(), role=role)
+    try:
+        with db.session.begin_nested():
+            db.session.add(user)
+    except IntegrityError:
+        raise taken from None
     return user
 
 

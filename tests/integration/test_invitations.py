@@ -71,6 +71,22 @@ def test_inviting_an_existing_email_shows_a_field_error(client, db):
     assert "already exists" in response.get_data(as_text=True)
 
 
+def test_two_admins_inviting_the_same_person_at_once_the_second_gets_the_field_error(client, db, monkeypatch):
+    from portal.services import accounts
+
+    existing = partner_user()
+    client.login(internal_user("admin"))
+    # The other admin's invitation committed after this one checked the email: the check saw nothing.
+    monkeypatch.setattr(accounts, "find_by_email", lambda email: None)
+    response = client.submit("/internal/users/invite", {"name": "Dup", "email": existing.email,
+                                                        "organization_id": existing.organization_id,
+                                                        "role": "partner_user"})
+    assert response.status_code == 422
+    assert "already exists" in response.get_data(as_text=True)
+    assert _db.session.scalar(_db.select(_db.func.count()).select_from(User).where(User.email == existing.email)) == 1
+    assert _db.session.scalar(_db.select(_db.func.count()).select_from(EmailMessage)) == 0
+
+
 def test_invitation_mail_without_smtp_is_captured_for_the_dev_mail_page(client, db, run_jobs):
     partner = OrganizationFactory()
     client.login(internal_user("admin"))
