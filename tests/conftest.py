@@ -145,9 +145,22 @@ def _test_config(tmp_path_factory) -> dict:
     }
 
 
+# Flask-Limiter keeps one storage per Limiter, the last `init_app`'s: a test that builds an app of
+# its own re-points the shared limiter (at REDIS_URL's database 0, which every worker of a run
+# shares), and then one worker's reset emptied another's counts in the middle of a rate-limit test.
+# The session's app takes its storage back before every test that counts limits.
+_SESSION_LIMITS: dict = {}
+
+
+def _fresh_limits() -> None:
+    limiter._storage, limiter._limiter = _SESSION_LIMITS["storage"], _SESSION_LIMITS["strategy"]
+    limiter.reset()
+
+
 @pytest.fixture(scope="session")
 def app(tmp_path_factory):
     app = create_app(_test_config(tmp_path_factory))
+    _SESSION_LIMITS.update(storage=limiter._storage, strategy=limiter._limiter)
     app.test_client_class = PortalClient
     with app.app_context():
         _reset_schema()
@@ -231,7 +244,7 @@ def redis_conn(app):
 
 @pytest.fixture
 def client(app, redis_conn):
-    limiter.reset()
+    _fresh_limits()
     return app.test_client()
 
 
@@ -248,7 +261,7 @@ def run_jobs(app, redis_conn):
 @pytest.fixture
 def live_server(app, committed_db, redis_conn, monkeypatch):
     """The portal served over real HTTP on a free port, for the browser and for other processes."""
-    limiter.reset()
+    _fresh_limits()
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
