@@ -20,16 +20,16 @@ INDEXES = {"referrals": {"ix_referrals_partner_created": ["partner_org_id", "cre
 
 
 def upgrade():
-    for table, indexes in INDEXES.items():
-        with op.batch_alter_table(table, schema=None) as batch_op:
-            for name, columns in indexes.items():
-                batch_op.drop_index(name)
-                batch_op.create_index(name, [*columns, "id"], unique=False)
+    _rebuild(extra=["id"])
 
 
 def downgrade():
+    _rebuild(extra=[])
+
+
+def _rebuild(*, extra: list[str]) -> None:
     for table, indexes in INDEXES.items():
         with op.batch_alter_table(table, schema=None) as batch_op:
             for name, columns in indexes.items():
                 batch_op.drop_index(name)
-                batch_op.create_index(name, columns, unique=False)
+                batch_op.create_index(name, [*columns, *extra], unique=False)

@@ -23,16 +23,16 @@ COLUMNS = {"referrals": [("estimated_value", 14, 15), ("won_amount", 14, 15)],
 
 
 def upgrade():
-    for table, columns in COLUMNS.items():
-        with op.batch_alter_table(table, schema=None) as batch_op:
-            for name, before, after in columns:
-                batch_op.alter_column(name, existing_type=sa.Numeric(before, 2), type_=sa.Numeric(after, 3),
-                                      existing_nullable=True)
+    _retype(upgrading=True)
 
 
 def downgrade():
+    _retype(upgrading=False)
+
+
+def _retype(*, upgrading: bool) -> None:
     for table, columns in COLUMNS.items():
         with op.batch_alter_table(table, schema=None) as batch_op:
             for name, before, after in columns:
-                batch_op.alter_column(name, existing_type=sa.Numeric(after, 3), type_=sa.Numeric(before, 2),
-                                      existing_nullable=True)
+                old, new = (sa.Numeric(before, 2), sa.Numeric(after, 3))[::1 if upgrading else -1]
+                batch_op.alter_column(name, existing_type=old, type_=new, existing_nullable=True)

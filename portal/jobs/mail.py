@@ -65,9 +65,7 @@ def _schedule_flushed(session: Session, flush_context) -> None:
         return
     for message in [m for m in waiting if m.id is not None]:
         waiting.remove(message)
-        # Its id was just inserted: no delivery of it can be pending (queues.enqueue_after_commit).
-        queues.enqueue_after_commit(SEND, message.id, queue="mail", job_id=f"mail-{message.id}", retry=_retry(),
-                                    fresh_id=True)
+        schedule_delivery(message.id, after_commit=True)
 
 
 @event.listens_for(Session, "after_soft_rollback")
@@ -82,16 +80,16 @@ def wants(user: User, event: str) -> bool:
     return (user.notification_preferences or {}).get(event, True) is not False
 
 
-SEND = "portal.jobs.tasks.send_email"
-
-
-def schedule_delivery(message_id: int) -> None:
-    """Enqueue the delivery of a message at once (the sweep's re-drive: coalesced with a pending one)."""
-    queues.enqueue_now(SEND, message_id, queue="mail", job_id=f"mail-{message_id}", retry=_retry())
-
-
-def _retry() -> Retry:
-    return Retry(max=len(RETRY_INTERVALS), interval=RETRY_INTERVALS)
+def schedule_delivery(message_id: int, *, after_commit: bool) -> None:
+    """Deliver after the commit that inserted the message (its id is new: no delivery of it can be
+    pending, so it goes with its siblings in one round trip), or at once, coalesced with a pending
+    one (the sweep's re-drive)."""
+    options = {"queue": "mail", "job_id": f"mail-{message_id}",
+               "retry": Retry(max=len(RETRY_INTERVALS), interval=RETRY_INTERVALS)}
+    if after_commit:
+        queues.enqueue_after_commit("portal.jobs.tasks.send_email", message_id, fresh_id=True, **options)
+    else:
+        queues.enqueue_now("portal.jobs.tasks.send_email", message_id, **options)
 
 
 class DeliveryError(Exception):

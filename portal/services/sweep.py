@@ -19,7 +19,7 @@ def run() -> dict[str, int]:
     overdue leads (sending them back or on) and deal registrations (warning first); returns the counts."""
     requeued = 0
     for message_id in mail.pending_ids():
-        mail.schedule_delivery(message_id)
+        mail.schedule_delivery(message_id, after_commit=False)
         requeued += 1
     reminded = lead_distribution.send_reminders()
     expired = lead_distribution.expire_overdue()

@@ -129,10 +129,10 @@ def _bring_up_to_date(session: Session) -> None:
 # Text, in the upsert syntax PostgreSQL and SQLite share, built once: SQLAlchemy does not cache the
 # compiled form of an ON CONFLICT insert, and compiling one cost more than running it (a link
 # submission made three). A sum of nothing but empty values stays empty, as SUM() would say.
-def _upsert(table, keys: str, count: str, total: str | None = None):
+def _upsert(table, keys: str, added: tuple[str, ...], total: str | None = None):
     name = table.__tablename__
     columns = [column.name for column in table.__table__.columns if column.name != "id"]
-    updates = [f"{count} = {name}.{count} + excluded.{count}"]
+    updates = [f"{count} = {name}.{count} + excluded.{count}" for count in added]
     if total:
         updates.append(f"{total} = coalesce({name}.{total} + excluded.{total}, {name}.{total}, excluded.{total})")
     statement = text(f"INSERT INTO {name} ({', '.join(columns)}) VALUES ({', '.join(':' + c for c in columns)})"
@@ -141,13 +141,10 @@ def _upsert(table, keys: str, count: str, total: str | None = None):
     return statement.bindparams(*(bindparam(c, type_=table.__table__.c[c].type) for c in columns))
 
 
-_ADD_REFERRAL = _upsert(ReferralTally, "partner_org_id, status, currency", "referrals", "estimated_value")
-_ADD_MONTH = text("INSERT INTO referral_month_tallies (partner_org_id, month, submitted, won)"
-                  " VALUES (:partner_org_id, :month, :submitted, :won) ON CONFLICT (partner_org_id, month)"
-                  " DO UPDATE SET submitted = referral_month_tallies.submitted + excluded.submitted,"
-                  " won = referral_month_tallies.won + excluded.won")
-_ADD_COMMISSION = _upsert(CommissionTally, "partner_org_id, status, currency", "commissions", "amount")
-_ADD_DEAL = _upsert(DealTally, "partner_org_id, status", "deals")
+_ADD_REFERRAL = _upsert(ReferralTally, "partner_org_id, status, currency", ("referrals",), "estimated_value")
+_ADD_MONTH = _upsert(ReferralMonthTally, "partner_org_id, month", ("submitted", "won"))
+_ADD_COMMISSION = _upsert(CommissionTally, "partner_org_id, status, currency", ("commissions",), "amount")
+_ADD_DEAL = _upsert(DealTally, "partner_org_id, status", ("deals",))
 _LOCK_PARTNER = select(func.pg_advisory_xact_lock(func.hashtextextended(bindparam("key", type_=String()), 0)))
 
 
