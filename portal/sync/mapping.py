@@ -158,7 +158,8 @@ def to_crm(value) -> str | None:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, Decimal):
-        return format(value.normalize(), "f") if value == value.to_integral() else str(value)
+        # Stored with three decimals (for the currencies that have them): 1234.500 goes as "1234.5".
+        return format(value.normalize(), "f")
     if isinstance(value, datetime):
         return value.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
     if isinstance(value, date):

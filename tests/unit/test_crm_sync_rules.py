@@ -39,6 +39,15 @@ def test_default_mappings_are_valid_and_give_a_deal_its_name_pipeline_and_stage(
                      "amount": "1200"}
 
 
+def test_an_amount_goes_without_the_trailing_zeros_of_its_stored_scale():
+    # Amounts are stored with three decimals (KWD has them); a CRM gets the number, not the padding.
+    props = mapping.push_properties(HubSpotConnector.default_mappings(), "deal",
+                                    entities.referral_values(_referral(estimated_value=Decimal("1234.500"))))
+    assert props["amount"] == "1234.5"
+    assert mapping.to_crm(Decimal("0.125")) == "0.125"
+    assert mapping.to_crm(Decimal("1E+3")) == "1000"
+
+
 def test_a_deal_without_a_stage_mapping_is_refused():
     mappings = [m for m in HubSpotConnector.default_mappings() if m.crm_field != "dealstage"]
     with pytest.raises(DomainError, match="dealstage"):
