@@ -9,7 +9,7 @@ import logging
 from portal.jobs import mail
 from portal.models import CrmConnection
 from portal.extensions import db
-from portal.services import crm
+from portal.services import crm, links
 from portal.services.reporting import exports
 from portal.services import sweep as sweep_service
 from portal.sync import dry_run, engine, entity_organizations, initial
@@ -20,6 +20,11 @@ log = logging.getLogger(__name__)
 def send_email(message_id: int) -> None:
     """Deliver one queued EmailMessage; a second run finds it sent and does nothing."""
     mail.deliver(message_id)
+
+
+def announce_link_referral(referral_id: int) -> bool:
+    """Tell everyone of a prospect's referral; a second run finds it told and does nothing."""
+    return links.announce(referral_id)
 
 
 def sweep() -> dict[str, int]:

@@ -5,7 +5,7 @@ import enum
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, Numeric, String, Text
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Numeric, String, Text, false, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.extensions import db
@@ -83,6 +83,10 @@ class Referral(db.Model):
     won_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # flagged: possible duplicate waiting for an internal user's look; the candidates are recomputed
     duplicate_flag: Mapped[bool] = mapped_column(Boolean, default=False)
+    # A prospect's submission is told to the vendor, the partner and the prospect by the worker, after
+    # the commit (services/links.py): set with the referral, cleared by the job; the sweep re-drives
+    # one whose job was lost.
+    announcement_pending: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
@@ -102,6 +106,9 @@ class Referral(db.Model):
         Index("ix_referrals_stage_created", "stage", "created_at", "id"),
         Index("ix_referrals_contact_email", "contact_email"),
         Index("ix_referrals_company_domain", "company_domain"),
+        # The sweep's look for lost announcements: partial, so it holds the few in flight only.
+        Index("ix_referrals_announcement_pending", "created_at",
+              postgresql_where=text("announcement_pending"), sqlite_where=text("announcement_pending")),
     )
 
     @property

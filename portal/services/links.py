@@ -19,7 +19,7 @@ from sqlalchemy import bindparam
 from sqlalchemy.orm import contains_eager
 
 from portal import database
-from portal.jobs import locks, mail
+from portal.jobs import locks, mail, queues
 from portal.errors import DomainError
 from portal.extensions import db
 from portal.models import LinkVisit, Organization, OrgStatus, Referral, ReferralLink, Role, Source, Stage, User
@@ -218,7 +218,8 @@ def submit(link: ActiveLink, data: ReferralInput, *, first_visit_at: datetime | 
 
     The same email through the same link within RESUBMIT_WINDOW returns the existing referral and
     sends nothing again. `form_token`, the served form's signed token, is spent with the referral:
-    a replayed form creates nothing (AlreadySpent). Raises DomainError for what the prospect must correct.
+    a replayed form creates nothing (AlreadySpent). Everyone is told by the worker (`announce`).
+    Raises DomainError for what the prospect must correct.
     """
     return _submit(db.session.execute(_FOR_SUBMISSION, {"id": link.id}).scalar_one(), data, attributed_via="link",
                    first_visit_at=first_visit_at, form_token=form_token)
@@ -270,22 +271,54 @@ def _submit(link: ReferralLink, data: ReferralInput, *, attributed_via: str,
     if existing is not None:
         db.session.rollback()
         return PublicSubmission(existing, created=False)
-    # Spent first (a refused submission rolls it back): its statement then flushes nothing, and the
-    # mails and notifications below are inserted together by the link counter's update.
+    # Spent first (a refused submission rolls it back): its statement then flushes nothing.
     _spend(form_token)
 
     def attach(referral: Referral) -> None:
-        notifications.link_referral_received(referral, link)
-        _confirm_to_prospect(referral.contact_email, referral.contact_first_name, via_partner=True)
+        # The prospect waits for none of the telling: the worker writes (and renders) the vendor's,
+        # the partner's and the prospect's mails and notifications after the commit (`announce`).
+        queues.enqueue_after_commit(ANNOUNCE_JOB, referral.id, job_id=f"announce-referral-{referral.id}",
+                                    fresh_id=True)
         # Last before the commit: the counter's row lock is then held for the commit alone.
         db.session.execute(db.update(ReferralLink).where(ReferralLink.id == link.id)
                            .values(submissions=ReferralLink.submissions + 1))
 
     result = referral_service.submit(data, partner_org=link.partner_org, by=None, source=Source.LINK.value,
-                                     actor_label=PROSPECT_ACTOR, before_commit=attach,
+                                     actor_label=PROSPECT_ACTOR, before_commit=attach, announce=False,
                                      origin={"link_id": link.id, "attributed_via": attributed_via,
-                                             "first_visit_at": first_visit_at})
+                                             "first_visit_at": first_visit_at, "announcement_pending": True})
     return PublicSubmission(result.referral, created=True)
+
+
+ANNOUNCE_JOB = "portal.jobs.tasks.announce_link_referral"
+# A job still queued is not lost: the sweep re-drives only what has waited longer than this.
+ANNOUNCE_REDRIVE_AFTER = timedelta(minutes=2)
+
+
+def announce(referral_id: int) -> bool:
+    """The worker's half of a prospect's submission: the vendor's managers, the link's owner and the
+    partner's admins are told, and the prospect thanked. Once: a second run (a re-driven job, a retry)
+    finds the referral announced and does nothing. Returns whether it told anyone."""
+    referral = db.session.get(Referral, referral_id, with_for_update=True)
+    if referral is None or not referral.announcement_pending:
+        db.session.rollback()
+        return False
+    notifications.referral_submitted(referral)
+    if referral.link is not None:
+        notifications.link_referral_received(referral, referral.link)
+    _confirm_to_prospect(referral.contact_email, referral.contact_first_name, via_partner=True)
+    referral.announcement_pending = False
+    db.session.commit()
+    return True
+
+
+def redrive_announcements() -> int:
+    """The sweep's part: enqueue again the announcements whose job was lost (Redis restarted, a worker
+    killed). Returns how many."""
+    ids = db.session.scalars(db.select(Referral.id).where(
+        Referral.announcement_pending.is_(True), Referral.created_at < utcnow() - ANNOUNCE_REDRIVE_AFTER))
+    return sum(queues.enqueue_now(ANNOUNCE_JOB, referral_id, job_id=f"announce-referral-{referral_id}")
+               for referral_id in list(ids))
 
 
 def _recent_submission(link: ReferralLink, email: str | None) -> Referral | None:

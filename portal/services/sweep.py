@@ -8,19 +8,21 @@ from __future__ import annotations
 import logging
 
 from portal.jobs import mail
-from portal.services import crm, deals, lead_distribution, ledger, one_time, submissions
+from portal.services import crm, deals, lead_distribution, ledger, links, one_time, submissions
 from portal.services.reporting import exports
 
 log = logging.getLogger(__name__)
 
 
 def run() -> dict[str, int]:
-    """Enqueue delivery of every message still queued, remind resellers of leads about to lapse, expire
+    """Enqueue delivery of every message still queued and the announcement of every prospect's referral
+    whose job was lost, remind resellers of leads about to lapse, expire
     overdue leads (sending them back or on) and deal registrations (warning first); returns the counts."""
     requeued = 0
     for message_id in mail.pending_ids():
         mail.schedule_delivery(message_id, after_commit=False)
         requeued += 1
+    announced = links.redrive_announcements()
     reminded = lead_distribution.send_reminders()
     expired = lead_distribution.expire_overdue()
     registrations = deals.sweep_expiry()
@@ -31,8 +33,9 @@ def run() -> dict[str, int]:
     exports.purge_expired()
     approved = ledger.approve_due()
     notices = crm.report_health()
-    if requeued or expired or pushes or reminded or approved or any(registrations.values()):
-        log.info("sweep re-drove %s queued messages, %s CRM pushes, expired %s leads, reminded %s, deals %s, "
-                 "approved %s commissions", requeued, pushes, expired, reminded, registrations, approved)
-    return {"mail": requeued, "leads_expired": expired, "leads_reminded": reminded, "crm_pushes": pushes,
+    if requeued or announced or expired or pushes or reminded or approved or any(registrations.values()):
+        log.info("sweep re-drove %s queued messages, %s announcements, %s CRM pushes, expired %s leads, "
+                 "reminded %s, deals %s, approved %s commissions", requeued, announced, pushes, expired, reminded,
+                 registrations, approved)
+    return {"mail": requeued, "announcements": announced, "leads_expired": expired, "leads_reminded": reminded, "crm_pushes": pushes,
             "commissions_approved": approved, "crm_notices": notices, **registrations}

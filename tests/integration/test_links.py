@@ -8,11 +8,12 @@ from datetime import timedelta
 import pytest
 
 from portal.blueprints.public import forms as public_forms
+from portal.jobs import queues
 from portal.extensions import db as _db
-from portal.models import EmailMessage, LinkVisit, Referral, ReferralLink
+from portal.models import EmailMessage, LinkVisit, Notification, Referral, ReferralLink, User
 from portal.models.links import new_code
 from portal.models.types import utcnow
-from portal.services import links, settings
+from portal.services import links, settings, sweep
 
 from tests.factories import OrganizationFactory, ReferralLinkFactory, internal_user, partner_user
 from tests.integration.conftest import body
@@ -89,6 +90,46 @@ def test_prospect_submits_the_link_form_and_everyone_is_told(client, db, scene, 
     assert "Via link “Spring campaign” of Jane Doe" in detail and "first visit the same day" in detail
     timeline = detail[detail.index('class="timeline"'):]
     assert "Prospect via referral link" in timeline
+
+
+def _told() -> tuple[list[str], list[str]]:
+    mails = sorted(_db.session.scalars(_db.select(EmailMessage.to_address)))
+    notified = sorted(_db.session.scalars(_db.select(User.email).join(Notification, Notification.user_id == User.id)))
+    return mails, notified
+
+
+def test_the_prospect_waits_for_no_mail_the_worker_tells_everyone_once(client, db, scene, instant, run_jobs):
+    internal_user("manager", email="max@acme.example")
+    *_, link = scene
+    assert post_form(client, f"/r/{link.code}", link.code).status_code == 303
+    referral = _db.session.scalars(_db.select(Referral)).one()
+    # The request wrote the referral and nothing of the telling: that is the worker's.
+    assert referral.announcement_pending and _told() == ([], [])
+
+    assert run_jobs()
+    _db.session.expire_all()
+    everyone = (["alex@northwind.example", "grace@navy.example", "jane@northwind.example", "max@acme.example"],
+                ["alex@northwind.example", "jane@northwind.example", "max@acme.example"])
+    assert _told() == everyone and not referral.announcement_pending
+    # A second run of the job (a retry, a re-drive) tells no one again.
+    queues.enqueue_now(links.ANNOUNCE_JOB, referral.id)
+    assert run_jobs()
+    assert _told() == everyone
+
+
+def test_an_announcement_whose_job_was_lost_is_sent_by_the_sweep(client, db, scene, instant, run_jobs, redis_conn,
+                                                                  clock):
+    *_, link = scene
+    assert post_form(client, f"/r/{link.code}", link.code).status_code == 303
+    redis_conn.flushdb()  # Redis restarted: the queued job is gone, the referral still says it waits
+    assert sweep.run()["announcements"] == 0  # a young one may still be in its queue
+    clock.advance(links.ANNOUNCE_REDRIVE_AFTER + timedelta(seconds=1))
+    assert sweep.run()["announcements"] == 1
+    assert run_jobs()
+    _db.session.expire_all()
+    assert _told()[1] == ["alex@northwind.example", "jane@northwind.example"]
+    assert not _db.session.scalars(_db.select(Referral)).one().announcement_pending
+    assert sweep.run()["announcements"] == 0
 
 
 def test_the_form_asks_the_admins_required_fields_too(client, db, scene, instant):
@@ -494,9 +535,11 @@ def _confirmation() -> EmailMessage:
                                .order_by(EmailMessage.id.desc())).first()
 
 
-def test_the_confirmation_offers_the_partner_program_only_when_the_admins_chose_so(app, client, db, scene, instant):
+def test_the_confirmation_offers_the_partner_program_only_when_the_admins_chose_so(app, client, db, scene, instant,
+                                                                                    run_jobs):
     *_, link = scene
     assert post_form(client, f"/r/{link.code}", link.code).status_code == 303
+    run_jobs()  # the worker writes the confirmation
     assert "/partners/apply" not in _confirmation().text_body + _confirmation().html_body  # off by default
 
     client.login(internal_user("admin"))
@@ -509,6 +552,7 @@ def test_the_confirmation_offers_the_partner_program_only_when_the_admins_chose_
     program = app.config["PUBLIC_BASE_URL"] + "/partners/apply"
     assert post_form(client, f"/r/{link.code}", link.code,
                      {**PROSPECT, "contact_email": "ada@lovelace.example"}).status_code == 303
+    run_jobs()
     mail = _confirmation()
     assert mail.to_address == "ada@lovelace.example"
     assert f"Become a partner: {program}" in mail.text_body and f'href="{program}"' in mail.html_body

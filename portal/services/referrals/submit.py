@@ -38,13 +38,15 @@ class SubmitResult:
 
 
 def submit(data: ReferralInput, *, partner_org: Organization, by: User | None, source: str = Source.PORTAL.value,
-           actor_label: str | None = None, before_commit=None, origin: dict | None = None) -> SubmitResult:
+           actor_label: str | None = None, before_commit=None, origin: dict | None = None,
+           announce: bool = True) -> SubmitResult:
     """Create a referral for `partner_org`, check for duplicates, notify the vendor.
 
     Raises DomainError (with the field) for a missing required field or missing consent, and
     DuplicateReferral when the admins' policy blocks possible duplicates. `before_commit(referral)`
     lets a caller (the public link flow) add its own rows to the same transaction, last before the commit;
     `origin` holds columns it sets on the new referral (its link and attribution), stored with its first insert.
+    `announce=False`: the caller tells the vendor itself (the link flow does, from the worker).
     """
     if not partner_org.is_active or partner_org.is_vendor:
         raise DomainError("Referrals can only be submitted for an active partner.")
@@ -73,7 +75,8 @@ def submit(data: ReferralInput, *, partner_org: Organization, by: User | None, s
     db.session.flush()
     referral.number = f"R-{referral.id:06d}"
     workflow.record_creation(referral, by=by, actor_label=actor_label)
-    notifications.referral_submitted(referral)
+    if announce:
+        notifications.referral_submitted(referral)
     if before_commit is not None:
         before_commit(referral)
     db.session.commit()
