@@ -1,7 +1,8 @@
 """Serializing writers that must not overlap, on PostgreSQL and on SQLite alike."""
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import String, bindparam, func, select
+from sqlalchemy.orm import Session
 
 from portal import database
 from portal.extensions import db
@@ -17,4 +18,14 @@ def lock_key(key: str) -> None:
     if db.session.get_bind().dialect.name == "sqlite":
         database.take_write_lock()
     else:
-        db.session.execute(select(func.pg_advisory_xact_lock(func.hashtextextended(key, 0))))
+        advisory_lock(db.session, key)
+
+
+def advisory_lock(session: Session, key: str) -> None:
+    """PostgreSQL only: wait for, then hold until the transaction ends, the advisory lock named `key`
+    (for a caller that already holds SQLite's one write lock, such as a commit's hook)."""
+    session.execute(_ADVISORY_LOCK, {"key": key})
+
+
+# Built once: a lock is taken on every submission, and building the statement cost more than running it.
+_ADVISORY_LOCK = select(func.pg_advisory_xact_lock(func.hashtextextended(bindparam("key", type_=String()), 0)))

@@ -325,9 +325,16 @@ def _recent_submission(link: ReferralLink, email: str | None) -> Referral | None
     email = (email or "").strip().lower()
     if not email:
         return None
-    return db.session.scalar(db.select(Referral).where(
-        Referral.link_id == link.id, Referral.contact_email == email,
-        Referral.created_at >= utcnow() - RESUBMIT_WINDOW).order_by(Referral.id).limit(1))
+    found = db.session.scalar(_RECENT_SUBMISSION, {"link_id": link.id, "email": email,
+                                                   "since": utcnow() - RESUBMIT_WINDOW})
+    return db.session.get(Referral, found) if found is not None else None
+
+
+# Every submission asks (and almost always finds none): built once, the id only.
+_RECENT_SUBMISSION = (db.select(Referral.id).where(Referral.link_id == bindparam("link_id"),
+                                                   Referral.contact_email == bindparam("email"),
+                                                   Referral.created_at >= bindparam("since"))
+                      .order_by(Referral.id).limit(1))
 
 
 def _confirm_to_prospect(email: str | None, first_name: str | None, *, via_partner: bool = False) -> None:

@@ -14,9 +14,9 @@ serves the dashboards' counts from memory until the next change (services/report
 from __future__ import annotations
 
 from sqlalchemy import bindparam, delete, event, func, insert, inspect, literal_column, select, text
-from sqlalchemy.types import String
 from sqlalchemy.orm import Session
 
+from portal.jobs import locks
 from portal.models import Commission, DealRegistration, Referral
 from portal.models.referrals import Stage
 from portal.models.tallies import CommissionTally, DealTally, ReferralMonthTally, ReferralTally
@@ -118,7 +118,7 @@ def _bring_up_to_date(session: Session) -> None:
     if dialect == "postgresql":
         # Sorted, so two transactions touching the same partners take their locks in the same order.
         for partner_org_id in partners:
-            session.execute(_LOCK_PARTNER, {"key": f"tallies:{partner_org_id}"})
+            locks.advisory_lock(session, f"tallies:{partner_org_id}")
     for partner_org_id in sorted(touched):
         rebuild(session, partner_org_id)
     for obj in added:
@@ -145,7 +145,6 @@ _ADD_REFERRAL = _upsert(ReferralTally, "partner_org_id, status, currency", ("ref
 _ADD_MONTH = _upsert(ReferralMonthTally, "partner_org_id, month", ("submitted", "won"))
 _ADD_COMMISSION = _upsert(CommissionTally, "partner_org_id, status, currency", ("commissions",), "amount")
 _ADD_DEAL = _upsert(DealTally, "partner_org_id, status", ("deals",))
-_LOCK_PARTNER = select(func.pg_advisory_xact_lock(func.hashtextextended(bindparam("key", type_=String()), 0)))
 
 
 def _count_new(session: Session, obj) -> None:

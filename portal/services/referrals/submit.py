@@ -4,6 +4,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 from datetime import timedelta
 from decimal import Decimal
+from functools import lru_cache
+
+from sqlalchemy import bindparam
 
 from portal import domains, money
 from portal.errors import DomainError
@@ -96,8 +99,23 @@ def duplicate_candidates(email: str | None, domain: str | None, *, exclude_id: i
 
 def has_duplicates(email: str | None, domain: str | None) -> bool:
     """Whether `duplicate_candidates` would find any (a submission needs no more: one id, no rows loaded)."""
-    condition = _duplicate_condition(email, domain)
-    return condition is not None and db.session.scalar(db.select(Referral.id).where(condition).limit(1)) is not None
+    by_email, by_domain = bool(email), domains.is_company_domain(domain)
+    if not (by_email or by_domain):
+        return False
+    since = utcnow() - timedelta(days=settings.get("duplicates")["window_days"])
+    return db.session.scalar(_any_duplicate(by_email, by_domain),
+                             {"email": (email or "").lower(), "domain": domain, "since": since}) is not None
+
+
+@lru_cache(maxsize=None)
+def _any_duplicate(by_email: bool, by_domain: bool):
+    # Built once per shape: every submission asks, and building the statement cost more than running it.
+    conditions = []
+    if by_email:
+        conditions.append(Referral.contact_email == bindparam("email"))
+    if by_domain:
+        conditions.append(Referral.company_domain == bindparam("domain"))
+    return db.select(Referral.id).where(db.or_(*conditions), Referral.created_at >= bindparam("since")).limit(1)
 
 
 def _duplicate_condition(email: str | None, domain: str | None):
