@@ -151,6 +151,13 @@ _RECORD_VISIT = db.text("INSERT INTO link_visits (link_id, visitor_hash, first_s
                         " ON CONFLICT (link_id, visitor_hash) DO NOTHING RETURNING id").bindparams(
     bindparam("first_seen_at", type_=LinkVisit.__table__.c.first_seen_at.type))
 
+# The counters go up on the table, built once: an update of the mapped class would also look for the
+# link among the session's objects to update it there (nothing reads it after), and cost more than the SQL.
+_LINKS = ReferralLink.__table__
+_COUNT_CLICK = _LINKS.update().where(_LINKS.c.id == bindparam("link_id")).values(clicks=_LINKS.c.clicks + 1)
+_COUNT_SUBMISSION = (_LINKS.update().where(_LINKS.c.id == bindparam("link_id"))
+                     .values(submissions=_LINKS.c.submissions + 1))
+
 
 def find_active(code: str) -> ActiveLink | None:
     """The link behind `code` if it, its partner and the partner user who made it are active; one
@@ -179,8 +186,7 @@ def record_visit(link: ActiveLink | ReferralLink, visitor: str) -> bool:
     values = {"link_id": link.id, "visitor_hash": _digest(f"visit|{visitor}"), "first_seen_at": utcnow()}
     inserted = db.session.execute(_RECORD_VISIT, values).first() is not None
     if inserted:
-        db.session.execute(db.update(ReferralLink).where(ReferralLink.id == link.id)
-                           .values(clicks=ReferralLink.clicks + 1))
+        db.session.execute(_COUNT_CLICK, {"link_id": link.id})
     db.session.commit()
     return inserted
 
@@ -280,8 +286,7 @@ def _submit(link: ReferralLink, data: ReferralInput, *, attributed_via: str,
         queues.enqueue_after_commit(ANNOUNCE_JOB, referral.id, job_id=f"announce-referral-{referral.id}",
                                     fresh_id=True)
         # Last before the commit: the counter's row lock is then held for the commit alone.
-        db.session.execute(db.update(ReferralLink).where(ReferralLink.id == link.id)
-                           .values(submissions=ReferralLink.submissions + 1))
+        db.session.execute(_COUNT_SUBMISSION, {"link_id": link.id})
 
     result = referral_service.submit(data, partner_org=link.partner_org, by=None, source=Source.LINK.value,
                                      actor_label=PROSPECT_ACTOR, before_commit=attach, announce=False,
