@@ -285,7 +285,10 @@ def _submit(link: ReferralLink, data: ReferralInput, *, attributed_via: str,
         # the partner's and the prospect's mails and notifications after the commit (`announce`).
         queues.enqueue_after_commit(ANNOUNCE_JOB, referral.id, job_id=f"announce-referral-{referral.id}",
                                     fresh_id=True)
-        # Last before the commit: the counter's row lock is then held for the commit alone.
+        # Every prospect of the link waits for the counter's row lock until this commit ends: the
+        # referral's own writes go first (flushed now, not by the commit), so the lock is held for
+        # the tallies' writes and the commit alone.
+        db.session.flush()
         db.session.execute(_COUNT_SUBMISSION, {"link_id": link.id})
 
     result = referral_service.submit(data, partner_org=link.partner_org, by=None, source=Source.LINK.value,
