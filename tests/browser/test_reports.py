@@ -44,7 +44,10 @@ def test_partner_filters_sorts_and_opens_a_pinned_view_without_reloads(app, brow
     page.goto(page.url)
     expect(page.locator(".report-table th[aria-sort='ascending']")).to_contain_text("Company")
 
-    page.get_by_role("navigation", name="Main").get_by_role("link", name="★ Won this year").click()
+    navigation = page.get_by_role("navigation", name="Main")
+    navigation.get_by_text("★ Pinned").click()  # the pinned views' menu
+    screenshot(page, "pinned-views-menu-1280")
+    navigation.get_by_role("link", name="★ Won this year").click()
     expect(page.get_by_role("heading", name="Won this year")).to_be_visible()
     expect(page.locator(".report-table thead")).to_contain_text("Commission status")
     with app.app_context():

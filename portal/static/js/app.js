@@ -57,6 +57,20 @@ window.addEventListener("pageshow", (event) => {
   });
 })();
 
+// The pinned views' menu closes as menus do: on a click elsewhere, or on Escape (back to its button).
+document.addEventListener("click", (event) => {
+  document.querySelectorAll(".nav__pins details[open]").forEach((menu) => {
+    if (!menu.contains(event.target)) menu.open = false;
+  });
+});
+document.addEventListener("keydown", (event) => {
+  if (event.key !== "Escape") return;
+  document.querySelectorAll(".nav__pins details[open]").forEach((menu) => {
+    menu.open = false;
+    menu.querySelector("summary").focus();
+  });
+});
+
 // A table too wide for its box scrolls sideways; keyboard users need to reach it (WCAG 2.1.1),
 // so such a box becomes a focusable, named region. Re-checked after htmx swaps and on resize.
 const markScrollableTables = () => {
