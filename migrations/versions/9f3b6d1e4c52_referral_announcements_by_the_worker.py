@@ -15,7 +15,8 @@ down_revision = '8e4a2c6b1d37'
 branch_labels = None
 depends_on = None
 
-WHERE = "announcement_pending"
+# As SQLAlchemy writes `where(Referral.announcement_pending)` on each, so the sweep's query uses the index.
+WHERE = {"postgresql_where": sa.text("announcement_pending"), "sqlite_where": sa.text("announcement_pending = 1")}
 
 
 def upgrade():
@@ -23,12 +24,10 @@ def upgrade():
     with op.batch_alter_table('referrals', schema=None) as batch_op:
         batch_op.add_column(sa.Column('announcement_pending', sa.Boolean(), server_default=sa.false(),
                                       nullable=False))
-        batch_op.create_index('ix_referrals_announcement_pending', ['created_at'], unique=False,
-                              postgresql_where=sa.text(WHERE), sqlite_where=sa.text(WHERE))
+        batch_op.create_index('ix_referrals_announcement_pending', ['created_at'], unique=False, **WHERE)
 
 
 def downgrade():
     with op.batch_alter_table('referrals', schema=None) as batch_op:
-        batch_op.drop_index('ix_referrals_announcement_pending', postgresql_where=sa.text(WHERE),
-                            sqlite_where=sa.text(WHERE))
+        batch_op.drop_index('ix_referrals_announcement_pending', **WHERE)
         batch_op.drop_column('announcement_pending')

@@ -106,9 +106,10 @@ class Referral(db.Model):
         Index("ix_referrals_stage_created", "stage", "created_at", "id"),
         Index("ix_referrals_contact_email", "contact_email"),
         Index("ix_referrals_company_domain", "company_domain"),
-        # The sweep's look for lost announcements: partial, so it holds the few in flight only.
+        # The sweep's look for lost announcements: partial, so it holds the few in flight only. Each
+        # predicate is the one SQLAlchemy writes for `where(Referral.announcement_pending)` there.
         Index("ix_referrals_announcement_pending", "created_at",
-              postgresql_where=text("announcement_pending"), sqlite_where=text("announcement_pending")),
+              postgresql_where=text("announcement_pending"), sqlite_where=text("announcement_pending = 1")),
     )
 
     @property

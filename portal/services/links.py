@@ -283,8 +283,7 @@ def _submit(link: ReferralLink, data: ReferralInput, *, attributed_via: str,
     def attach(referral: Referral) -> None:
         # The prospect waits for none of the telling: the worker writes (and renders) the vendor's,
         # the partner's and the prospect's mails and notifications after the commit (`announce`).
-        queues.enqueue_after_commit(ANNOUNCE_JOB, referral.id, job_id=f"announce-referral-{referral.id}",
-                                    fresh_id=True)
+        queues.enqueue_after_commit(ANNOUNCE_JOB, referral.id, job_id=_announce_job_id(referral.id), fresh_id=True)
         # Every prospect of the link waits for the counter's row lock until this commit ends: the
         # referral's own writes go first (flushed now, not by the commit), so the lock is held for
         # the tallies' writes and the commit alone.
@@ -323,10 +322,15 @@ def announce(referral_id: int) -> bool:
 def redrive_announcements() -> int:
     """The sweep's part: enqueue again the announcements whose job was lost (Redis restarted, a worker
     killed). Returns how many."""
+    # The bare column, as the partial index's predicate says it (`IS true` would scan the table).
     ids = db.session.scalars(db.select(Referral.id).where(
-        Referral.announcement_pending.is_(True), Referral.created_at < utcnow() - ANNOUNCE_REDRIVE_AFTER))
-    return sum(queues.enqueue_now(ANNOUNCE_JOB, referral_id, job_id=f"announce-referral-{referral_id}")
+        Referral.announcement_pending, Referral.created_at < utcnow() - ANNOUNCE_REDRIVE_AFTER))
+    return sum(queues.enqueue_now(ANNOUNCE_JOB, referral_id, job_id=_announce_job_id(referral_id))
                for referral_id in list(ids))
+
+
+def _announce_job_id(referral_id: int) -> str:
+    return f"announce-referral-{referral_id}"
 
 
 def _recent_submission(link: ReferralLink, email: str | None) -> Referral | None:
