@@ -93,6 +93,35 @@ def test_contact_match_on_one_contact_creates_an_opportunity_on_its_account_with
     assert len(sf_sandbox.query("SELECT Id FROM Opportunity")) == 1
 
 
+@pytest.mark.parametrize("contact_match", [False, True], ids=["lead", "opportunity"])
+def test_a_record_deleted_in_salesforce_unlinks_the_registration_and_says_so(db, sf_sandbox, contact_match):
+    connection = _connection(sf_sandbox, contact_match=contact_match)
+    if contact_match:  # one Contact with the registration's email: the registration becomes an Opportunity
+        account = sf_sandbox.api("POST", "/sobjects/Account", {"Name": "Globex Corporation"})
+        sf_sandbox.api("POST", "/sobjects/Contact", {"LastName": "Scorpio", "Email": "hank@globex.example",
+                                                     "AccountId": account["id"]})
+    dora = _reseller()
+    deal = _register(dora)
+    kept = _register(dora, email="lisa@initech.example", company="Initech")
+    crm_id, kept_id = _push(connection, deal).crm_id, _push(connection, kept).crm_id
+    sobject = "Opportunity" if contact_match else "Lead"
+    assert crm_id.startswith("006" if contact_match else "00Q")
+    engine.pull(connection.id)
+    sf_sandbox.api("DELETE", f"/sobjects/{sobject}/{crm_id}")
+
+    assert engine.pull(connection.id).errors == 0
+    [link] = _links(deal)
+    assert link.state == "unlinked" and link.crm_id is None and not link.dirty
+    assert f"{sobject} {crm_id} was deleted in Salesforce" in link.last_error and deal.number in link.last_error
+    assert _db.session.get(DealRegistration, deal.id).status == "submitted"  # the registration itself stays
+    assert [(k.state, k.crm_id) for k in _links(kept)] == [("synced", kept_id)]
+    # Later pulls leave it alone; a person's "Sync now" sends it again, as a new record.
+    engine.pull(connection.id)
+    assert _links(deal)[0].state == "unlinked"
+    again = _push(connection, deal)
+    assert again.state == "synced" and again.crm_id not in (None, crm_id), again.last_error
+
+
 def test_contact_match_on_two_contacts_or_none_creates_a_lead(db, sf_sandbox):
     connection = _connection(sf_sandbox, contact_match=True)
     account = sf_sandbox.api("POST", "/sobjects/Account", {"Name": "Globex"})

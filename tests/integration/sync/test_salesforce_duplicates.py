@@ -112,10 +112,11 @@ def test_three_referrals_under_each_duplicate_policy_then_a_second_full_sync_cha
     stats = engine.full_sync(connection.id)
     _db.session.expire_all()
 
-    # The pull reads (one Composite call of queries); the push has nothing to send: at most a describe.
+    # The pull reads (one Composite call of queries per kind of record: referrals, deal registrations);
+    # the push has nothing to send: at most a describe.
     calls = sf_sandbox.admin("stats", method="GET")["endpoints"]
     assert not [c for c in calls if c.startswith(WRITES)], calls
-    assert calls["POST /services/data/v62.0/composite"] == 1
+    assert calls["POST /services/data/v62.0/composite"] == 2 and "GET /services/data/v62.0/query" not in calls, calls
     assert (stats.pushed, stats.errors) == (0, 0)
     assert _state(sf_sandbox) == before
     assert _portal_state() == portal_before

@@ -235,23 +235,30 @@ def _error(item: _Item, action: str, errors: list, sent: dict) -> PushResult:
 
 def changes(api: sf.Salesforce, watermark_ms: int) -> Iterator[Change]:
     """The registrations' Opportunities (a converted Lead's names the Lead it replaces), then their
-    open Leads, changed since the watermark, oldest first. A closed Opportunity is the registration's
-    outcome: won (with its Amount) or lost."""
-    since = sf.soql_datetime(max(0, watermark_ms - OVERLAP_MS))
-    converted = {r["ConvertedOpportunityId"]: r["Id"] for r in api.query(
-        f"SELECT Id, ConvertedOpportunityId FROM Lead WHERE IsConverted = true AND SystemModstamp >= {since} "
-        f"AND ConvertedOpportunityId != null AND {DEAL_ID_FIELD} != null")}
-    for record in api.query(f"SELECT {', '.join(OPPORTUNITY_FIELDS)} FROM Opportunity WHERE SystemModstamp >= "
-                            f"{since} AND {DEAL_ID_FIELD} != null ORDER BY SystemModstamp ASC"):
+    open Leads, changed since the watermark, oldest first, then the deleted ones (getDeleted): all in
+    one Composite call. A closed Opportunity is the registration's outcome: won (with its Amount) or
+    lost; a deleted Lead or Opportunity unlinks the registration."""
+    start_ms = max(0, watermark_ms - OVERLAP_MS)
+    since = sf.soql_datetime(start_ms)
+    found = api.queries({
+        "converted": f"SELECT Id, ConvertedOpportunityId FROM Lead WHERE IsConverted = true AND SystemModstamp >= "
+                     f"{since} AND ConvertedOpportunityId != null AND {DEAL_ID_FIELD} != null",
+        "opportunities": f"SELECT {', '.join(OPPORTUNITY_FIELDS)} FROM Opportunity WHERE SystemModstamp >= {since} "
+                         f"AND {DEAL_ID_FIELD} != null ORDER BY SystemModstamp ASC",
+        "leads": f"SELECT {', '.join(LEAD_FIELDS)} FROM Lead WHERE SystemModstamp >= {since} "
+                 f"AND {DEAL_ID_FIELD} != null AND IsConverted = false ORDER BY SystemModstamp ASC",
+    }, extra=pull.deleted_requests(api, start_ms))
+    converted = {r["ConvertedOpportunityId"]: r["Id"] for r in found["converted"]}
+    for record in found["opportunities"]:
         status, reason = None, None
         if record.get("IsWon"):
             status, reason = "won", f"Salesforce opportunity {record.get('Name')!r} closed won"
         elif record.get("IsClosed"):
             status, reason = "lost", f"Salesforce opportunity {record.get('Name')!r} closed: {record.get('StageName')}"
         yield _change(record, converted.get(record["Id"]), status, reason)
-    for record in api.query(f"SELECT {', '.join(LEAD_FIELDS)} FROM Lead WHERE SystemModstamp >= {since} "
-                            f"AND {DEAL_ID_FIELD} != null AND IsConverted = false ORDER BY SystemModstamp ASC"):
+    for record in found["leads"]:
         yield _change(record, None, None, None)
+    yield from pull.deletions(found)
 
 
 def _change(record: dict, replaces: str | None, status: str | None, reason: str | None) -> Change:

@@ -50,7 +50,7 @@ def changes(api: sf.Salesforce, watermark_ms: int, properties: list[str], fields
         soql["related"] = (f"SELECT {', '.join(sorted({'Id', 'SystemModstamp', *of_contact}))} FROM Contact "
                            f"WHERE SystemModstamp >= {since} AND {sf.SYNC_FIELD} = true "
                            f"AND {sf.REFERRAL_ID_FIELD} = null ORDER BY SystemModstamp ASC")
-    found = api.queries(soql, extra=_deleted_requests(api, start_ms))
+    found = api.queries(soql, extra=deleted_requests(api, start_ms))
     by_opportunity = {r["ConvertedOpportunityId"]: r for r in found["converted"] if r.get("ConvertedOpportunityId")}
     by_contact = {r["ConvertedContactId"]: r for r in found["converted"]
                   if r.get("ConvertedContactId") and not r.get("ConvertedOpportunityId")}
@@ -61,9 +61,7 @@ def changes(api: sf.Salesforce, watermark_ms: int, properties: list[str], fields
     for record in found.get("related", []):
         yield Change(record["Id"], None, sf.to_ms(record.get("SystemModstamp")),
                      {CONTACT_PREFIX + name: text(record.get(name)) for name in of_contact}, related="contact")
-    for sobject in DELETABLE:
-        for gone in (found.extra.get(sobject) or {}).get("deletedRecords", []):
-            yield Change(gone["id"], None, sf.to_ms(gone.get("deletedDate")), {}, deleted=True)
+    yield from deletions(found)
 
 
 def _own_query(sobject: str, always, properties, fields_of, since: str, where: str = "") -> str:
@@ -74,13 +72,21 @@ def _own_query(sobject: str, always, properties, fields_of, since: str, where: s
             f"AND {sf.REFERRAL_ID_FIELD} != null {where}ORDER BY SystemModstamp ASC")
 
 
-def _deleted_requests(api: sf.Salesforce, start_ms: int) -> dict[str, str]:
-    """getDeleted per object, from the watermark (at most 30 days back) to now."""
+def deleted_requests(api: sf.Salesforce, start_ms: int) -> dict[str, str]:
+    """getDeleted per object, from the watermark (at most 30 days back) to now: the `extra` of a
+    Composite `queries` call, whose answers `deletions` reads."""
     now_ms = int(clock.timestamp() * 1000)
     start_ms = max(start_ms, now_ms - REPLICATION_MS)
     end_ms = max(now_ms, start_ms + 60_000)   # start must precede end; Salesforce stops at its own now
     window = f"?start={sf.quote_url(sf.soql_datetime(start_ms))}&end={sf.quote_url(sf.soql_datetime(end_ms))}"
     return {sobject: api.data_path(f"/sobjects/{sobject}/deleted/{window}") for sobject in DELETABLE}
+
+
+def deletions(found: sf.Answers) -> Iterator[Change]:
+    """The records getDeleted listed (`deleted_requests`), as deletions: the engine unlinks what it had linked."""
+    for sobject in DELETABLE:
+        for gone in (found.extra.get(sobject) or {}).get("deletedRecords", []):
+            yield Change(gone["id"], None, sf.to_ms(gone.get("deletedDate")), {}, deleted=True)
 
 
 def _own_changes(records: list[dict], replaced: dict[str, dict], of_contact: list[str] = ()) -> Iterator[Change]:
