@@ -353,8 +353,9 @@ def _apply_deletion(connection_id: int, connector, entity: entities.Entity, chan
     name_of = getattr(connector, "record_noun", None)  # a connector whose records change object says which
     noun = name_of(change.crm_id) if name_of else connector.object_labels.get(entity.crm_object, entity.crm_object)
     name = entity.label(record) if record is not None else f"{entity.name} {link.entity_id}"
+    then = f"; {entity.after_deletion.format(noun=noun)}" if entity.after_deletion else ""
     message = (f"{connector.label} {noun} {change.crm_id} was deleted in {connector.label}: {name} is no longer "
-               f"linked to it and later syncs leave it alone; \u201cSync now\u201d creates a new {noun}.")
+               f"linked to it and later syncs leave it alone{then}.")
     link.state, link.dirty, link.last_error = LinkState.UNLINKED.value, False, message
     link.crm_id = link.contact_crm_id = link.company_crm_id = link.associated_key = link.url = None
     link.pushed_values, link.remote_values, link.remote_modified_ms = {}, {}, None

@@ -47,6 +47,9 @@ class Entity:
     # Optional: the connection option naming who wins a field changed on both sides since the last
     # sync ("portal" or the CRM); the conflict is written to the integration log. None: the CRM's change applies.
     master_option: str | None = None
+    # What a person can do once the CRM deleted the linked record, for the message that says so
+    # ({noun}: the CRM record's name there); None: nothing (organizations are linked by the matching wizard).
+    after_deletion: str | None = "\u201cSync now\u201d creates a new {noun}"
 
     def load(self, ids) -> dict[int, Any]:
         """Records by id, loaded in one query with everything `values` reads."""

@@ -99,7 +99,8 @@ ORGANIZATION = entities.register(entities.Entity(
     name="organization", model=Organization, crm_object=ORG_OBJECT, fields=ORG_FIELDS,
     values=organization_values, contact_email=lambda values: None, company_domain=lambda values: values.get("domain"),
     apply_change=lambda *a, **kw: organizations.apply_crm_change(*a, **kw), label=lambda org: org.name,
-    select_ids=_organization_ids, create_from_crm=lambda **kw: _create_organization(**kw), master_option=MASTER_OPTION))
+    select_ids=_organization_ids, create_from_crm=lambda **kw: _create_organization(**kw), master_option=MASTER_OPTION,
+    after_deletion=None))
 
 
 # ---- user ----------------------------------------------------------------------------------------
@@ -155,4 +156,5 @@ USER = entities.register(entities.Entity(
     name="user", model=User, crm_object=USER_OBJECT, fields=USER_FIELDS, values=user_values,
     contact_email=lambda values: values.get("email"), company_domain=lambda values: None,
     apply_change=lambda *a, **kw: accounts.apply_crm_change(*a, **kw), label=lambda user: user.email,
-    select_ids=_user_ids, create_from_crm=lambda **kw: _create_user(**kw), master_option=MASTER_OPTION))
+    select_ids=_user_ids, create_from_crm=lambda **kw: _create_user(**kw), master_option=MASTER_OPTION,
+    after_deletion=None))

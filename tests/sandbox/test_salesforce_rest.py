@@ -67,6 +67,22 @@ def test_create_read_update_delete_a_lead(salesforce_session, advance_sandbox_cl
     assert gone.status_code == 404 and gone.json()[0]["errorCode"] == "ENTITY_IS_DELETED"
 
 
+def test_collections_update_of_a_deleted_record_is_entity_is_deleted_per_record(salesforce_session):
+    kept = salesforce_session.post(f"{API}/sobjects/Account", json={"Name": "Kept"}).json()["id"]
+    gone = salesforce_session.post(f"{API}/sobjects/Account", json={"Name": "Gone"}).json()["id"]
+    assert salesforce_session.delete(f"{API}/sobjects/Account/{gone}").status_code == 204
+    answer = salesforce_session.patch(f"{API}/composite/sobjects", json={"allOrNone": False, "records": [
+        {"attributes": {"type": "Account"}, "Id": kept, "Name": "Kept, renamed"},
+        {"attributes": {"type": "Account"}, "Id": gone, "Name": "Gone, renamed"},
+        {"attributes": {"type": "Contact"}, "Id": kept, "LastName": "An Account's id"}]})
+    assert answer.status_code == 200
+    first, second, third = answer.json()
+    assert first == {"id": kept, "success": True, "errors": []}
+    assert second["success"] is False
+    assert [(e["statusCode"], e["message"]) for e in second["errors"]] == [("ENTITY_IS_DELETED", "entity is deleted")]
+    assert [e["statusCode"] for e in third["errors"]] == ["INVALID_ID_FIELD"]
+
+
 def test_lead_without_last_name_is_required_field_missing(salesforce_session):
     answer = salesforce_session.post(f"{API}/sobjects/Lead", json={"Company": "Acme"})
     assert answer.status_code == 400

@@ -63,7 +63,9 @@ def create(version):
 def update(version):
     items, all_or_none = _records_body()
     session = store.session()
-    found = records.fetch(session, [str((i or {}).get("Id", "")) for i in items if isinstance(i, dict)])
+    # Deleted ones too: a record in the recycle bin answers ENTITY_IS_DELETED, not "invalid id" (FACTS §2).
+    found = records.fetch(session, [str((i or {}).get("Id", "")) for i in items if isinstance(i, dict)],
+                          include_deleted=True)
     plans = []
     for index, item in enumerate(items):
         sobject = _type_of(item)
@@ -71,10 +73,11 @@ def update(version):
             ids.looks_like_id(str(item.get("Id", ""))) else None
         if sobject is None:
             plans.append(_bad(index, "", "INVALID_TYPE", "Each record needs attributes.type"))
-        elif record is None or record.sobject != sobject.name:
+        elif record is None or record.sobject != sobject.name or record.is_deleted:
             p = records.Plan(index, sobject.name, None)
-            p.errors.append(SalesforceError(404, "ENTITY_IS_DELETED" if record else "INVALID_ID_FIELD",
-                                            "invalid record id" if not record else "entity is deleted", ["Id"]))
+            p.errors.append(SalesforceError(404, "ENTITY_IS_DELETED", "entity is deleted", []) if record is not None
+                            and record.sobject == sobject.name
+                            else SalesforceError(404, "INVALID_ID_FIELD", "invalid record id", ["Id"]))
             plans.append(p)
         else:
             plans.append(records.plan(sobject, index, item, record))

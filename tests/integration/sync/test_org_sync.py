@@ -168,6 +168,49 @@ def test_deactivating_either_side_the_other_follows(db, sf_sandbox, sf_connectio
     assert (org.kind, org.status) == ("distributor", "inactive")
 
 
+def _link_of(entity_type: str, entity_id: int) -> CrmLink:
+    _db.session.expire_all()
+    return _db.session.scalar(_db.select(CrmLink).where(CrmLink.entity_type == entity_type,
+                                                       CrmLink.entity_id == entity_id))
+
+
+def test_an_account_or_contact_deleted_in_salesforce_unlinks_its_organization_or_user_and_says_so(
+        db, sf_sandbox, sf_connection):
+    connection, org, account_id = _pushed_org(sf_sandbox, sf_connection)
+    paula = UserFactory(organization=org, email="paula@northwind.example", name="Paula Prentiss")
+    kept = UserFactory(organization=org, email="kim@northwind.example", name="Kim Keeper")
+    for user in (paula, kept):
+        accounts.update_profile(user, name=user.name, notification_preferences={})
+    engine.push(connection.id)
+    contacts = {c["Email"]: c["Id"] for c in _contacts(sf_sandbox)}
+    engine.pull(connection.id)
+
+    sf_sandbox.api("DELETE", f"/sobjects/Contact/{contacts['paula@northwind.example']}")
+    assert engine.pull(connection.id).errors == 0
+    link = _link_of("user", paula.id)
+    assert link.state == LinkState.UNLINKED.value and link.crm_id is None
+    assert link.last_error == (f"Salesforce Contact {contacts['paula@northwind.example']} was deleted in Salesforce: "
+                               "paula@northwind.example is no longer linked to it and later syncs leave it alone.")
+    assert _link_of("user", kept.id).crm_id == contacts["kim@northwind.example"]
+    assert _db.session.get(User, paula.id).active is True  # the person keeps their account
+
+    sf_sandbox.api("DELETE", f"/sobjects/Account/{account_id}")
+    engine.pull(connection.id)
+    link = _link_of("organization", org.id)
+    assert link.state == LinkState.UNLINKED.value and link.crm_id is None
+    assert link.last_error.startswith(f"Salesforce Account {account_id} was deleted in Salesforce: Northwind Traders")
+    [log] = _db.session.scalars(_db.select(SyncLog).where(SyncLog.action == "delete",
+                                                          SyncLog.entity_type == "organization"))
+    assert log.entity_id == org.id and log.direction == "pull"
+    # The portal's later changes go nowhere: no Account is made again behind the admins' back.
+    organizations.update(org, kind="partner", name="Northwind (renamed)", tier=org.tier, domain=org.domain,
+                         country=org.country)
+    accounts.update_profile(paula, name="Paula P. Prentiss", notification_preferences={})
+    assert engine.push(connection.id).errors == 0
+    assert _accounts(sf_sandbox) == []
+    assert "paula@northwind.example" not in [c["Email"] for c in _contacts(sf_sandbox)]
+
+
 def test_inactive_kinds_not_selected_are_not_synced(db, sf_sandbox, sf_connection):
     _enable(sf_connection, kinds=["active_partner", "active_distributor"])
     inactive = OrganizationFactory(name="Sleepy Partner", inactive=True)

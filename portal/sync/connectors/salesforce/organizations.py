@@ -20,6 +20,7 @@ from portal.sync import entity_organizations as orgs
 from portal.sync import mapping
 from portal.sync.connectors.base import Batch, Change, PushResult
 from portal.sync.connectors.salesforce import client as sf
+from portal.sync.connectors.salesforce import pull
 
 ORG_ID_FIELD = "Portal_Org_Id__c"
 USER_ID_FIELD = "Portal_User_Id__c"
@@ -250,8 +251,10 @@ def _text(value):
 # ---- pull ---------------------------------------------------------------------------------------
 
 def changes(api: sf.Salesforce, entity: str, watermark_ms: int, properties: list[str], fields_of) -> Iterator[Change]:
-    """Flagged Accounts (and the Contacts on them) changed since the watermark, oldest first."""
-    since = sf.soql_datetime(max(0, watermark_ms - OVERLAP_MS))
+    """Flagged Accounts (and the Contacts on them) changed since the watermark, oldest first, then the
+    deleted ones (getDeleted, in the same Composite call): the engine unlinks their organization or user."""
+    start_ms = max(0, watermark_ms - OVERLAP_MS)
+    since = sf.soql_datetime(start_ms)
     if entity == orgs.ORGANIZATION.name:
         sobject, always, portal_id = "Account", ACCOUNT_ALWAYS, ORG_ID_FIELD
         where = f"{sf.SYNC_FIELD} = true"
@@ -262,7 +265,9 @@ def changes(api: sf.Salesforce, entity: str, watermark_ms: int, properties: list
     names = sorted(set(always) | {p for p in properties if p in known})
     soql = (f"SELECT {', '.join(names)} FROM {sobject} WHERE {where} AND SystemModstamp >= {since} "
             "ORDER BY SystemModstamp ASC")
-    for record in api.query(soql):
+    found = api.queries({"changed": soql}, extra=pull.deleted_requests(api, start_ms, (sobject,)))
+    for record in found["changed"]:
         props = {k: _text(v) for k, v in record.items() if k not in ("attributes", "Id", "SystemModstamp")}
         yield Change(record["Id"], record.get(portal_id) or None, sf.to_ms(record.get("SystemModstamp")), props,
                      parent_id=record.get("AccountId"))
+    yield from pull.deletions(found, (sobject,))

@@ -72,19 +72,19 @@ def _own_query(sobject: str, always, properties, fields_of, since: str, where: s
             f"AND {sf.REFERRAL_ID_FIELD} != null {where}ORDER BY SystemModstamp ASC")
 
 
-def deleted_requests(api: sf.Salesforce, start_ms: int) -> dict[str, str]:
+def deleted_requests(api: sf.Salesforce, start_ms: int, sobjects: tuple[str, ...] = DELETABLE) -> dict[str, str]:
     """getDeleted per object, from the watermark (at most 30 days back) to now: the `extra` of a
     Composite `queries` call, whose answers `deletions` reads."""
     now_ms = int(clock.timestamp() * 1000)
     start_ms = max(start_ms, now_ms - REPLICATION_MS)
     end_ms = max(now_ms, start_ms + 60_000)   # start must precede end; Salesforce stops at its own now
     window = f"?start={sf.quote_url(sf.soql_datetime(start_ms))}&end={sf.quote_url(sf.soql_datetime(end_ms))}"
-    return {sobject: api.data_path(f"/sobjects/{sobject}/deleted/{window}") for sobject in DELETABLE}
+    return {sobject: api.data_path(f"/sobjects/{sobject}/deleted/{window}") for sobject in sobjects}
 
 
-def deletions(found: sf.Answers) -> Iterator[Change]:
+def deletions(found: sf.Answers, sobjects: tuple[str, ...] = DELETABLE) -> Iterator[Change]:
     """The records getDeleted listed (`deleted_requests`), as deletions: the engine unlinks what it had linked."""
-    for sobject in DELETABLE:
+    for sobject in sobjects:
         for gone in (found.extra.get(sobject) or {}).get("deletedRecords", []):
             yield Change(gone["id"], None, sf.to_ms(gone.get("deletedDate")), {}, deleted=True)
 

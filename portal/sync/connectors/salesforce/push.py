@@ -24,8 +24,9 @@ from portal.sync.connectors.salesforce import client as sf
 from portal.sync.http import CrmError
 
 RECORD = "deal"              # the mapping object of the referral's own record (the Lead or Contact)
-LEAD, CONTACT, OPPORTUNITY = "Lead", "Contact", "Opportunity"
-PREFIXES = {"00Q": LEAD, "003": CONTACT, "006": OPPORTUNITY}   # Salesforce id key prefixes (FACTS §2)
+LEAD, CONTACT, OPPORTUNITY, ACCOUNT = "Lead", "Contact", "Opportunity", "Account"
+# Salesforce id key prefixes (FACTS §2); an organization's link holds an Account's.
+PREFIXES = {"00Q": LEAD, "003": CONTACT, "006": OPPORTUNITY, "001": ACCOUNT}
 SUBREQUESTS_PER_CALL = 5     # collections or queries in one Composite call
 
 
