@@ -140,10 +140,10 @@ _FIND_ACTIVE = (db.select(ReferralLink.id, ReferralLink.code, Organization.name,
                 .where(ReferralLink.code == bindparam("code"), ReferralLink.active.is_(True),
                        Organization.status == OrgStatus.ACTIVE.value,
                        db.or_(ReferralLink.user_id.is_(None), User.active.is_(True))))
-# What a submission writes with: the link with the partner and the user it notifies, in one statement.
-_FOR_SUBMISSION = (db.select(ReferralLink).join(ReferralLink.partner_org).outerjoin(ReferralLink.user)
-                   .where(ReferralLink.id == bindparam("id"))
-                   .options(contains_eager(ReferralLink.partner_org), contains_eager(ReferralLink.user)))
+# What a submission writes with: the link with its partner, in one statement (the worker tells the
+# link's user, `announce`).
+_FOR_SUBMISSION = (db.select(ReferralLink).join(ReferralLink.partner_org).where(ReferralLink.id == bindparam("id"))
+                   .options(contains_eager(ReferralLink.partner_org)))
 # Text, in the syntax PostgreSQL and SQLite share: SQLAlchemy does not cache the compiled form of an
 # ON CONFLICT insert, and compiling it cost more than the insert. RETURNING says whether a row went in.
 _RECORD_VISIT = db.text("INSERT INTO link_visits (link_id, visitor_hash, first_seen_at)"

@@ -37,5 +37,5 @@ def run() -> dict[str, int]:
         log.info("sweep re-drove %s queued messages, %s announcements, %s CRM pushes, expired %s leads, "
                  "reminded %s, deals %s, approved %s commissions", requeued, announced, pushes, expired, reminded,
                  registrations, approved)
-    return {"mail": requeued, "announcements": announced, "leads_expired": expired, "leads_reminded": reminded, "crm_pushes": pushes,
-            "commissions_approved": approved, "crm_notices": notices, **registrations}
+    return {"mail": requeued, "announcements": announced, "leads_expired": expired, "leads_reminded": reminded,
+            "crm_pushes": pushes, "commissions_approved": approved, "crm_notices": notices, **registrations}

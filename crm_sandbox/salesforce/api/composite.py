@@ -73,11 +73,13 @@ def update(version):
             ids.looks_like_id(str(item.get("Id", ""))) else None
         if sobject is None:
             plans.append(_bad(index, "", "INVALID_TYPE", "Each record needs attributes.type"))
-        elif record is None or record.sobject != sobject.name or record.is_deleted:
+        elif record is None or record.sobject != sobject.name:
             p = records.Plan(index, sobject.name, None)
-            p.errors.append(SalesforceError(404, "ENTITY_IS_DELETED", "entity is deleted", []) if record is not None
-                            and record.sobject == sobject.name
-                            else SalesforceError(404, "INVALID_ID_FIELD", "invalid record id", ["Id"]))
+            p.errors.append(SalesforceError(404, "INVALID_ID_FIELD", "invalid record id", ["Id"]))
+            plans.append(p)
+        elif record.is_deleted:
+            p = records.Plan(index, sobject.name, None)
+            p.errors.append(SalesforceError(404, "ENTITY_IS_DELETED", "entity is deleted", []))
             plans.append(p)
         else:
             plans.append(records.plan(sobject, index, item, record))

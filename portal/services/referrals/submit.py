@@ -88,46 +88,50 @@ def submit(data: ReferralInput, *, partner_org: Organization, by: User | None, s
 
 def duplicate_candidates(email: str | None, domain: str | None, *, exclude_id: int | None = None) -> list[Referral]:
     """Referrals in the duplicate window with the same contact email or company domain."""
-    condition = _duplicate_condition(email, domain)
-    if condition is None:
+    match = _duplicate_match(email, domain)
+    if match is None:
         return []
+    condition, params = match
     query = db.select(Referral).where(condition).order_by(Referral.created_at.desc()).limit(20)
     if exclude_id:
         query = query.where(Referral.id != exclude_id)
-    return list(db.session.scalars(query))
+    return list(db.session.scalars(query, params))
 
 
 def has_duplicates(email: str | None, domain: str | None) -> bool:
     """Whether `duplicate_candidates` would find any (a submission needs no more: one id, no rows loaded)."""
+    match = _duplicate_match(email, domain)
+    if match is None:
+        return False
+    condition, params = match
+    return db.session.scalar(_any_duplicate(condition), params) is not None
+
+
+def _duplicate_match(email: str | None, domain: str | None):
+    """(the condition, its parameters) of "a possible duplicate", or None when there is nothing to match on."""
     by_email, by_domain = bool(email), domains.is_company_domain(domain)
     if not (by_email or by_domain):
-        return False
+        return None
     since = utcnow() - timedelta(days=settings.get("duplicates")["window_days"])
-    return db.session.scalar(_any_duplicate(by_email, by_domain),
-                             {"email": (email or "").lower(), "domain": domain, "since": since}) is not None
+    return _duplicate_condition(by_email, by_domain), {"email": (email or "").lower(), "domain": domain,
+                                                       "since": since}
 
 
+# Built once per shape (email, domain or both): every submission asks, and building the statement
+# cost more than running it.
 @lru_cache(maxsize=None)
-def _any_duplicate(by_email: bool, by_domain: bool):
-    # Built once per shape: every submission asks, and building the statement cost more than running it.
+def _duplicate_condition(by_email: bool, by_domain: bool):
     conditions = []
     if by_email:
         conditions.append(Referral.contact_email == bindparam("email"))
     if by_domain:
         conditions.append(Referral.company_domain == bindparam("domain"))
-    return db.select(Referral.id).where(db.or_(*conditions), Referral.created_at >= bindparam("since")).limit(1)
+    return db.and_(db.or_(*conditions), Referral.created_at >= bindparam("since"))
 
 
-def _duplicate_condition(email: str | None, domain: str | None):
-    conditions = []
-    if email:
-        conditions.append(Referral.contact_email == email.lower())
-    if domains.is_company_domain(domain):
-        conditions.append(Referral.company_domain == domain)
-    if not conditions:
-        return None
-    window = settings.get("duplicates")["window_days"]
-    return db.and_(db.or_(*conditions), Referral.created_at >= utcnow() - timedelta(days=window))
+@lru_cache(maxsize=None)
+def _any_duplicate(condition):
+    return db.select(Referral.id).where(condition).limit(1)
 
 
 def _clean(data: ReferralInput) -> ReferralInput:
