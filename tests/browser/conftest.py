@@ -62,3 +62,6 @@ def sign_in(page, email: str, password: str = demo.DEMO_PASSWORD) -> None:
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("heading", name="Welcome", exact=False)).to_be_visible()
+    # The heading shows once the HTML is parsed, before the deferred scripts run: a test that types
+    # into an htmx box at once would type before htmx listens.
+    page.wait_for_load_state("load")
