@@ -66,7 +66,9 @@ def load(overrides: dict | None = None) -> dict:
         "INSTANCE_PATH": str(instance),
         "SECRET_KEY": secret,
         "SQLALCHEMY_DATABASE_URI": database_url(os.environ.get("DATABASE_URL")) or f"sqlite:///{instance / 'portal.db'}",
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # Last in, first out: the next request gets the connection used last, whose statements
+        # PostgreSQL has prepared already (database._commit_reads), and spare ones can idle out.
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "pool_use_lifo": True},
         "REDIS_URL": redis_url,
         # Without a Redis the same RQ jobs run on an in-process fakeredis with a worker thread.
         "EMBEDDED_WORKER": _flag("EMBEDDED_WORKER", True),

@@ -12,7 +12,8 @@ Which transactions may write is said by their context, not guessed per statement
 - and, explicitly, a read-only context that turns out to write (a GET that counts a click):
   `take_write_lock()` ends its reading transaction and begins again with the lock.
 Everything else (GET pages, a test's own session) begins deferred, so it never holds the lock that
-another process is waiting for. PostgreSQL needs none of this: every call here is a no-op there.
+another process is waiting for. PostgreSQL needs none of this: every call here is a no-op there;
+and on both a transaction that only read ends with COMMIT (`_commit_reads`).
 """
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ from flask import Flask, has_request_context, request
 from sqlalchemy import event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
 
 from portal.extensions import db
 
@@ -37,10 +39,14 @@ _writing: contextvars.ContextVar[bool] = contextvars.ContextVar("portal_db_writi
 
 
 def configure(app: Flask, engine: Engine) -> None:
-    """Bind the SQLite settings to `engine` and the write intent to the app's requests."""
-    if engine.dialect.name != "sqlite":
-        return
+    """Bind the SQLite settings to `engine` and the write intent to the app's requests; end a
+    transaction that only read with COMMIT."""
+    if engine.dialect.name == "sqlite":
+        _configure_sqlite(app, engine)
+    _commit_reads(app, engine)  # after SQLite's own BEGIN listener: that BEGIN wrote nothing
 
+
+def _configure_sqlite(app: Flask, engine: Engine) -> None:
     @event.listens_for(engine, "connect")
     def _sqlite_connect(dbapi_connection, _record):
         # pysqlite's own transaction handling breaks SAVEPOINTs; let SQLAlchemy emit BEGIN itself.
@@ -81,6 +87,43 @@ def configure(app: Flask, engine: Engine) -> None:
     # First, before anything (the user loader) opens a transaction for the request.
     app.before_request_funcs.setdefault(None, []).insert(0, _request_intent)
     app.teardown_request(_request_done)
+
+
+_WROTE = "portal_wrote"
+
+
+def _commit_reads(app: Flask, engine: Engine) -> None:
+    """End a transaction that only read with COMMIT, not the ROLLBACK the session's close sends.
+
+    psycopg prepares a statement on the server once a connection has run it five times, and so
+    PostgreSQL stops planning it anew (planning the session check or a list's page cost more than
+    running it). But psycopg forgets every prepared statement on a ROLLBACK, and a page that only
+    reads ended with one: no statement of a GET was ever prepared. For a transaction that wrote
+    nothing the two are the same (on SQLite too); one that wrote, or holds changes not flushed,
+    still rolls back.
+    """
+    @event.listens_for(engine, "begin")
+    def _began(conn):
+        conn.info.pop(_WROTE, None)
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _wrote(conn, _cursor, statement, _parameters, _context, _executemany):
+        # Anything but a SELECT may have written (a WITH may hold an INSERT; a SAVEPOINT marks a write).
+        if statement.lstrip()[:6].upper() != "SELECT":
+            conn.info[_WROTE] = True
+
+    @app.teardown_appcontext  # runs before Flask-SQLAlchemy's, which closes the session
+    def _end_reading_transaction(exc):
+        if exc is not None or not db.session.registry.has():
+            return
+        session = db.session()
+        if not session.in_transaction() or session.new or session.dirty or session.deleted \
+                or session.connection().info.get(_WROTE):
+            return
+        try:
+            session.commit()
+        except SQLAlchemyError:  # the connection went away: closing the session rolls back as before
+            log.exception("could not end a reading transaction")
 
 
 @contextlib.contextmanager
