@@ -120,10 +120,15 @@ def _commit_reads(app: Flask, engine: Engine) -> None:
         if not session.in_transaction() or session.new or session.dirty or session.deleted \
                 or session.connection().info.get(_WROTE):
             return
+        # The session closes next, leaving its objects loaded, as a rollback did: a commit must not
+        # expire them (code may read an object after its app context ended).
+        expire_on_commit, session.expire_on_commit = session.expire_on_commit, False
         try:
             session.commit()
         except SQLAlchemyError:  # the connection went away: closing the session rolls back as before
             log.exception("could not end a reading transaction")
+        finally:
+            session.expire_on_commit = expire_on_commit
 
 
 @contextlib.contextmanager

@@ -56,7 +56,7 @@ def test_a_page_that_only_reads_commits_and_its_statements_stay_prepared(app, cl
         assert any("FROM referrals" in statement for statement in prepared), prepared
 
 
-def test_a_context_that_wrote_without_committing_still_rolls_back(app, committed_db):
+def test_a_context_that_wrote_without_committing_still_rolls_back_and_a_read_keeps_its_objects(app, committed_db):
     organization = partner_user("partner_admin").organization
     committed_db.session.commit()
     organization_id, name = organization.id, organization.name
@@ -70,7 +70,10 @@ def test_a_context_that_wrote_without_committing_still_rolls_back(app, committed
         with app.app_context():  # written with a statement of its own
             committed_db.session.execute(text("UPDATE organizations SET name = 'Core' WHERE id = :id"),
                                          {"id": organization_id})
-    assert ends == ["rollback"] * 3
+        with app.app_context():  # only read: committed, and what it loaded stays readable afterwards
+            read = committed_db.session.get(Organization, organization_id)
+    assert ends == ["rollback"] * 3 + ["commit"]
+    assert read.name == name
 
     committed_db.session.rollback()
     assert committed_db.session.get(Organization, organization_id).name == name
